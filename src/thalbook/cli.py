@@ -1,0 +1,131 @@
+"""The thalbook command: build, run, check-data, audit.
+
+Exit codes: 0 success; 2 invalid input (a parameter, a parameter file, the
+data), reported in one line that names the culprit; 1 a chapter or the book
+failed to build. No traceback is shown for either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from thalbook import __version__, paths
+from thalbook.errors import InputError, ThalbookError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2, as argparse has it)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _add_data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, metavar="DIR", default=None,
+                        help="data package directory (default: data/)")
+
+
+def _add_build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, metavar="FILE", help="parameter set (YAML) over params/default.yml")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
+                        help="override one parameter (repeatable)")
+    parser.add_argument("--format", choices=("html", "pdf", "all"), default="html",
+                        help="what to build (default: html)")
+    parser.add_argument("--out", type=Path, default=paths.BUILD, metavar="DIR",
+                        help="build directory (default: _build)")
+    parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                        help="chapters executed at once (default: number of CPUs)")
+    _add_data_option(parser)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="thalbook", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"thalbook {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    build = verbs.add_parser("build", help="execute the chapters and build the book",
+                             description="Execute the chapters (papermill, cached) and build the HTML and/or PDF book.")
+    _add_build_options(build)
+    run = verbs.add_parser("run", help="execute the chapters only",
+                           description="Execute the chapters (papermill, cached) into <out>/executed without building.")
+    _add_build_options(run)
+    check = verbs.add_parser("check-data", help="validate the data package",
+                             description="Validate the data package; print every problem as file:row: field: problem.")
+    _add_data_option(check)
+    audit = verbs.add_parser("audit", help="check every published number",
+                             description="Recompute and judge every number the two papers publish.")
+    _add_data_option(audit)
+    audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    audit.add_argument("--rounding", choices=("half-up", "half-even"), default="half-up",
+                       help="rounding convention assumed for reported numbers (default: half-up)")
+    return parser
+
+
+def _data_dir(arg: Path | None) -> Path:
+    directory = (arg or paths.data_dir()).resolve()
+    if not directory.is_dir():
+        raise InputError(f"--data {arg}: no such directory")
+    return directory
+
+
+def _check_data(args: argparse.Namespace) -> int:
+    from thalbook import data
+
+    problems = data.validate(_data_dir(args.data))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{_data_dir(args.data)}: data package is valid")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from thalbook import audit, data
+
+    package = data.load(_data_dir(args.data))
+    table = audit.run_audit(package, rounding=args.rounding)
+    sys.stdout.write(audit.format_audit(table, args.format))
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from thalbook import params, pipeline
+
+    values = params.resolve(args.params, args.overrides)
+    data_dir = _data_dir(args.data)
+    if args.verb == "run":
+        result = pipeline.run(values, out=args.out, data_dir=data_dir, jobs=args.jobs)
+        print(result.executed_dir)
+    else:
+        pipeline.build(values, fmt=args.format, out=args.out, data_dir=data_dir, jobs=args.jobs)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    handler = {"build": _build, "run": _build, "check-data": _check_data, "audit": _audit}[args.verb]
+    try:
+        return handler(args)
+    except ThalbookError as exc:
+        print(f"thalbook: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("thalbook: interrupted; the published book is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,558 @@
+"""Execute the chapters, cache them, stage the book, build it, publish it atomically.
+
+The flow of one ``thalbook build``::
+
+    parameters + data validated
+      -> each notebook chapter keyed by a content hash of (notebook, the
+         parameters it declares, data files, package source, requirements)
+      -> cache hit: copy; miss: papermill, one kernel per chapter, up to
+         ``jobs`` chapters at a time
+      -> <out>/executed/*.ipynb -> <out>/stage/ (the book's sources)
+      -> jupyter-book build (warnings are errors) -> <out>/jb/_build/{html,latex}
+      -> publish: <out>/html is a symlink swapped atomically to a new
+         <out>/site/<id>/ tree; <out>/pdf/book.pdf is replaced atomically.
+
+A build that fails or is killed at any point never touches the published
+``<out>/html`` or ``<out>/pdf/book.pdf``. Jupyter Book has no parameters,
+parallel execution or data-aware cache of its own (see the methods chapter);
+this module adds those around it and leaves the HTML and LaTeX to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from thalbook import __version__, paths, record
+from thalbook.errors import BuildError, InputError
+
+#: Book sources copied to the stage besides the chapters.
+BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff")
+#: Per-cell time limit: a hung kernel must not hang the build (papermill #125).
+CELL_TIMEOUT_S = 300
+#: Cached executions kept per chapter (one per parameter combination recently used).
+CACHE_KEEP = 8
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One entry of ``_toc.yml``: a notebook (executed) or a Markdown page.
+
+    ``declared`` lists the parameters the notebook's ``parameters`` cell
+    defines; the chapter receives exactly those.
+    """
+
+    name: str
+    source: Path
+    declared: tuple[str, ...] = ()
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.source.suffix == ".ipynb"
+
+
+@dataclass
+class Execution:
+    """What happened to one chapter in a run."""
+
+    chapter: str
+    key: str
+    cached: bool
+    seconds: float
+    executed_at: str
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run`: where the executed chapters are, and how long each took."""
+
+    out: Path
+    params: dict[str, Any]
+    data_dir: Path
+    executions: list[Execution] = field(default_factory=list)
+    declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def executed_dir(self) -> Path:
+        return self.out / "executed"
+
+    @property
+    def book_key(self) -> str:
+        """Hash of everything the built book depends on."""
+        h = hashlib.sha256()
+        for e in sorted(self.executions, key=lambda e: e.chapter):
+            h.update(f"{e.chapter}={e.key}\n".encode())
+        for name in BOOK_FILES:
+            h.update(_file_digest(paths.ROOT / name).encode())
+        for md in sorted(paths.CHAPTERS.glob("*.md")):
+            h.update(md.name.encode() + _file_digest(md).encode())
+        h.update(_dir_digest(self.data_dir).encode())
+        return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- chapters
+
+
+def chapters() -> list[Chapter]:
+    """Return the chapters in ``_toc.yml`` order, with their declared parameters.
+
+    Examples
+    --------
+    >>> [c.name for c in chapters()][:2]
+    ['background', 'methods']
+    """
+    import papermill
+
+    toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    entries = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    found = []
+    for entry in entries:
+        stem = paths.ROOT / entry
+        candidates = [stem.with_suffix(s) for s in (".ipynb", ".md")]
+        source = next((c for c in candidates if c.exists()), None)
+        if source is None:
+            raise BuildError(f"_toc.yml: {entry}: no such notebook or Markdown file")
+        declared: tuple[str, ...] = ()
+        if source.suffix == ".ipynb":
+            declared = tuple(sorted(papermill.inspect_notebook(str(source))))
+        found.append(Chapter(stem.name, source, declared))
+    return found
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
+
+
+def _dir_digest(directory: Path, pattern: str = "*") -> str:
+    """Digest of the names and bytes of every file under ``directory`` matching ``pattern``."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(directory)).encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def inputs_digest(data_dir: Path) -> str:
+    """Digest of what every chapter depends on besides itself and its parameters.
+
+    The data files, the package source and the pinned requirements: changing
+    any of them re-executes every chapter.
+    """
+    h = hashlib.sha256()
+    h.update(_dir_digest(data_dir).encode())
+    h.update(_dir_digest(paths.PACKAGE, "*.py").encode())
+    h.update(_file_digest(paths.ROOT / "requirements.txt").encode())
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def chapter_key(chapter: Chapter, params: dict[str, Any], inputs: str) -> str:
+    """Cache key of one chapter: its source, the parameters it receives, its inputs."""
+    h = hashlib.sha256()
+    h.update(chapter.source.read_bytes())
+    h.update(json.dumps(params, sort_keys=True).encode())
+    h.update(inputs.encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _execute_one(source: str, output: str, params: dict[str, Any], cwd: str) -> dict[str, Any]:
+    """Run one notebook with papermill in this (worker) process; never raises."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            source,
+            output,
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            cwd=cwd,
+            execution_timeout=CELL_TIMEOUT_S,
+        )
+    except PapermillExecutionError as exc:
+        return {
+            "ok": False,
+            "cell": exc.exec_count,
+            "error": f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:300],
+        }
+    except Exception as exc:  # kernel death, timeout, malformed notebook: report, do not crash the pool
+        return {"ok": False, "cell": None, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+    return {"ok": True, "seconds": time.perf_counter() - start}
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected cell ``remove-cell`` so that the book does not show it.
+
+    The chapter shows its parameters in a box of its own instead (papermill #253).
+    """
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, path)
+
+
+def _copy_if_changed(src: Path, dst: Path) -> bool:
+    """Copy ``src`` to ``dst`` unless identical, so unchanged files keep their mtime.
+
+    Sphinx re-reads only documents whose mtime changed: this keeps rebuilds incremental.
+    """
+    return _write_if_changed(dst, src.read_bytes())
+
+
+def _write_if_changed(dst: Path, content: bytes) -> bool:
+    """Write ``content`` to ``dst`` unless it already holds exactly that (see :func:`_copy_if_changed`)."""
+    if dst.exists() and dst.read_bytes() == content:
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, dst)
+    return True
+
+
+def _prune_cache(directory: Path) -> None:
+    entries = sorted(directory.glob("*.ipynb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[CACHE_KEEP:]:
+        stale.unlink(missing_ok=True)
+        stale.with_suffix(".json").unlink(missing_ok=True)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _build_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out`` so two builds never write it at once."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError(f"{out}: another thalbook build is running there") from None
+        yield
+
+
+def run(
+    params: dict[str, Any],
+    out: Path = paths.BUILD,
+    data_dir: Path | None = None,
+    jobs: int | None = None,
+    progress: Callable[[str], None] = _say,
+) -> RunResult:
+    """Execute every notebook chapter that is not cached for these inputs.
+
+    Parameters
+    ----------
+    params : dict
+        A validated parameter set (:func:`thalbook.params.resolve`).
+    out : path
+        Build directory; the cache lives in ``out/cache``.
+    data_dir : path, optional
+        Data package for the whole build; default ``paths.data_dir()``.
+    jobs : int, optional
+        Chapters executed at once (one kernel each); default: CPU count.
+    progress : callable
+        Receives one line per event.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    thalbook.errors.DataError
+        The data package is invalid (nothing is executed).
+    thalbook.errors.BuildError
+        A chapter failed; its executed notebook is kept in ``out/failed``.
+    """
+    from thalbook import data
+
+    out = Path(out).resolve()
+    data_dir = Path(data_dir).resolve() if data_dir else paths.data_dir()
+    problems = data.validate(data_dir)
+    if problems:
+        from thalbook.errors import DataError
+
+        raise DataError(problems)
+    jobs = jobs or os.cpu_count() or 1
+
+    with _build_lock(out):
+        result = RunResult(out=out, params=params, data_dir=data_dir)
+        inputs = inputs_digest(data_dir)
+        todo: list[tuple[Chapter, dict[str, Any], str]] = []
+        for chapter in chapters():
+            if not chapter.is_notebook:
+                continue
+            unknown = set(chapter.declared) - set(params)
+            if unknown:
+                raise BuildError(f"{chapter.source.name}: declares unknown parameter {sorted(unknown)[0]}")
+            received = {k: params[k] for k in chapter.declared}
+            result.declared[chapter.name] = chapter.declared
+            key = chapter_key(chapter, received, inputs)
+            cached = out / "cache" / chapter.name / f"{key}.ipynb"
+            if cached.exists():
+                meta = json.loads(cached.with_suffix(".json").read_text())
+                os.utime(cached)  # keep recently used entries when pruning
+                result.executions.append(Execution(chapter.name, key, True, meta["seconds"], meta["executed_at"]))
+                progress(f"  cached    {chapter.name}")
+            else:
+                todo.append((chapter, received, key))
+
+        if todo:
+            progress(f"thalbook: executing {len(todo)} chapter(s), {min(jobs, len(todo))} at a time")
+        failures = _execute(todo, out, data_dir, jobs, progress, result)
+        if failures:
+            raise BuildError(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+
+        executed = result.executed_dir
+        executed.mkdir(parents=True, exist_ok=True)
+        for e in result.executions:
+            _copy_if_changed(out / "cache" / e.chapter / f"{e.key}.ipynb", executed / f"{e.chapter}.ipynb")
+        result.executions.sort(key=lambda e: e.chapter)
+        (out / "run.json").write_text(json.dumps(_run_record(result), indent=2) + "\n")
+        return result
+
+
+def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunResult) -> list[str]:
+    if not todo:
+        return []
+    pending = out / "pending"
+    pending.mkdir(parents=True, exist_ok=True)
+    # Kernels inherit the environment of the process that starts them.
+    env_before = {k: os.environ.get(k) for k in (paths.DATA_DIR_ENV, "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION")}
+    os.environ[paths.DATA_DIR_ENV] = str(data_dir)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    failures = []
+    try:
+        # Longest chapters first would be ideal; file order is close enough and stable.
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            futures = {
+                pool.submit(
+                    _execute_one,
+                    str(chapter.source),
+                    str(pending / f"{chapter.name}-{key[:16]}.ipynb"),
+                    received,
+                    str(paths.CHAPTERS),
+                ): (chapter, key)
+                for chapter, received, key in todo
+            }
+            for future in as_completed(futures):
+                chapter, key = futures[future]
+                outcome = future.result()
+                produced = pending / f"{chapter.name}-{key[:16]}.ipynb"
+                if not outcome["ok"]:
+                    kept = out / "failed" / f"{chapter.name}.ipynb"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    if produced.exists():
+                        os.replace(produced, kept)
+                    cell = f"cell {outcome['cell']}" if outcome["cell"] is not None else "start-up"
+                    failures.append(
+                        f"chapter {chapter.name} failed at {cell}: {outcome['error']} "
+                        f"(executed notebook kept at {kept})"
+                    )
+                    progress(f"  FAILED    {chapter.name}: {outcome['error']}")
+                    continue
+                _hide_injected_parameters(produced)
+                executed_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                target = out / "cache" / chapter.name / f"{key}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                meta = {"seconds": round(outcome["seconds"], 2), "executed_at": executed_at}
+                target.with_suffix(".json").write_text(json.dumps(meta) + "\n")
+                os.replace(produced, target)  # the notebook last: its presence means a complete entry
+                _prune_cache(target.parent)
+                result.executions.append(Execution(chapter.name, key, False, meta["seconds"], executed_at))
+                progress(f"  executed  {chapter.name} ({meta['seconds']:.1f} s)")
+    finally:
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return failures
+
+
+def _render_record(result: RunResult) -> str:
+    timings = {e.chapter: {"seconds": e.seconds, "executed_at": e.executed_at} for e in result.executions}
+    return record.render(result.params, result.declared, timings, result.data_dir)
+
+
+def _run_record(result: RunResult) -> dict[str, Any]:
+    return {
+        "thalbook": __version__,
+        "params": result.params,
+        "data_dir": str(result.data_dir),
+        "chapters": {
+            e.chapter: {"key": e.key, "cached": e.cached, "seconds": e.seconds, "executed_at": e.executed_at}
+            for e in result.executions
+        },
+    }
+
+
+# --------------------------------------------------------------------------- staging and building
+
+
+def stage(result: RunResult) -> Path:
+    """Assemble the book's sources and executed chapters in ``out/stage``.
+
+    Only files whose bytes changed are rewritten, so Sphinx's incremental
+    build re-reads only the changed chapters.
+    """
+    stage_dir = result.out / "stage"
+    wanted = set()
+    for name in BOOK_FILES:
+        if (paths.ROOT / name).exists():
+            _copy_if_changed(paths.ROOT / name, stage_dir / name)
+            wanted.add(stage_dir / name)
+    for md in paths.CHAPTERS.glob("*.md"):
+        text = md.read_text(encoding="utf-8")
+        if record.MARKER in text:
+            text = text.replace(record.MARKER, _render_record(result))
+        _write_if_changed(stage_dir / "chapters" / md.name, text.encode())
+        wanted.add(stage_dir / "chapters" / md.name)
+    for nb in result.executed_dir.glob("*.ipynb"):
+        _copy_if_changed(nb, stage_dir / "chapters" / nb.name)
+        wanted.add(stage_dir / "chapters" / nb.name)
+    # The data package travels with the book so that readers can download it.
+    for f in sorted(p for p in result.data_dir.iterdir() if p.is_file()):
+        _copy_if_changed(f, stage_dir / "data" / f.name)
+        wanted.add(stage_dir / "data" / f.name)
+    for stale in [*stage_dir.glob("chapters/*"), *stage_dir.glob("data/*")]:
+        if stale.is_file() and stale not in wanted:
+            stale.unlink()
+    return stage_dir
+
+
+def _jupyter_book(stage_dir: Path, builder: str, work: Path) -> None:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe), "build", str(stage_dir), "--path-output", str(work), "--builder", builder,
+           "-W", "-n", "--keep-going", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        interesting = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln or "Error" in ln] or lines[-5:]
+        log = work / f"{builder}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(proc.stdout + "\n" + proc.stderr)
+        raise BuildError(f"jupyter-book {builder} build failed: {interesting[0].strip()[:400]} (full log: {log})")
+
+
+def _publish_html(built: Path, out: Path, key: str) -> Path:
+    """Copy ``built`` to a new ``out/site/<id>`` and swap the ``out/html`` symlink to it.
+
+    ``os.replace`` of a symlink is atomic, so a reader or a killed build sees
+    either the old book or the new one, never a mixture.
+    """
+    site = out / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    new = site / f"{time.strftime('%Y%m%dT%H%M%S')}-{key[:12]}"
+    tmp = site / f".{new.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(built, tmp)
+    (tmp / ".thalbook-key").write_text(key + "\n")
+    if new.exists():
+        shutil.rmtree(new)
+    tmp.rename(new)
+    link = out / "html"
+    if link.exists() and not link.is_symlink():
+        # A real directory (an older layout, or another tool's output) cannot be swapped
+        # atomically: move it into site/, where it is pruned like any older book.
+        link.rename(site / f"previous-{time.strftime('%Y%m%dT%H%M%S')}")
+    tmp_link = out / ".html.tmp"
+    tmp_link.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(new, out), tmp_link)
+    os.replace(tmp_link, link)
+    for old in site.iterdir():
+        if old != new and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+    return link
+
+
+def _publish_pdf(built: Path, out: Path) -> Path:
+    target = out / "pdf" / "book.pdf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(".book.pdf.tmp")
+    shutil.copyfile(built, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def published_key(out: Path) -> str | None:
+    """The key of the book currently published in ``out/html``, if any."""
+    marker = out / "html" / ".thalbook-key"
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def build(
+    params: dict[str, Any],
+    fmt: str = "html",
+    out: Path = paths.BUILD,
+    data_dir: Path | None = None,
+    jobs: int | None = None,
+    progress: Callable[[str], None] = _say,
+) -> RunResult:
+    """Execute (see :func:`run`), then build and publish the HTML and/or PDF book.
+
+    Nothing is rebuilt when the published book already has this exact key.
+    """
+    if fmt not in ("html", "pdf", "all"):
+        raise InputError(f"--format: {fmt!r} is not one of html, pdf, all")
+    result = run(params, out=out, data_dir=data_dir, jobs=jobs, progress=progress)
+    out = result.out
+    key = result.book_key
+    with _build_lock(out):
+        work = out / "jb"
+        marker = out / ".building"
+        if marker.exists():
+            # The previous build was interrupted: its Sphinx environment may be half written.
+            shutil.rmtree(work, ignore_errors=True)
+        marker.write_text(key + "\n")
+        stage_dir = stage(result)
+        if fmt in ("html", "all"):
+            if published_key(out) == key:
+                progress("  html      up to date")
+            else:
+                t0 = time.perf_counter()
+                _jupyter_book(stage_dir, "html", work)
+                _publish_html(work / "_build" / "html", out, key)
+                progress(f"  html      built ({time.perf_counter() - t0:.1f} s) -> {out / 'html'}")
+        if fmt in ("pdf", "all"):
+            pdf_key_file = out / "pdf" / ".thalbook-key"
+            pdf_target = out / "pdf" / "book.pdf"
+            if pdf_target.exists() and pdf_key_file.exists() and pdf_key_file.read_text().strip() == key:
+                progress("  pdf       up to date")
+            else:
+                t0 = time.perf_counter()
+                _jupyter_book(stage_dir, "pdflatex", work)
+                _publish_pdf(work / "_build" / "latex" / "book.pdf", out)
+                pdf_key_file.write_text(key + "\n")
+                progress(f"  pdf       built ({time.perf_counter() - t0:.1f} s) -> {pdf_target}")
+        marker.unlink()
+    return result

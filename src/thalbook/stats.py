@@ -1,0 +1,635 @@
+"""Intervals, exact Wilcoxon lattices and consistency checks for reported numbers.
+
+Where a library computes the thing, this module is a thin, validated wrapper
+around it (``statsmodels`` for proportion intervals, ``scipy`` for the t
+distribution). Written here by hand, because no well-kept Python library
+does it: the exact null distribution of the Wilcoxon signed-rank statistic as
+a whole lattice, and the reverse checks on published summaries (percentage to
+counts, GRIM, GRIMMER).
+
+Every reverse check compares *exact* numbers: a reported value is read as the
+decimal it was printed as (``0.0156`` is 156/10000, not the nearest binary
+float), candidate values are fractions, and rounding is done on fractions
+with the convention named by the caller (one of :data:`ROUNDINGS`), so that a
+float representation error never decides a verdict.
+
+Examples
+--------
+>>> lo, hi = proportion_ci(8, 10)
+>>> round(lo, 4), round(hi, 4)
+(0.4902, 0.9433)
+>>> percent_to_counts(68.4, 1, n_max=40)
+[(13, 19), (26, 38)]
+>>> grim(34.2, 1, 8).consistent, grim(34.2, 1, 8, rounding="half-even").consistent
+(False, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+from statsmodels.stats.proportion import proportion_confint
+
+from thalbook.errors import InputError
+
+CI_METHODS = ("wilson", "clopper-pearson", "jeffreys", "agresti-coull")
+ROUNDINGS = ("half-up", "half-even")
+ANALYSIS_SETS = ("reported", "itt", "complete-case", "best-case", "worst-case")
+
+_STATSMODELS_METHOD = dict(zip(CI_METHODS, ("wilson", "beta", "jeffreys", "agresti_coull")))
+DEFAULT_CORRELATIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+# --------------------------------------------------------------------------
+# argument checking
+
+
+def _integer(func: str, name: str, value, minimum: int = 0) -> int:
+    """Return ``value`` as an int if it is a whole number >= ``minimum``."""
+    ok = isinstance(value, Integral) and not isinstance(value, bool)
+    if not ok and isinstance(value, Real) and math.isfinite(value) and float(value).is_integer():
+        ok, value = True, int(value)
+    if not ok or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise InputError(f"{func}: {name} must be {kind}, got {value!r}")
+    return int(value)
+
+
+def _rounding(func: str, rounding: str) -> str:
+    if rounding not in ROUNDINGS:
+        raise InputError(f"{func}: rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+    return rounding
+
+
+def reported_value(func: str, value, decimals) -> Decimal:
+    """Read a reported number as the exact decimal it was printed as.
+
+    Parameters
+    ----------
+    func : str
+        Name of the calling function, for the error message.
+    value : float, int, str or Decimal
+        The number; a float is read through its shortest ``repr``, which is
+        the text it was parsed from (``0.0156`` stays ``0.0156``).
+    decimals : int
+        Number of digits after the decimal point as printed.
+
+    Returns
+    -------
+    Decimal
+        The value with exactly ``decimals`` digits after the point.
+
+    Raises
+    ------
+    InputError
+        If the value is not finite or has more digits than ``decimals``.
+
+    Examples
+    --------
+    >>> reported_value("demo", 80.0, 0), reported_value("demo", 0.0156, 4)
+    (Decimal('80'), Decimal('0.0156'))
+    """
+    decimals = _integer(func, "decimals", decimals)
+    try:
+        exact = Decimal(repr(float(value))) if isinstance(value, Real) else Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        raise InputError(f"{func}: {value!r} is not a number") from None
+    if not exact.is_finite():
+        raise InputError(f"{func}: {value!r} is not a finite number")
+    quantum = Decimal(1).scaleb(-decimals)
+    printed = exact.quantize(quantum)
+    if printed != exact:
+        raise InputError(f"{func}: {value!r} has more than {decimals} decimals")
+    return printed
+
+
+def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
+    """Round an exact number to ``decimals`` places by the named convention.
+
+    ``half-up`` rounds a tie away from zero (as ``decimal.ROUND_HALF_UP``),
+    ``half-even`` to the even last digit (as ``decimal.ROUND_HALF_EVEN``). The
+    value is an exact fraction, so ``9/32 = 0.28125`` is a tie; doing this on a
+    binary float would not be exact.
+
+    Parameters
+    ----------
+    value : int, Fraction or Decimal
+        The exact value to round.
+    decimals : int
+        Digits after the point.
+    rounding : {"half-up", "half-even"}
+
+    Returns
+    -------
+    Decimal
+        The rounded value with exactly ``decimals`` digits after the point.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> round_decimal(Fraction(1, 8), 2), round_decimal(Fraction(1, 8), 2, "half-even")
+    (Decimal('0.13'), Decimal('0.12'))
+    >>> round_decimal(Fraction(-1, 8), 2)
+    Decimal('-0.13')
+    """
+    _rounding("round_decimal", rounding)
+    scaled = abs(Fraction(value)) * 10**decimals
+    whole = math.floor(scaled)
+    rest = scaled - whole
+    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and (rounding == "half-up" or whole % 2)):
+        whole += 1
+    sign = -1 if value < 0 else 1
+    return Decimal(sign * whole).scaleb(-decimals)
+
+
+def _bucket(reported: Decimal, decimals: int) -> tuple[Fraction, Fraction]:
+    """The closed range of exact values that could round to ``reported``."""
+    half = Fraction(1, 2 * 10**decimals)
+    centre = Fraction(reported)
+    return centre - half, centre + half
+
+
+def _show(value: Fraction | int, digits: int = 4) -> str:
+    """A fraction as a short decimal for verdict texts (display only)."""
+    text = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+# --------------------------------------------------------------------------
+# intervals
+
+
+def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) -> tuple[float, float]:
+    """Two-sided confidence interval for a single binomial proportion k/n.
+
+    A validated wrapper around ``statsmodels.stats.proportion.proportion_confint``
+    (``clopper-pearson`` is its ``beta``). Limits are clipped to [0, 1], and the
+    lower limit is 0 when k = 0 and the upper limit 1 when k = n: exact for the
+    Wilson, Clopper-Pearson and (clipped) Agresti-Coull intervals, and the
+    boundary modification of the Jeffreys interval recommended by Brown, Cai &
+    DasGupta (Statistical Science 2001;16:101-133, section 4.1.2).
+
+    Parameters
+    ----------
+    k : int
+        Number of events, 0 <= k <= n.
+    n : int
+        Number of trials, > 0.
+    method : {"wilson", "clopper-pearson", "jeffreys", "agresti-coull"}
+    confidence_level : float
+        Strictly between 0 and 1.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` as proportions (not percent).
+
+    Raises
+    ------
+    InputError
+        If an argument is invalid; the message names it.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in proportion_ci(81, 263)]
+    [0.2553, 0.3662]
+    >>> [round(x, 4) for x in proportion_ci(0, 20, "clopper-pearson")]
+    [0.0, 0.1684]
+    """
+    n = _integer("proportion_ci", "n", n, minimum=1)
+    k = _integer("proportion_ci", "k", k)
+    if k > n:
+        raise InputError(f"proportion_ci: k must be <= n, got k={k}, n={n}")
+    if method not in CI_METHODS:
+        raise InputError(f"proportion_ci: method must be one of {', '.join(CI_METHODS)}, got {method!r}")
+    if not isinstance(confidence_level, Real) or not 0 < confidence_level < 1:
+        raise InputError(f"proportion_ci: confidence_level must be between 0 and 1, got {confidence_level!r}")
+    low, high = proportion_confint(k, n, alpha=1 - confidence_level, method=_STATSMODELS_METHOD[method])
+    low = 0.0 if k == 0 else min(max(float(low), 0.0), 1.0)
+    high = 1.0 if k == n else min(max(float(high), 0.0), 1.0)
+    return low, high
+
+
+# --------------------------------------------------------------------------
+# exact Wilcoxon signed-rank lattice
+
+
+@lru_cache(maxsize=None)
+def _signed_rank_counts(n: int) -> tuple[int, ...]:
+    """Number of sign patterns of ranks 1..n whose positive ranks sum to w, for each w."""
+    counts = [1]
+    for rank in range(1, n + 1):
+        padded = counts + [0] * rank
+        counts = [a + b for a, b in zip(padded, [0] * rank + counts)]
+    return tuple(counts)
+
+
+def _wilcoxon_exact(n: int) -> dict[int, Fraction]:
+    counts = _signed_rank_counts(n)
+    pvalues, cumulative = {}, 0
+    for w in range(n * (n + 1) // 4 + 1):
+        cumulative += counts[w]
+        pvalues[w] = min(Fraction(1), Fraction(2 * cumulative, 2**n))
+    return pvalues
+
+
+def wilcoxon_pvalues(n) -> dict[int, float]:
+    """Every exact two-sided p-value of the Wilcoxon signed-rank test with n pairs.
+
+    Written by hand because scipy computes the exact distribution only
+    privately, one p-value at a time. ``W = min(W+, W-)``, the smaller of the
+    sums of positive and of negative ranks (the statistic scipy reports), and
+    ``p = min(1, 2 P(W+ <= W))`` under the null, where each of the 2^n sign
+    patterns of the ranks is equally likely. The counts come from the
+    generating function prod_{r=1..n} (1 + x^r).
+
+    Assumes n non-zero differences without ties (scipy drops zeros by default
+    and does not use this distribution with ties), so n is the number of
+    pairs with a non-zero change.
+
+    Parameters
+    ----------
+    n : int
+        Number of non-zero paired differences, >= 1.
+
+    Returns
+    -------
+    dict of int to float
+        ``W -> p`` for W = 0 .. floor(n(n+1)/4); each p is a multiple of 2^-n.
+
+    Examples
+    --------
+    >>> p = wilcoxon_pvalues(8)
+    >>> p[0], p[1], p[5]
+    (0.0078125, 0.015625, 0.078125)
+    """
+    n = _integer("wilcoxon_pvalues", "n", n, minimum=1)
+    return {w: float(p) for w, p in _wilcoxon_exact(n).items()}
+
+
+def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[tuple[int, int, float]]:
+    """Every (n, W) whose exact Wilcoxon p-value rounds to a reported p.
+
+    Parameters
+    ----------
+    p : float or str
+        The reported two-sided p-value as printed.
+    decimals : int
+        Number of decimals it was printed with.
+    n_values : iterable of int
+        Numbers of pairs to try (non-zero, untied differences; see
+        :func:`wilcoxon_pvalues`).
+    rounding : {"half-up", "half-even"}
+
+    Returns
+    -------
+    list of (n, W, p_exact)
+        In increasing n, then W; empty if no lattice point reproduces p.
+
+    Examples
+    --------
+    >>> wilcoxon_matches(0.0156, 4, range(5, 11))
+    [(7, 0, 0.015625), (8, 1, 0.015625)]
+    >>> wilcoxon_matches(0.007, 3, range(1, 11))
+    []
+    """
+    rounding = _rounding("wilcoxon_matches", rounding)
+    target = reported_value("wilcoxon_matches", p, decimals)
+    if not 0 <= target <= 1:
+        raise InputError(f"wilcoxon_matches: p must be between 0 and 1, got {p!r}")
+    found = []
+    for n in sorted({_integer("wilcoxon_matches", "n_values", v, minimum=1) for v in n_values}):
+        for w, exact in _wilcoxon_exact(n).items():
+            if round_decimal(exact, decimals, rounding) == target:
+                found.append((n, w, float(exact)))
+    return found
+
+
+# --------------------------------------------------------------------------
+# percentages, GRIM, GRIMMER
+
+
+def percent_to_counts(percent, decimals, n=None, n_max=100, rounding: str = "half-up") -> list[tuple[int, int]]:
+    """Every count k out of n that reproduces a reported percentage.
+
+    Parameters
+    ----------
+    percent : float or str
+        The percentage as printed (68.4 for "68.4%").
+    decimals : int
+        Number of decimals it was printed with.
+    n : int, optional
+        The stated denominator; when given, only it is tried.
+    n_max : int
+        When ``n`` is not stated, try every denominator 1 .. n_max.
+    rounding : {"half-up", "half-even"}
+
+    Returns
+    -------
+    list of (k, n)
+        Pairs with ``round(100 k / n, decimals) == percent``, by n then k.
+
+    Examples
+    --------
+    >>> percent_to_counts(43.8, 1, n=32), percent_to_counts(68.4, 1, n=32)
+    ([(14, 32)], [])
+    >>> percent_to_counts(80, 0, n_max=13)
+    [(4, 5), (8, 10)]
+    """
+    rounding = _rounding("percent_to_counts", rounding)
+    target = reported_value("percent_to_counts", percent, decimals)
+    if not 0 <= target <= 100:
+        raise InputError(f"percent_to_counts: percent must be between 0 and 100, got {percent!r}")
+    if n is None:
+        denominators = range(1, _integer("percent_to_counts", "n_max", n_max, minimum=1) + 1)
+    else:
+        denominators = [_integer("percent_to_counts", "n", n, minimum=1)]
+    low, high = _bucket(target, decimals)
+    found = []
+    for m in denominators:
+        for k in range(max(0, math.floor(low * m / 100)), min(m, math.ceil(high * m / 100)) + 1):
+            if round_decimal(Fraction(100 * k, m), decimals, rounding) == target:
+                found.append((k, m))
+    return found
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one consistency check on a reported summary.
+
+    Attributes
+    ----------
+    consistent : bool
+        Whether some integer data reproduce the reported numbers.
+    rounding : str
+        The rounding convention the verdict assumes (one of :data:`ROUNDINGS`).
+    detail : str
+        One sentence saying why, naming the rounding.
+    informative : bool
+        False when the check cannot fail for this n and precision, so
+        ``consistent`` carries no evidence: for GRIM when n >= 10^decimals,
+        for GRIMMER when the SD cannot fail once the mean passes GRIM.
+    """
+
+    consistent: bool
+    rounding: str
+    detail: str
+    informative: bool = True
+
+
+def _grim_totals(mean: Decimal, decimals: int, n: int, rounding: str) -> list[int]:
+    low, high = _bucket(mean, decimals)
+    return [
+        total
+        for total in range(math.floor(low * n), math.ceil(high * n) + 1)
+        if round_decimal(Fraction(total, n), decimals, rounding) == mean
+    ]
+
+
+def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
+    """GRIM test: can n integer values have this reported mean?
+
+    Brown & Heathers (Soc Psychol Personal Sci 2017;8:363-369): the mean of n
+    integers is T/n for an integer total T, so a mean printed to ``decimals``
+    places is possible only if round(T/n) equals it for some T. Written by
+    hand (no maintained Python implementation); exact fractions throughout.
+
+    Parameters
+    ----------
+    mean : float or str
+        The reported mean as printed.
+    decimals : int
+        Number of decimals it was printed with.
+    n : int
+        Number of values behind the mean.
+    rounding : {"half-up", "half-even"}
+
+    Returns
+    -------
+    Verdict
+        Not informative when n >= 10^decimals (every such mean is possible).
+
+    Examples
+    --------
+    >>> grim(69.5, 1, 8).detail
+    'consistent (half-up rounding): total 556 over n = 8 gives 69.5'
+    >>> grim(70.03, 2, 10).consistent
+    False
+    """
+    rounding = _rounding("grim", rounding)
+    n = _integer("grim", "n", n, minimum=1)
+    value = reported_value("grim", mean, decimals)
+    informative = n < 10 ** int(decimals)
+    totals = _grim_totals(value, int(decimals), n, rounding)
+    if totals:
+        detail = f"consistent ({rounding} rounding): total {totals[0]} over n = {n} gives {value}"
+        if not informative:
+            detail += f"; uninformative, as every mean to {decimals} decimals is possible with n >= {10 ** int(decimals)}"
+        return Verdict(True, rounding, detail, informative)
+    low, high = _bucket(value, int(decimals))
+    below, above = math.floor(low * n), math.ceil(high * n)
+    near = ", ".join(
+        f"{t}/{n} = {_show(Fraction(t, n))} -> {round_decimal(Fraction(t, n), int(decimals), rounding)}"
+        for t in (below, above)
+    )
+    detail = f"inconsistent ({rounding} rounding): no integer total over n = {n} gives {value} ({near})"
+    return Verdict(False, rounding, detail, informative)
+
+
+def _sd_rounds_to(variance: Fraction, sd: Decimal, decimals: int, rounding: str) -> bool:
+    """Whether sqrt(variance), rounded, equals ``sd``, decided without a square root."""
+    low, high = _bucket(sd, decimals)
+    low = max(low, Fraction(0))
+    if low**2 < variance < high**2:
+        return True
+    for edge in (low, high):
+        if variance == edge**2:
+            return round_decimal(edge, decimals, rounding) == sd
+    return False
+
+
+def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") -> Verdict:
+    """GRIMMER test: can n integer values have this reported mean and SD?
+
+    Anaya (PeerJ Preprints 2016;4:e2400v1) and Allard (2018): for integer data
+    with total T the sum of squares Q is an integer of the same parity as T
+    (x^2 and x have the same parity), and the sample SD is
+    sqrt((Q - T^2/n) / (n - 1)). The reported SD is possible only if some such
+    (T, Q), with T passing GRIM, rounds to it. Written by hand, exact
+    throughout. These are necessary conditions: passing GRIMMER does not
+    prove that an integer sample exists.
+
+    Parameters
+    ----------
+    mean, sd : float or str
+        The reported mean and sample SD (n - 1 denominator) as printed.
+    mean_decimals, sd_decimals : int
+        Number of decimals of each as printed.
+    n : int
+        Number of values, >= 2.
+    rounding : {"half-up", "half-even"}
+
+    Returns
+    -------
+    Verdict
+        Not informative when the SD's rounding window spans more than two
+        consecutive sums of squares (both parities), since then any mean
+        that passes GRIM passes GRIMMER: the verdict is GRIM's alone.
+
+    Examples
+    --------
+    >>> grimmer(5.0, 1.0, 1, 1, 3).consistent
+    True
+    >>> grimmer(2.0, 0.5, 1, 1, 3).detail
+    'inconsistent (half-up rounding): the mean passes GRIM, but no integer sum of squares with n = 3 gives SD 0.5'
+    """
+    rounding = _rounding("grimmer", rounding)
+    n = _integer("grimmer", "n", n, minimum=2)
+    m = reported_value("grimmer", mean, mean_decimals)
+    s = reported_value("grimmer", sd, sd_decimals)
+    if s < 0:
+        raise InputError(f"grimmer: sd must be >= 0, got {sd!r}")
+    grim_verdict = grim(m, int(mean_decimals), n, rounding)
+    if not grim_verdict.consistent:
+        return Verdict(False, rounding, f"{grim_verdict.detail}, whatever the SD", grim_verdict.informative)
+    low, high = _bucket(s, int(sd_decimals))
+    low = max(low, Fraction(0))
+    window = (n - 1) * (high**2 - low**2)
+    informative = window <= 2
+    for total in _grim_totals(m, int(mean_decimals), n, rounding):
+        base = Fraction(total**2, n)
+        first = math.ceil(base + (n - 1) * low**2)
+        first += (first - total) % 2
+        for squares in range(first, math.floor(base + (n - 1) * high**2) + 1, 2):
+            if _sd_rounds_to((squares - base) / (n - 1), s, int(sd_decimals), rounding):
+                detail = (
+                    f"consistent ({rounding} rounding): total {total} and sum of squares {squares} "
+                    f"over n = {n} give {m} and SD {s}"
+                )
+                if not informative:
+                    detail += "; the SD adds nothing to GRIM, as its rounding window admits sums of squares of both parities"
+                return Verdict(True, rounding, detail, informative)
+    detail = (
+        f"inconsistent ({rounding} rounding): the mean passes GRIM, but no integer sum of squares "
+        f"with n = {n} gives SD {s}"
+    )
+    return Verdict(False, rounding, detail, informative)
+
+
+# --------------------------------------------------------------------------
+# paired comparisons and analysis sets
+
+
+def paired_t_bounds(
+    mean_before, sd_before, mean_after, sd_after, n, correlations=DEFAULT_CORRELATIONS
+) -> pd.DataFrame:
+    """Paired t-test bounds when only before and after mean +- SD are reported.
+
+    The SD of the change is sqrt(sd_b^2 + sd_a^2 - 2 r sd_b sd_a) for an
+    assumed correlation r between before and after values, which the papers do
+    not report; t = (mean_after - mean_before) / (sd_change / sqrt(n)) and the
+    two-sided p uses ``scipy.stats.t`` with n - 1 degrees of freedom. (scipy
+    and statsmodels test paired data only from raw values, so the t statistic
+    from summaries is computed here.)
+
+    Parameters
+    ----------
+    mean_before, sd_before, mean_after, sd_after : float
+        Reported summaries (SD with n - 1 denominator).
+    n : int
+        Number of pairs, >= 2.
+    correlations : sequence of float
+        Assumed correlations, each in [-1, 1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``correlation, sd_change, t, p``, one row per correlation.
+        A zero ``sd_change`` gives an infinite t and p = 0.
+
+    Examples
+    --------
+    >>> paired_t_bounds(4.97, 2.33, 3.1, 2.08, 8, correlations=[0.0, 0.8]).round(4)
+       correlation  sd_change       t       p
+    0          0.0     3.1233 -1.6934  0.1342
+    1          0.8     1.4146 -3.7390  0.0073
+    """
+    n = _integer("paired_t_bounds", "n", n, minimum=2)
+    for name, value in (("sd_before", sd_before), ("sd_after", sd_after)):
+        if not isinstance(value, Real) or not value >= 0:
+            raise InputError(f"paired_t_bounds: {name} must be a number >= 0, got {value!r}")
+    r = np.asarray(correlations, dtype=float)
+    if r.ndim != 1 or r.size == 0 or np.any(~np.isfinite(r)) or np.any(np.abs(r) > 1):
+        raise InputError(f"paired_t_bounds: correlations must be numbers in [-1, 1], got {correlations!r}")
+    variance = sd_before**2 + sd_after**2 - 2 * r * sd_before * sd_after
+    # rounding can leave -1e-17 where the exact variance is 0
+    sd_change = np.sqrt(np.clip(variance, 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (mean_after - mean_before) / (sd_change / math.sqrt(n))
+    p = 2 * scipy_stats.t.sf(np.abs(t), df=n - 1)
+    return pd.DataFrame({"correlation": r, "sd_change": sd_change, "t": t, "p": p})
+
+
+def analysis_sets(count, denominator_reported, enrolled, assessed) -> pd.DataFrame:
+    """A binary outcome under each analysis set, from what the paper reports.
+
+    Parameters
+    ----------
+    count : int
+        Number of responders among the patients assessed.
+    denominator_reported : int
+        The denominator the paper used.
+    enrolled : int
+        Patients enrolled (the intention-to-treat set).
+    assessed : int
+        Patients whose outcome is known (the rest are missing).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by analysis set (:data:`ANALYSIS_SETS`), columns ``k, n,
+        proportion``: ``reported`` (count / denominator_reported), ``itt``
+        (missing counted as non-response), ``complete-case`` (count /
+        assessed), ``best-case`` (every missing patient a responder) and
+        ``worst-case`` (none; the same numbers as ``itt``).
+
+    Examples
+    --------
+    >>> analysis_sets(8, 10, 13, 8)
+                    k   n  proportion
+    reported        8  10    0.800000
+    itt             8  13    0.615385
+    complete-case   8   8    1.000000
+    best-case      13  13    1.000000
+    worst-case      8  13    0.615385
+    """
+    count = _integer("analysis_sets", "count", count)
+    reported = _integer("analysis_sets", "denominator_reported", denominator_reported, minimum=1)
+    enrolled = _integer("analysis_sets", "enrolled", enrolled, minimum=1)
+    assessed = _integer("analysis_sets", "assessed", assessed, minimum=1)
+    if not count <= assessed <= enrolled:
+        raise InputError(
+            f"analysis_sets: need count <= assessed <= enrolled, got count={count}, "
+            f"assessed={assessed}, enrolled={enrolled}"
+        )
+    if count > reported:
+        raise InputError(f"analysis_sets: count {count} exceeds denominator_reported {reported}")
+    missing = enrolled - assessed
+    rows = {
+        "reported": (count, reported),
+        "itt": (count, enrolled),
+        "complete-case": (count, assessed),
+        "best-case": (count + missing, enrolled),
+        "worst-case": (count, enrolled),
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["k", "n"])
+    table["proportion"] = table["k"] / table["n"]
+    return table

@@ -1,0 +1,76 @@
+"""Fixtures shared by the integration and browser tests.
+
+Builds are expensive (a cold HTML + PDF build takes minutes), so one session
+fixture builds the book once into a temporary directory and the tests that
+only read it share it. Tests that break things (a failing chapter, a killed
+build, bad input) work on a copy of the project: ``thalbook`` is run with the
+copy's ``src`` first on ``PYTHONPATH``, so the package, and every kernel it
+starts, resolve their paths inside the copy and never touch the real tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff",
+                 "requirements.txt", "chapters", "data", "params", "src")
+
+
+def copy_project(dest: Path) -> Path:
+    """Copy the book's sources (not the build or the environment) to ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in PROJECT_ITEMS:
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, dest / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif src.exists():
+            shutil.copy2(src, dest / item)
+    return dest
+
+
+def thalbook(*args: str, project: Path = ROOT, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:
+    """Run the ``thalbook`` command of ``project`` in a subprocess, as a user would."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    env.pop(  # the data directory must come from --data or the project, never from the caller
+        "THALBOOK_DATA_DIR", None)
+    return subprocess.run([sys.executable, "-m", "thalbook.cli", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def tree_digest(path: Path) -> str:
+    """Digest of every file's relative name and bytes under ``path`` (following the html symlink)."""
+    h = hashlib.sha256()
+    path = path.resolve()
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The book built once, HTML and PDF, default parameters, into a fresh directory."""
+    out = tmp_path_factory.mktemp("book") / "_build"
+    proc = thalbook("build", "--format", "all", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture
+def project_copy(tmp_path, built_book) -> Path:
+    """A copy of the project whose build directory starts with the session's cache and book.
+
+    Cache keys hash content, not paths, so the copy's first build executes nothing.
+    """
+    project = copy_project(tmp_path / "project")
+    shutil.copytree(built_book / "cache", project / "_build" / "cache")
+    return project

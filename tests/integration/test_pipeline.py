@@ -1,0 +1,122 @@
+"""The pipeline end to end: build, parameters, cache, atomic publish."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+
+from tests.conftest import ROOT, thalbook, tree_digest
+
+NOTEBOOK_CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
+
+
+def glued(notebook: Path) -> dict[str, str]:
+    """The text/plain value of every glued key in an executed notebook."""
+    values = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            key = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if key:
+                values[key] = output["data"]["text/plain"]
+    return values
+
+
+def test_book_builds_html_and_pdf(built_book: Path):
+    html = built_book / "html"
+    assert (html / "index.html").is_file()
+    for chapter in NOTEBOOK_CHAPTERS + ["citing", "reproducibility"]:
+        assert (html / "chapters" / f"{chapter}.html").is_file(), chapter
+    pdf = built_book / "pdf" / "book.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_every_chapter_shows_its_parameters_and_hides_the_injected_cell(built_book: Path):
+    for chapter in NOTEBOOK_CHAPTERS:
+        page = (built_book / "html" / "chapters" / f"{chapter}.html").read_text()
+        assert "Parameters of this run" in page, chapter
+        # papermill's injected cell starts with this comment; the book must not show it
+        assert "# Parameters" not in page, chapter
+    executed = nbformat.read(built_book / "executed" / "crohns_results.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata.tags
+
+
+def test_reproducibility_page_lists_every_parameter(built_book: Path):
+    page = (built_book / "html" / "chapters" / "reproducibility.html").read_text()
+    for name in ("confidence_level", "ci_method", "analysis_set", "rounding"):
+        assert name in page
+    for chapter in NOTEBOOK_CHAPTERS:
+        assert re.search(rf"<td>{chapter}</td>\s*<td>\d+\.\d</td>", page), chapter
+
+
+def test_each_chapter_receives_only_what_it_declares(built_book: Path):
+    record = json.loads((built_book / "run.json").read_text())
+    for chapter in NOTEBOOK_CHAPTERS:
+        nb = nbformat.read(built_book / "executed" / f"{chapter}.ipynb", as_version=4)
+        received = set(nb.metadata.papermill.parameters)
+        declared = {c for c in nb.cells if "parameters" in c.metadata.get("tags", [])}
+        assert len(declared) == 1, f"{chapter}: exactly one parameters cell"
+        assert received <= set(record["params"])
+        source = next(iter(declared)).source
+        assert received == set(re.findall(r"^(\w+) =", source, re.M)), chapter
+
+
+def test_rebuild_with_nothing_changed_executes_nothing(built_book: Path):
+    proc = thalbook("build", "--format", "all", "--out", str(built_book))
+    assert proc.returncode == 0, proc.stderr
+    assert "executed " not in proc.stderr and "executing" not in proc.stderr
+    assert proc.stderr.count("cached") == len(NOTEBOOK_CHAPTERS)
+    assert "html      up to date" in proc.stderr and "pdf       up to date" in proc.stderr
+
+
+def test_changing_one_parameter_reexecutes_only_the_chapters_that_declare_it(tmp_path: Path, built_book: Path):
+    import shutil
+
+    out = tmp_path / "_build"
+    shutil.copytree(built_book / "cache", out / "cache")
+    proc = thalbook("run", "--out", str(out), "--set", "rounding=half-even")
+    assert proc.returncode == 0, proc.stderr
+    executed = re.findall(r"executed\s+(\w+)", proc.stderr)
+    declaring = [c for c in NOTEBOOK_CHAPTERS
+                 if "rounding" in papermill.inspect_notebook(str(ROOT / "chapters" / f"{c}.ipynb"))]
+    assert executed and sorted(executed) == sorted(declaring)
+
+
+def test_non_default_parameter_set_changes_what_it_should(tmp_path: Path, built_book: Path):
+    out = tmp_path / "sensitivity"
+    proc = thalbook("build", "--params", "params/sensitivity.yml", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "html" / "index.html").is_file()
+    default = glued(built_book / "executed" / "crohns_results.ipynb")
+    other = glued(out / "executed" / "crohns_results.ipynb")
+    # a 90% Clopper-Pearson interval differs from a 95% Wilson interval...
+    assert default["w8_low"] != other["w8_low"]
+    # ...while a chapter without those parameters is the same
+    assert glued(built_book / "executed" / "background.ipynb") == glued(out / "executed" / "background.ipynb")
+    # the default book is untouched by a build into another --out
+    assert "clopper-pearson" in (out / "html" / "chapters" / "crohns_results.html").read_text()
+    assert "clopper-pearson" not in (built_book / "html" / "chapters" / "crohns_results.html").read_text()
+
+
+def test_failing_chapter_leaves_the_published_book_untouched(project_copy: Path):
+    first = thalbook("build", "--format", "html", project=project_copy)
+    assert first.returncode == 0, first.stderr
+    html = project_copy / "_build" / "html"
+    before = tree_digest(html)
+
+    nb_path = project_copy / "chapters" / "safety.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"))
+    nbformat.write(nb, nb_path)
+
+    proc = thalbook("build", "--format", "html", project=project_copy)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "safety" in last and "planted failure" in last and "cell" in last
+    assert (project_copy / "_build" / "failed" / "safety.ipynb").is_file()
+    assert tree_digest(html) == before
+    assert "Traceback" not in proc.stderr
