@@ -176,6 +176,17 @@ def chapter_key(chapter: Chapter, params: dict[str, Any], inputs: str) -> str:
 # --------------------------------------------------------------------------- execution
 
 
+def _quiet_worker(log: str) -> None:
+    """Send this worker's stderr, which its kernels inherit, to a log file.
+
+    Kernels print start-up and shutdown chatter on stderr; the progress display
+    stays readable, and the chatter stays available in ``<out>/logs/kernels.log``.
+    """
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def _execute_one(source: str, output: str, params: dict[str, Any], cwd: str) -> dict[str, Any]:
     """Run one notebook with papermill in this (worker) process; never raises."""
     import papermill
@@ -353,7 +364,10 @@ def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunRe
     failures = []
     try:
         # Longest chapters first would be ideal; file order is close enough and stable.
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+        log = out / "logs" / "kernels.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_quiet_worker,
+                                 initargs=(str(log),)) as pool:
             futures = {
                 pool.submit(
                     _execute_one,

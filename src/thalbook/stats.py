@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -222,7 +222,7 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
 # exact Wilcoxon signed-rank lattice
 
 
-@lru_cache(maxsize=None)
+@cache
 def _signed_rank_counts(n: int) -> tuple[int, ...]:
     """Number of sign patterns of ranks 1..n whose positive ranks sum to w, for each w."""
     counts = [1]
@@ -317,7 +317,9 @@ def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[t
 # percentages, GRIM, GRIMMER
 
 
-def percent_to_counts(percent, decimals, n=None, n_max=100, rounding: str = "half-up") -> list[tuple[int, int]]:
+def percent_to_counts(
+    percent, decimals, n=None, n_max=100, rounding: str = "half-up"
+) -> list[tuple[int, int]]:
     """Every count k out of n that reproduces a reported percentage.
 
     Parameters

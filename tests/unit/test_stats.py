@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import math
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
-from fractions import Fraction
 
 import pytest
 import scipy.stats
@@ -76,7 +75,10 @@ def test_proportion_ci_agrees_with_scipy_binomtest(n, level):
 def test_jeffreys_and_agresti_coull_match_their_formulas(k, n):
     # Brown, Cai & DasGupta 2001, equations (4) and (5), computed here directly.
     alpha, z = 0.05, scipy.stats.norm.ppf(0.975)
-    jeffreys = (scipy.stats.beta.ppf(alpha / 2, k + 0.5, n - k + 0.5), scipy.stats.beta.ppf(1 - alpha / 2, k + 0.5, n - k + 0.5))
+    jeffreys = (
+        scipy.stats.beta.ppf(alpha / 2, k + 0.5, n - k + 0.5),
+        scipy.stats.beta.ppf(1 - alpha / 2, k + 0.5, n - k + 0.5),
+    )
     n_tilde = n + z**2
     p_tilde = (k + z**2 / 2) / n_tilde
     half = z * math.sqrt(p_tilde * (1 - p_tilde) / n_tilde)
@@ -92,7 +94,10 @@ def test_jeffreys_and_agresti_coull_match_their_formulas(k, n):
         ((1, 0), "proportion_ci: n must be a positive integer, got 0"),
         ((11, 10), "proportion_ci: k must be <= n, got k=11, n=10"),
         ((1.5, 10), "proportion_ci: k must be an integer >= 0, got 1.5"),
-        ((1, 10, "wald"), "proportion_ci: method must be one of wilson, clopper-pearson, jeffreys, agresti-coull, got 'wald'"),
+        (
+            (1, 10, "wald"),
+            "proportion_ci: method must be one of wilson, clopper-pearson, jeffreys, agresti-coull, got 'wald'",
+        ),
         ((1, 10, "wilson", 1.0), "proportion_ci: confidence_level must be between 0 and 1, got 1.0"),
     ],
 )
@@ -123,7 +128,10 @@ def test_interval_contains_estimate_and_widens_with_level(n, fraction, method, l
 
 def brute_force_wilcoxon(n: int) -> dict[int, float]:
     """Two-sided exact p for each W = min(W+, W-), by listing all 2^n sign patterns."""
-    sums = [sum(r for r, positive in zip(range(1, n + 1), signs) if positive) for signs in itertools.product((0, 1), repeat=n)]
+    sums = [
+        sum(r for r, positive in zip(range(1, n + 1), signs) if positive)
+        for signs in itertools.product((0, 1), repeat=n)
+    ]
     total = n * (n + 1) // 2
     return {w: min(1.0, 2 * sum(s <= w for s in sums) / 2**n) for w in range(total // 2 + 1)}
 
@@ -199,7 +207,18 @@ def test_wilcoxon_matches_rounding_convention_decides_ties():
 @pytest.mark.parametrize("rounding", stats.ROUNDINGS)
 @pytest.mark.parametrize(
     ("percent", "decimals"),
-    [("68.4", 1), ("43.8", 1), ("28.1", 1), ("12.5", 1), ("13", 0), ("12", 0), ("80", 0), ("0", 0), ("100.0", 1), ("14.9", 1)],
+    [
+        ("68.4", 1),
+        ("43.8", 1),
+        ("28.1", 1),
+        ("12.5", 1),
+        ("13", 0),
+        ("12", 0),
+        ("80", 0),
+        ("0", 0),
+        ("100.0", 1),
+        ("14.9", 1),
+    ],
 )
 def test_percent_to_counts_matches_enumeration(percent, decimals, rounding):
     expected = [
@@ -229,10 +248,22 @@ def test_percent_to_counts_rounding_ties():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: stats.percent_to_counts(68.4, 1, n=0), "percent_to_counts: n must be a positive integer, got 0"),
-        (lambda: stats.percent_to_counts(68.45, 1, n=32), "percent_to_counts: 68.45 has more than 1 decimals"),
-        (lambda: stats.percent_to_counts(101, 0, n=32), "percent_to_counts: percent must be between 0 and 100, got 101"),
-        (lambda: stats.percent_to_counts(50, 0, rounding="up"), "percent_to_counts: rounding must be one of half-up, half-even, got 'up'"),
+        (
+            lambda: stats.percent_to_counts(68.4, 1, n=0),
+            "percent_to_counts: n must be a positive integer, got 0",
+        ),
+        (
+            lambda: stats.percent_to_counts(68.45, 1, n=32),
+            "percent_to_counts: 68.45 has more than 1 decimals",
+        ),
+        (
+            lambda: stats.percent_to_counts(101, 0, n=32),
+            "percent_to_counts: percent must be between 0 and 100, got 101",
+        ),
+        (
+            lambda: stats.percent_to_counts(50, 0, rounding="up"),
+            "percent_to_counts: rounding must be one of half-up, half-even, got 'up'",
+        ),
     ],
 )
 def test_percent_to_counts_names_the_invalid_argument(call, message):
@@ -250,7 +281,10 @@ def test_percent_to_counts_names_the_invalid_argument(call, message):
 def test_grim_matches_enumeration_of_integer_samples(n, rounding):
     # Samples of n integers in 0..10 reach every total 0..10n, hence every
     # possible mean in [0, 10]; enumerate them rather than the totals.
-    possible = {decimal_round(sum(sample), n, 2, rounding) for sample in itertools.combinations_with_replacement(range(11), n)}
+    possible = {
+        decimal_round(sum(sample), n, 2, rounding)
+        for sample in itertools.combinations_with_replacement(range(11), n)
+    }
     for hundredths in range(0, 1001):
         mean = Decimal(hundredths).scaleb(-2)
         assert stats.grim(mean, 2, n, rounding).consistent == (mean in possible), mean
@@ -287,7 +321,9 @@ def sample_mean_sd(sample, mean_decimals, sd_decimals, rounding):
     return decimal_round(total, n, mean_decimals, rounding), sd
 
 
-@pytest.mark.parametrize(("n", "rounding"), [(2, "half-up"), (3, "half-even"), (4, "half-up"), (5, "half-even")])
+@pytest.mark.parametrize(
+    ("n", "rounding"), [(2, "half-up"), (3, "half-even"), (4, "half-up"), (5, "half-even")]
+)
 def test_grimmer_agrees_with_enumeration_of_integer_samples(n, rounding):
     values = range(-3, 12)
     possible = {sample_mean_sd(s, 1, 2, rounding) for s in itertools.combinations_with_replacement(values, n)}

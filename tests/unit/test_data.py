@@ -1,0 +1,192 @@
+"""The real data package: it validates, loads, and every quote stands in its source.
+
+The source-text tests need the shared transcriptions beside the project
+(``../shared/seeds`` and ``../shared/research``) or ``$THALBOOK_SEEDS_DIR``
+(and optionally ``$THALBOOK_RESEARCH_DIR``); without them they skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from thalbook import data, paths
+from thalbook.errors import DataError
+
+SHARED = paths.ROOT.parent / "shared"
+SEEDS = Path(os.environ.get("THALBOOK_SEEDS_DIR", SHARED / "seeds"))
+RESEARCH = Path(os.environ.get("THALBOOK_RESEARCH_DIR", SEEDS.parent / "research"))
+
+
+@pytest.fixture(scope="module")
+def pkg() -> data.DataPackage:
+    return data.load(paths.DATA)
+
+
+def test_real_package_validates():
+    assert [str(p) for p in data.validate(paths.DATA)] == []
+
+
+def test_every_contract_file_and_column_loads(pkg):
+    for name, columns in data.CONTRACT_COLUMNS.items():
+        frame = getattr(pkg, name)
+        assert isinstance(frame, pd.DataFrame) and len(frame) > 0, name
+        assert set(columns) <= set(frame.columns), (name, set(columns) - set(frame.columns))
+    assert pkg.data_dir == paths.DATA
+
+
+def test_numbers_keep_their_printed_decimals(pkg):
+    rows = pkg.continuous_outcomes.set_index("id")
+    w24 = rows.loc["wei2003-basdai-w24-results"]
+    assert (w24["mean"], w24["mean_decimals"]) == (3.1, 1)
+    assert (w24["p_value"], w24["p_value_decimals"]) == (0.0156, 4)
+    esr = rows.loc["wei2003-esr-w24-results"]
+    assert (esr["sd"], esr["sd_decimals"]) == (28.0, 0)
+    abstract = rows.loc["wei2003-basdai-w24-abs-results"]
+    assert pd.isna(abstract["sd"]) and pd.isna(abstract["sd_decimals"])
+
+
+def test_numeric_columns_are_float_and_booleans_nullable(pkg):
+    assert pkg.binary_outcomes["count"].dtype == float
+    assert pkg.binary_outcomes["denominator_decimals"].dtype == float
+    assert str(pkg.adverse_events["led_to_withdrawal"].dtype) == "boolean"
+    facts = pkg.study_facts.set_index("id")
+    assert facts.at["wei2003-disease-duration-mean-results", "value_number"] == 13.8
+    assert pd.isna(facts.at["he2017-study-start-abs-methods", "value_number"])
+
+
+def test_the_two_source_studies_and_their_citation_keys(pkg):
+    studies = pkg.studies.set_index("study_id")
+    assert sorted(studies.index[studies["role"] == "source"]) == ["he2017", "wei2003"]
+    assert studies.at["he2017", "registration"] == "NCT02501291"
+    facts = pkg.study_facts
+    enrolled = facts[facts["fact"] == "enrolled"].groupby("study_id")["value_number"].unique()
+    assert list(enrolled["he2017"]) == [47] and list(enrolled["wei2003"]) == [13]
+
+
+def test_citation_keys_are_in_references_bib(pkg):
+    pybtex = pytest.importorskip("pybtex.database")
+    entries = pybtex.parse_file(str(paths.REFERENCES)).entries
+    missing = set(pkg.studies["citation_key"]) - set(entries)
+    assert not missing, f"references.bib lacks {sorted(missing)}"
+    for key in pkg.studies["citation_key"]:
+        row = pkg.studies.set_index("citation_key").loc[key]
+        fields = entries[key].fields
+        if isinstance(row["doi"], str):
+            assert fields.get("doi") == row["doi"], key
+        if isinstance(row["pmid"], str):
+            assert fields.get("pmid") == row["pmid"], key
+
+
+def test_denominators_are_only_those_the_papers_state(pkg):
+    rows = pkg.binary_outcomes.set_index("id")
+    # Stated: "out of all the 47 patients included (intention-to-treat analysis)".
+    assert (rows.loc[rows.index.str.startswith("he2017-remission"), "denominator"] == 47).all()
+    # Not stated for the endoscopic percentages: the audit infers them.
+    endoscopic = rows[rows.index.str.contains("endoscopic|mucosal")]
+    assert len(endoscopic) == 3 and endoscopic["denominator"].isna().all()
+
+
+def test_disagreements_between_places_are_recorded(pkg):
+    outcomes = set(pkg.binary_outcomes.query("study_id == 'wei2003'")["outcome"])
+    assert {"improvement_gt50", "improvement_gt40"} <= outcomes
+    facts = set(pkg.study_facts.query("study_id == 'wei2003'")["fact"])
+    assert {"disease_duration_mean", "disease_duration_median"} <= facts
+    baselines = pkg.continuous_outcomes.query("measure == 'basdai' and timepoint_week == 0 and sd == sd")
+    assert set(baselines["mean"]) == {5.39, 4.97}
+    esr = pkg.measures.set_index("measure").loc["esr"]
+    assert esr["value_type"] == "integer" and "erythrocyte" in esr["description"]
+
+
+def test_readme_documents_every_column():
+    readme = (paths.DATA / "README.md").read_text(encoding="utf-8")
+    descriptor = json.loads((paths.DATA / data.DESCRIPTOR).read_text(encoding="utf-8"))
+    for resource in descriptor["resources"]:
+        section = readme.split(f"### `{resource['path']}`", 1)
+        assert len(section) == 2, f"README has no section for {resource['path']}"
+        body = section[1].split("### ", 1)[0]
+        for field in resource["schema"]["fields"]:
+            assert f"| `{field['name']}` |" in body, f"{resource['path']}: {field['name']} undocumented"
+
+
+def test_every_reported_number_is_tied_to_a_quote(pkg):
+    numbers = list(data.iter_reported_numbers(pkg))
+    by_study = pd.Series([row_id.split("-")[0] for _, row_id, _, _ in numbers]).value_counts()
+    assert by_study["he2017"] >= 30 and by_study["wei2003"] >= 200
+
+
+def test_load_refuses_invalid_data(tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(paths.DATA, copy)
+    (copy / "measures.csv").write_text("measure\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        data.load(copy)
+    assert any(p.file == "measures.csv" for p in caught.value.problems)
+
+
+def test_load_validates_once_per_content(monkeypatch, tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(paths.DATA, copy)
+    calls = []
+    real = data.validate
+    monkeypatch.setattr(data, "validate", lambda d=None: calls.append(d) or real(d))
+    data.load(copy)
+    data.load(copy)
+    assert len(calls) <= 1  # 0 when an identical content was validated earlier in this process
+    with (copy / "studies.csv").open("a", encoding="utf-8") as fh:
+        fh.write("bogus\n")
+    with pytest.raises(DataError):
+        data.load(copy)
+    assert len(calls) >= 1
+
+
+# ---------------------------------------------------------- source texts
+
+def _require(path: Path) -> None:
+    if not path.is_dir():
+        pytest.skip(f"source texts not available: {path} does not exist "
+                    "(set THALBOOK_SEEDS_DIR to the folder of the seed transcriptions)")
+
+
+def test_every_quote_stands_in_its_source(pkg):
+    _require(SEEDS)
+    problems, missing = data.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
+    assert [str(p) for p in problems] == []
+    seeds_missing = [m for m in missing if m.startswith("seeds/")]
+    assert not seeds_missing, f"seed transcriptions missing from {SEEDS}: {seeds_missing}"
+
+
+def test_context_quotes_stand_in_the_research_notes(pkg):
+    _require(RESEARCH)
+    problems, missing = data.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
+    context = set(pkg.studies.query("role == 'context'")["study_id"])
+    assert "research/context-studies.md" not in missing
+    assert pkg.context_outcomes["study_id"].isin(context).all()
+    assert [str(p) for p in problems if "context" in p.message] == []
+
+
+def test_a_wrong_quote_is_caught(pkg):
+    _require(SEEDS)
+    frame = pkg.binary_outcomes.copy()
+    frame.loc[0, "quote"] = str(frame.loc[0, "quote"]).replace("14.9%", "14.8%")
+    altered = data.DataPackage(**{**pkg.__dict__, "binary_outcomes": frame})
+    problems, _ = data.quote_problems(altered, seeds_dir=SEEDS, research_dir=RESEARCH)
+    assert [(p.file, p.row, p.field) for p in problems] == [("binary_outcomes.csv", 2, "quote")]
+
+
+def test_quote_matching_tolerates_only_white_space_and_line_break_hyphens():
+    source = "Response was > 20% improve-\nment of more\n  than 3 of 4 domains; HLA-\nB27 positive."
+    assert data.quote_in_text("> 20% improvement of more than 3 of 4 domains", source)
+    assert data.quote_in_text("HLA-B27 positive", source)
+    assert not data.quote_in_text("> 20% improvement of more than 4 of 4 domains", source)
+    assert not data.quote_in_text("Response was >20%", source)
+    assert re.search("improvement", "improve-ment") is None  # the CSV never keeps the break
