@@ -74,3 +74,42 @@ def project_copy(tmp_path, built_book) -> Path:
     project = copy_project(tmp_path / "project")
     shutil.copytree(built_book / "cache", project / "_build" / "cache")
     return project
+
+
+# --------------------------------------------------------------------------- reader-level helpers
+# Used by tests/browser, tests/integration/test_bad_input.py, test_faults.py and test_pdf.py.
+
+#: Where tests leave what a person should look at (screenshots): git-ignored _build/ unless
+#: THALBOOK_ARTIFACTS names another folder (CI can upload it).
+ARTIFACTS = Path(os.environ.get("THALBOOK_ARTIFACTS", ROOT / "_build" / "test-artifacts"))
+
+
+def seeded_copy(dest: Path, built_book: Path) -> Path:
+    """A copy of the project at ``dest`` whose ``_build/cache`` holds the session's executions."""
+    project = copy_project(dest)
+    shutil.copytree(built_book / "cache", project / "_build" / "cache")
+    return project
+
+
+def published(project: Path) -> dict[str, str]:
+    """What a reader of ``project``'s default build can see: digests of the HTML tree and the PDF,
+    and where the ``html`` symlink points (a swap to an identical copy is still a publish)."""
+    out = project / "_build"
+    return {
+        "html": tree_digest(out / "html"),
+        "html -> ": os.readlink(out / "html"),
+        "pdf": tree_digest(out / "pdf" / "book.pdf"),
+    }
+
+
+@pytest.fixture(scope="module")
+def published_project(tmp_path_factory, built_book) -> Path:
+    """A project copy with a good HTML + PDF book published in its ``_build``, for one test module.
+
+    The cache comes from the session's cold build, so this build only runs Sphinx.
+    Tests that change the copy must put back what they changed.
+    """
+    project = seeded_copy(tmp_path_factory.mktemp("published") / "project", built_book)
+    proc = thalbook("build", "--format", "all", project=project)
+    assert proc.returncode == 0, proc.stderr
+    return project

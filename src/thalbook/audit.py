@@ -187,7 +187,7 @@ def _week(value) -> str:
 
 
 def _row(study, quantity, location, reported, check, status, detail) -> dict:
-    return dict(zip(COLUMNS, (study, quantity, location, reported, check, status, detail)))
+    return dict(zip(COLUMNS, (study, quantity, location, reported, check, status, detail), strict=True))
 
 
 def _flag(value) -> bool:
@@ -210,13 +210,16 @@ class _Study:
         return self.facts.get("enrolled")
 
     def in_study(self, week) -> tuple[int, int] | None:
-        """Fewest and most patients still in the study at ``week`` (any week if empty)."""
+        """Fewest and most patients still in the study at ``week`` (any week if empty).
+
+        Everyone enrolled is there at baseline (week 0), whenever they left.
+        """
         if self.enrolled is None:
             return None
         if not _present(week):
             return self.enrolled - sum(c for c, _ in self.withdrawals), self.enrolled
         gone = sum(c for c, w in self.withdrawals if w is not None and w < week)
-        maybe = sum(c for c, w in self.withdrawals if w is None or w == week)
+        maybe = sum(c for c, w in self.withdrawals if (w is None and week > 0) or w == week)
         return self.enrolled - gone - maybe, self.enrolled - gone
 
     def describe(self, week) -> str:
@@ -304,18 +307,9 @@ def _proportion_checks(
     percent = _number(file, row, "percent")
     population = _text(row.get("population"))
     size, size_text = _population_size(study, population, row)
-    fraction = f"{count}/{denominator}" if count is not None and denominator is not None else ""
-    reported = " ".join(
-        filter(
-            None,
-            [
-                fraction,
-                f"({percent}%)"
-                if fraction and percent is not None
-                else (f"{percent}%" if percent is not None else ""),
-            ],
-        )
-    ) or _text(count)
+    counted = f"{count}/{denominator}" if denominator is not None and count is not None else _text(count)
+    shown = "" if percent is None else f"{percent}%"
+    reported = f"{counted} ({shown})" if counted and shown else counted or shown
 
     def emit(check, ok, detail):
         return _row(
@@ -390,8 +384,8 @@ def _proportion_checks(
             found,
             f"no denominator stated; {percent}% is {_ratios(found)} of {size_text}"
             if found
-            else f"no denominator stated; {percent}% is no whole number out of {size_text} ({neighbours(size)}, "
-            f"{rounding} rounding)",
+            else f"no denominator stated; {percent}% is no whole number out of {size_text} "
+            f"({neighbours(size)}, {rounding} rounding)",
         )
     elif count is not None and count > size:
         yield emit("analysis-set", False, f"{count} is more than {size_text}")
@@ -411,18 +405,22 @@ def _proportion_rows(
 def _grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
     decimals = _places(mean)
     verdicts = [stats.grim(mean, decimals, n, rounding) for n in ns]
-    passing = [n for n, v in zip(ns, verdicts) if v.consistent]
+    passing = [n for n, v in zip(ns, verdicts, strict=True) if v.consistent]
     if not any(v.informative for v in verdicts):
         return (
             "not-checkable",
-            f"GRIM cannot fail: with n >= {10**decimals} every mean to {decimals} decimals is possible; {n_text}",
+            f"GRIM cannot fail: with n >= {10**decimals} every mean to {decimals} decimals is possible; "
+            f"{n_text}",
         )
     if len(ns) == 1:
         detail = verdicts[0].detail
     elif passing:
         detail = f"consistent ({rounding} rounding) with n = {_numbers(passing)}"
     else:
-        detail = f"inconsistent ({rounding} rounding): no integer total over any n from {ns[0]} to {ns[-1]} gives {mean}"
+        detail = (
+            f"inconsistent ({rounding} rounding): no integer total over any n from {ns[0]} to {ns[-1]} "
+            f"gives {mean}"
+        )
     other = [n for n in ns if stats.grim(mean, decimals, n, _other(rounding)).consistent]
     if not passing and other:
         detail += f"; {_other(rounding)} rounding would allow n = {_numbers(other)}"
@@ -500,8 +498,8 @@ def _scale_check(
     largest = max(_largest_sd(m, n, low, high) for m in means for n in ns)
     fits = float(sd) - 0.5 * 10.0 ** -_places(sd) <= largest
     return ("consistent" if fits else "inconsistent"), (
-        f"{detail}; SD {sd} {'is within' if fits else 'exceeds'} {_short(largest, 2)}, the largest possible for "
-        f"that mean on that scale with n = {ns[0] if len(ns) == 1 else f'{ns[0]} to {ns[-1]}'}; {n_text}"
+        f"{detail}; SD {sd} {'is within' if fits else 'exceeds'} {_short(largest, 2)}, the largest possible "
+        f"for that mean on that scale with n = {ns[0] if len(ns) == 1 else f'{ns[0]} to {ns[-1]}'}; {n_text}"
     )
 
 
@@ -561,7 +559,7 @@ def _continuous_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
             f"({_text(row['comparison']) or 'no comparison'})"
         )
 
-        def emit(reported, check, verdict):
+        def emit(reported, check, verdict, row=row, quantity=quantity):
             return _row(row["study_id"], quantity, row["location"], reported, check, *verdict)
 
         if mean is not None and measure["value_type"] == "integer":
@@ -645,10 +643,8 @@ def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
     for (study_id, category, location), rows in table.groupby(
         ["study_id", "reason_category", "location"], sort=False
     ):
-        totals, parts = (
-            rows[rows["is_total"].map(_flag)] if "is_total" in rows else rows.iloc[:0],
-            _non_totals(rows),
-        )
+        parts = _non_totals(rows)
+        totals = rows.drop(parts.index)
         for _, total in totals.iterrows():
             whole, added = int(total["count"]), int(parts["count"].sum())
             yield _row(
@@ -658,7 +654,8 @@ def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
                 f"{whole} = {' + '.join(map(str, map(int, parts['count'])))}",
                 "parts-sum",
                 "consistent" if whole == added else "inconsistent",
-                f"the stated total {whole} {'equals' if whole == added else 'differs from'} the {added} listed by reason",
+                f"the stated total {whole} {'equals' if whole == added else 'differs from'} "
+                f"the {added} listed by reason",
             )
     for (study_id, category), rows in _non_totals(table).groupby(["study_id", "reason_category"], sort=False):
         items = [
@@ -686,7 +683,8 @@ def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
                 f"{by_event} (events); {by_reason} (withdrawals)",
                 "withdrawals-vs-events",
                 "consistent" if ok else "inconsistent",
-                f"adverse events said to have led to withdrawal and withdrawals for adverse events both add up to {by_event}"
+                "adverse events said to have led to withdrawal and withdrawals for adverse events "
+                f"both add up to {by_event}"
                 if ok
                 else f"adverse events said to have led to withdrawal add up to {by_event}, "
                 f"withdrawals for adverse events to {by_reason}",
@@ -960,6 +958,9 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     widths = {c: max(len(c), text[c].str.len().max()) for c in COLUMNS}
     lines = [
         [c.ljust(widths[c]) for c in COLUMNS],
-        *([v.ljust(widths[c]) for c, v in zip(COLUMNS, r)] for r in text.itertuples(index=False)),
+        *(
+            [v.ljust(widths[c]) for c, v in zip(COLUMNS, r, strict=True)]
+            for r in text.itertuples(index=False)
+        ),
     ]
     return "".join("  ".join(line).rstrip() + "\n" for line in lines)

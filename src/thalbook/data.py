@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import io
@@ -110,8 +111,8 @@ QUOTED_FIELDS: dict[str, dict[str, str]] = {
 _BOUNDED_BY: dict[str, tuple[tuple[str, str], ...]] = {
     "binary_outcomes": (("count", "denominator"),),
     "adverse_events": (("count", "denominator"),),
-    "context_outcomes": (("count", "denominator"), ("denominator", "n_enrolled"), ("n_completed", "n_enrolled"),
-                         ("n_randomised", "n_enrolled")),
+    "context_outcomes": (("count", "denominator"), ("denominator", "n_enrolled"),
+                         ("n_completed", "n_enrolled"), ("n_randomised", "n_enrolled")),
     "cited_results": (("value", "denominator"),),
 }
 
@@ -121,6 +122,7 @@ _SOURCE_FILES = ("study_facts", "withdrawals", "binary_outcomes", "continuous_ou
                  "cited_results")
 _CONTEXT_FILES = ("context_outcomes",)
 
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_.-]+\.csv$")
 _PLAIN_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _COMPARISON = re.compile(r"^week ([0-9]+) vs baseline$")
 _ELLIPSIS = "[...]"
@@ -370,7 +372,7 @@ def _parse_csv(text: str, file: str, problems: list[Problem]) -> _Table | None:
         start = reader.line_num + 1
         for record in reader:
             if record:
-                rows.append((start, dict(zip(header, record))))
+                rows.append((start, dict(zip(header, record, strict=False))))
             start = reader.line_num + 1
     except csv.Error as exc:
         problems.append(Problem(file, reader.line_num, "file", f"malformed CSV: {exc}"))
@@ -444,7 +446,8 @@ def _problem_from_error(file: str, error, resource: dict) -> Problem:
     if kind in _HEADER_ERRORS:
         return Problem(file, 1, field or getattr(error, "label", "") or "header", note or error.message)
     if kind == "type-error":
-        return Problem(file, row, field, f"{cell!r} is not a valid {_field_types(resource).get(field, 'value')}")
+        expected = _field_types(resource).get(field, "value")
+        return Problem(file, row, field, f"{cell!r} is not a valid {expected}")
     if kind == "constraint-error":
         match = re.search(r'constraint "(\w+)" is "(.*)"', note)
         if match and match.group(1) == "required":
@@ -473,15 +476,58 @@ def _problem_from_error(file: str, error, resource: dict) -> Problem:
     return Problem(file, row, field or kind, note or error.message)
 
 
-def _schema_problems(directory: Path, descriptor: dict, unreadable: set[str]) -> list[Problem]:
-    """Validate types, constraints and keys with frictionless."""
-    from frictionless import Detector, FrictionlessException, Package  # imported here: only validation needs it
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, list) else [value]
 
+
+def _checkable(descriptor: dict, tables: dict[str, _Table]) -> dict:
+    """Return a copy of the descriptor that frictionless can check without failing early.
+
+    Files we could not read are left out (their problem is already
+    reported), and so are keys whose columns are missing from a header:
+    otherwise one broken file would abort the checks of every file that
+    refers to it, and the report would no longer hold all problems at once.
+    """
+    checkable = copy.deepcopy(descriptor)
+    kept = []
+    for resource in checkable["resources"]:
+        table = tables.get(resource.get("name")) if isinstance(resource, dict) else None
+        if table is None:
+            continue
+        schema = resource.get("schema")
+        if isinstance(schema, dict):
+            header = set(table.header)
+            if not set(_as_list(schema.get("primaryKey", []))) <= header:
+                schema.pop("primaryKey", None)
+            keys = []
+            for key in _as_list(schema.get("foreignKeys", [])):
+                reference = key.get("reference", {}) if isinstance(key, dict) else {}
+                target = tables.get(reference.get("resource") or resource.get("name"))
+                if (target is not None and set(_as_list(key.get("fields", []))) <= header
+                        and set(_as_list(reference.get("fields", []))) <= set(target.header)):
+                    keys.append(key)
+            schema["foreignKeys"] = keys
+        kept.append(resource)
+    checkable["resources"] = kept
+    return checkable
+
+
+def _schema_problems(directory: Path, descriptor: dict, tables: dict[str, _Table]) -> list[Problem]:
+    """Validate types, constraints and keys with frictionless."""
+    from frictionless import (  # imported here: only validation needs it
+        Detector,
+        FrictionlessException,
+        Package,
+    )
+
+    checkable = _checkable(descriptor, tables)
+    if not checkable["resources"]:
+        return []
     try:
         # schema_sync matches columns by name, not position, so one misplaced or
         # missing column does not turn every later cell into a type error; the
         # header itself is checked by _rule_header.
-        package = Package(descriptor, basepath=str(directory), detector=Detector(schema_sync=True))
+        package = Package(checkable, basepath=str(directory), detector=Detector(schema_sync=True))
         report = package.validate()
     except FrictionlessException as exc:
         return [Problem(DESCRIPTOR, None, "descriptor", str(getattr(exc, "error", exc).note or exc))]
@@ -493,11 +539,7 @@ def _schema_problems(directory: Path, descriptor: dict, unreadable: set[str]) ->
         for error in task.errors:
             if error.type in _HEADER_ERRORS:
                 continue
-            problem = _problem_from_error(file, error, resource)
-            # A file we could not read at all is already reported once, in our words.
-            if file in unreadable and problem.row is None:
-                continue
-            problems.append(problem)
+            problems.append(_problem_from_error(file, error, resource))
     for error in report.errors:
         problems.append(Problem(DESCRIPTOR, None, "descriptor", getattr(error, "note", "") or error.message))
     return problems
@@ -505,11 +547,17 @@ def _schema_problems(directory: Path, descriptor: dict, unreadable: set[str]) ->
 
 # ---------------------------------------------------------- hand-written rules
 
+# Each rule takes the parsed files (by resource name) and the declared field
+# types (by resource, then column) and yields the problems it finds.
+_Tables = dict[str, _Table]
+_Types = dict[str, dict[str, str]]
+
+
 def _number(text: str) -> float | None:
     return float(text) if _PLAIN_NUMBER.match(text or "") else None
 
 
-def _rule_header(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_header(tables: _Tables, types: _Types) -> Iterator[Problem]:
     # Columns are matched by name; every schema field must be there, once, and nothing else.
     for name, table in tables.items():
         declared = types.get(name, {})
@@ -525,16 +573,17 @@ def _rule_header(tables: dict[str, _Table], types: dict[str, dict[str, str]]) ->
                 yield Problem(table.file, 1, column, "column missing from the header")
 
 
-def _rule_line_breaks(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_line_breaks(tables: _Tables, types: _Types) -> Iterator[Problem]:
     # Row numbers in reports are line numbers; a line break inside a cell would shift them.
     for table in tables.values():
         for line, row in table.rows:
             for field, value in row.items():
                 if "\n" in value or "\r" in value:
-                    yield Problem(table.file, line, field, "contains a line break; keep every row on one line")
+                    yield Problem(table.file, line, field,
+                                  "contains a line break; keep every row on one line")
 
 
-def _rule_plain_numbers(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_plain_numbers(tables: _Tables, types: _Types) -> Iterator[Problem]:
     # Numbers stay as the paper prints them: no signs, exponents, spaces or separators.
     for name, table in tables.items():
         for field, kind in types.get(name, {}).items():
@@ -546,7 +595,7 @@ def _rule_plain_numbers(tables: dict[str, _Table], types: dict[str, dict[str, st
                                   f"{value!r} is not written as a plain decimal (digits, optional point)")
 
 
-def _rule_bounded(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_bounded(tables: _Tables, types: _Types) -> Iterator[Problem]:
     for name, pairs in _BOUNDED_BY.items():
         table = tables.get(name)
         if table is None:
@@ -558,25 +607,26 @@ def _rule_bounded(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -
                     yield Problem(table.file, line, part, f"{row[part]} exceeds {whole} {row[whole]}")
 
 
-def _rule_p_positive(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_p_positive(tables: _Tables, types: _Types) -> Iterator[Problem]:
     # Table Schema has no exclusive minimum; p = 0 is never a reportable p-value.
-    for name, table in tables.items():
+    for table in tables.values():
         for line, value in table.column("p_value"):
             if _number(value) == 0:
                 yield Problem(table.file, line, "p_value", f"{value} is not within (0, 1]")
 
 
-def _rule_ids(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_ids(tables: _Tables, types: _Types) -> Iterator[Problem]:
     for table in tables.values():
         if "id" not in table.header or "study_id" not in table.header:
             continue
         for line, row in table.rows:
             study = row.get("study_id", "")
             if study and row.get("id") and not row["id"].startswith(f"{study}-"):
-                yield Problem(table.file, line, "id", f"{row['id']!r} does not start with its study id '{study}-'")
+                yield Problem(table.file, line, "id",
+                              f"{row['id']!r} does not start with its study id '{study}-'")
 
 
-def _rule_roles(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_roles(tables: _Tables, types: _Types) -> Iterator[Problem]:
     studies = tables.get("studies")
     if studies is None:
         return
@@ -588,11 +638,11 @@ def _rule_roles(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> 
                 continue
             for line, study in table.column("study_id"):
                 if study in role and role[study] != wanted:
-                    yield Problem(table.file, line, "study_id",
-                                  f"{study!r} is a {role[study]} study; {table.file} holds {wanted} studies only")
+                    yield Problem(table.file, line, "study_id", f"{study!r} is a {role[study]} study; "
+                                  f"{table.file} holds {wanted} studies only")
 
 
-def _rule_units(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_units(tables: _Tables, types: _Types) -> Iterator[Problem]:
     measures = tables.get("measures")
     outcomes = tables.get("continuous_outcomes")
     if measures is not None and outcomes is not None:
@@ -601,7 +651,8 @@ def _rule_units(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> 
             written, measure = row.get("unit", ""), row.get("measure", "")
             if written and measure in unit and written != unit[measure]:
                 yield Problem(outcomes.file, line, "unit",
-                              f"{written!r} differs from the unit of {measure!r} in measures.csv ({unit[measure]!r})")
+                              f"{written!r} differs from the unit of {measure!r} in measures.csv "
+                              f"({unit[measure]!r})")
     facts = tables.get("study_facts")
     if facts is not None:
         first: dict[str, tuple[str, int]] = {}
@@ -615,7 +666,7 @@ def _rule_units(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> 
                               f"({first[fact][0]!r})")
 
 
-def _rule_reports_something(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_reports_something(tables: _Tables, types: _Types) -> Iterator[Problem]:
     wanted = {"binary_outcomes": ("count", "percent"), "adverse_events": ("count", "percent", "frequency"),
               "context_outcomes": ("count", "percent")}
     for name, columns in wanted.items():
@@ -624,10 +675,11 @@ def _rule_reports_something(tables: dict[str, _Table], types: dict[str, dict[str
             continue
         for line, row in table.rows:
             if not any(row.get(c) for c in columns):
-                yield Problem(table.file, line, columns[0], f"empty: the row reports none of {', '.join(columns)}")
+                yield Problem(table.file, line, columns[0],
+                              f"empty: the row reports none of {', '.join(columns)}")
 
 
-def _rule_pairs(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_pairs(tables: _Tables, types: _Types) -> Iterator[Problem]:
     table = tables.get("continuous_outcomes")
     if table is None:
         return
@@ -645,7 +697,8 @@ def _rule_pairs(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> 
         if week == "0":
             for column in ("p_value", "test"):
                 if row.get(column):
-                    yield Problem(table.file, line, column, "belongs on the follow-up row, not the baseline row")
+                    yield Problem(table.file, line, column,
+                                  "belongs on the follow-up row, not the baseline row")
         key = (row.get("study_id"), row.get("measure"), row.get("comparison"), row.get("location"))
         groups[key].append((line, row))
     for (_, measure, comparison, location), rows in groups.items():
@@ -654,11 +707,16 @@ def _rule_pairs(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> 
             count = weeks.count(wanted)
             if count != 1:
                 line = rows[0][0]
-                yield Problem(table.file, line, "comparison",
-                              f"{measure} {comparison!r} at {location!r} has {count} {label} rows, expected 1")
+                yield Problem(table.file, line, "comparison", f"{measure} {comparison!r} at {location!r} "
+                              f"has {count} {label} rows, expected 1")
 
 
-def _rule_scale(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _bound(bound: float | None, missing: str = "-inf") -> str:
+    """Format a scale bound for a message (``missing`` when unbounded)."""
+    return missing if bound is None else f"{bound:g}"
+
+
+def _rule_scale(tables: _Tables, types: _Types) -> Iterator[Problem]:
     measures = tables.get("measures")
     if measures is None:
         return
@@ -666,7 +724,8 @@ def _rule_scale(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> 
     for line, row in measures.rows:
         low, high = _number(row.get("scale_min", "")), _number(row.get("scale_max", ""))
         if low is not None and high is not None and low > high:
-            yield Problem(measures.file, line, "scale_min", f"{row['scale_min']} exceeds scale_max {row['scale_max']}")
+            yield Problem(measures.file, line, "scale_min",
+                          f"{row['scale_min']} exceeds scale_max {row['scale_max']}")
         bounds[row.get("measure")] = (low, high)
     outcomes = tables.get("continuous_outcomes")
     if outcomes is None:
@@ -677,11 +736,12 @@ def _rule_scale(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> 
         if mean is None:
             continue
         if (low is not None and mean < low) or (high is not None and mean > high):
-            scale = f"{'-inf' if low is None else f'{low:g}'} to {'unbounded' if high is None else f'{high:g}'}"
-            yield Problem(outcomes.file, line, "mean", f"{row['mean']} is outside the scale of {row['measure']} ({scale})")
+            scale = f"{_bound(low)} to {_bound(high, 'unbounded')}"
+            yield Problem(outcomes.file, line, "mean",
+                          f"{row['mean']} is outside the scale of {row['measure']} ({scale})")
 
 
-def _rule_quotes(tables: dict[str, _Table], types: dict[str, dict[str, str]]) -> Iterator[Problem]:
+def _rule_quotes(tables: _Tables, types: _Types) -> Iterator[Problem]:
     for name, fields in QUOTED_FIELDS.items():
         table = tables.get(name)
         if table is None or "quote" not in table.header:
@@ -693,7 +753,8 @@ def _rule_quotes(tables: dict[str, _Table], types: dict[str, dict[str, str]]) ->
             for field, kind in fields.items():
                 value = row.get(field, "")
                 if value and not value_in_quote(value, quote, kind):
-                    yield Problem(table.file, line, field, f"{value!r} does not appear in the quote as written")
+                    yield Problem(table.file, line, field,
+                                  f"{value!r} does not appear in the quote as written")
 
 
 #: The hand-written rules, each a generator of problems; tests break each one.
@@ -763,24 +824,22 @@ def _validate(directory: Path) -> list[Problem]:
     if descriptor is None:
         return problems
     problems += _check_contract(descriptor)
-    resources = _resources_by_name(descriptor)
     tables: dict[str, _Table] = {}
     types: dict[str, dict[str, str]] = {}
-    unreadable: set[str] = set()
-    for name in RESOURCES:
-        resource = resources.get(name)
-        if resource is None:
+    for index, resource in enumerate(descriptor["resources"]):
+        name = resource.get("name") if isinstance(resource, dict) else None
+        file = resource.get("path") if isinstance(resource, dict) else None
+        if not isinstance(name, str) or not isinstance(file, str) or not _SAFE_PATH.match(file):
+            problems.append(Problem(DESCRIPTOR, None, f"resources[{index}]",
+                                    f"needs a name and a plain file name as path, got {file!r}"))
             continue
-        file = resource.get("path") or f"{name}.csv"
         types[name] = _field_types(resource)
         blob = _read_bytes(directory / file, file, problems)
         text = _decode(blob, file, problems) if blob is not None else None
         table = _parse_csv(text, file, problems) if text is not None else None
-        if table is None:
-            unreadable.add(file)
-        else:
+        if table is not None:
             tables[name] = table
-    problems += _schema_problems(directory, descriptor, unreadable)
+    problems += _schema_problems(directory, descriptor, tables)
     for rule in RULES:
         problems += rule(tables, types)
     return problems
@@ -943,24 +1002,26 @@ def quote_problems(pkg: DataPackage, shared_dir: str | os.PathLike | None = None
     shared = Path(shared_dir) if shared_dir is not None else paths.ROOT.parent / "shared"
     folders = {"seeds": Path(seeds_dir) if seeds_dir is not None else shared / "seeds",
                "research": Path(research_dir) if research_dir is not None else shared / "research"}
-    texts: dict[str, str | None] = {}
-    for study, source in zip(pkg.studies["study_id"], pkg.studies["source_text"]):
+    sources = dict(zip(pkg.studies["study_id"], pkg.studies["source_text"], strict=True))
+    texts: dict[str, str] = {}
+    missing: set[str] = set()
+    for study, source in sources.items():
         folder, _, name = str(source).partition("/")
         path = folders.get(folder, shared / folder) / name
-        texts[study] = path.read_text(encoding="utf-8") if path.is_file() else None
-    missing = sorted({str(s) for s, study in zip(pkg.studies["source_text"], pkg.studies["study_id"])
-                      if texts[study] is None})
+        if path.is_file():
+            texts[study] = path.read_text(encoding="utf-8")
+        else:
+            missing.add(str(source))
     problems = []
     for name in RESOURCES:
         frame = getattr(pkg, name)
         if "quote" not in frame.columns:
             continue
-        for index, (study, quote) in enumerate(zip(frame["study_id"], frame["quote"])):
-            text = texts.get(study)
-            if text is not None and not quote_in_text(str(quote), text):
-                problems.append(Problem(f"{name}.csv", index + 2, "quote",
-                                        f"not found in {pkg.studies.set_index('study_id').at[study, 'source_text']}"))
-    return problems, missing
+        # Rows are loaded in file order, one per line after the header.
+        for line, (study, quote) in enumerate(zip(frame["study_id"], frame["quote"], strict=True), start=2):
+            if study in texts and not quote_in_text(str(quote), texts[study]):
+                problems.append(Problem(f"{name}.csv", line, "quote", f"not found in {sources[study]}"))
+    return problems, sorted(missing)
 
 
 def iter_reported_numbers(pkg: DataPackage) -> Iterable[tuple[str, str, str, str]]:
@@ -981,9 +1042,10 @@ def iter_reported_numbers(pkg: DataPackage) -> Iterable[tuple[str, str, str, str
         for field, kind in fields.items():
             if kind == "text" or field not in frame.columns:
                 continue
-            for row_id, value, places in zip(frame[key], frame[field], frame.get(f"{field}_decimals", frame[field])):
-                if isinstance(value, str):
+            places = frame.get(f"{field}_decimals", pd.Series(np.nan, index=frame.index))
+            for row_id, value, digits in zip(frame[key], frame[field], places, strict=True):
+                if isinstance(value, str):  # study_facts.value: text, numbers among it
                     if _PLAIN_NUMBER.match(value):
                         yield f"{name}.csv", row_id, field, value
                 elif not pd.isna(value):
-                    yield f"{name}.csv", row_id, field, f"{value:.{int(places)}f}"
+                    yield f"{name}.csv", row_id, field, f"{value:.{int(digits)}f}"

@@ -44,7 +44,7 @@ CI_METHODS = ("wilson", "clopper-pearson", "jeffreys", "agresti-coull")
 ROUNDINGS = ("half-up", "half-even")
 ANALYSIS_SETS = ("reported", "itt", "complete-case", "best-case", "worst-case")
 
-_STATSMODELS_METHOD = dict(zip(CI_METHODS, ("wilson", "beta", "jeffreys", "agresti_coull")))
+_STATSMODELS_METHOD = dict(zip(CI_METHODS, ("wilson", "beta", "jeffreys", "agresti_coull"), strict=True))
 DEFAULT_CORRELATIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -228,7 +228,7 @@ def _signed_rank_counts(n: int) -> tuple[int, ...]:
     counts = [1]
     for rank in range(1, n + 1):
         padded = counts + [0] * rank
-        counts = [a + b for a, b in zip(padded, [0] * rank + counts)]
+        counts = [a + b for a, b in zip(padded, [0] * rank + counts, strict=True)]
     return tuple(counts)
 
 
@@ -434,7 +434,9 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
     if totals:
         detail = f"consistent ({rounding} rounding): total {totals[0]} over n = {n} gives {value}"
         if not informative:
-            detail += f"; uninformative, as every mean to {decimals} decimals is possible with n >= {10 ** int(decimals)}"
+            detail += (
+                f"; uninformative, as every mean to {decimals} decimals is possible with n >= {10**decimals}"
+            )
         return Verdict(True, rounding, detail, informative)
     low, high = _bucket(value, int(decimals))
     below, above = math.floor(low * n), math.ceil(high * n)
@@ -490,8 +492,9 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
     --------
     >>> grimmer(5.0, 1.0, 1, 1, 3).consistent
     True
-    >>> grimmer(2.0, 0.5, 1, 1, 3).detail
-    'inconsistent (half-up rounding): the mean passes GRIM, but no integer sum of squares with n = 3 gives SD 0.5'
+    >>> verdict = grimmer(2.0, 0.5, 1, 1, 3)
+    >>> verdict.consistent, verdict.detail[:58]
+    (False, 'inconsistent (half-up rounding): the mean passes GRIM, but')
     """
     rounding = _rounding("grimmer", rounding)
     n = _integer("grimmer", "n", n, minimum=2)
@@ -517,7 +520,9 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
                     f"over n = {n} give {m} and SD {s}"
                 )
                 if not informative:
-                    detail += "; the SD adds nothing to GRIM, as its rounding window admits sums of squares of both parities"
+                    detail += (
+                        "; the SD adds nothing to GRIM (its window admits either parity of sum of squares)"
+                    )
                 return Verdict(True, rounding, detail, informative)
     detail = (
         f"inconsistent ({rounding} rounding): the mean passes GRIM, but no integer sum of squares "

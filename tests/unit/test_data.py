@@ -1,8 +1,9 @@
 """The real data package: it validates, loads, and every quote stands in its source.
 
 The source-text tests need the shared transcriptions beside the project
-(``../shared/seeds`` and ``../shared/research``) or ``$THALBOOK_SEEDS_DIR``
-(and optionally ``$THALBOOK_RESEARCH_DIR``); without them they skip.
+(``../shared/seeds`` and ``../shared/research``), or the folders named by
+``$THALBOOK_SEEDS_DIR`` and ``$THALBOOK_RESEARCH_DIR``; without them they
+skip, saying which folder is missing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from thalbook.errors import DataError
 
 SHARED = paths.ROOT.parent / "shared"
 SEEDS = Path(os.environ.get("THALBOOK_SEEDS_DIR", SHARED / "seeds"))
-RESEARCH = Path(os.environ.get("THALBOOK_RESEARCH_DIR", SEEDS.parent / "research"))
+RESEARCH = Path(os.environ.get("THALBOOK_RESEARCH_DIR", SHARED / "research"))
 
 
 @pytest.fixture(scope="module")
@@ -151,14 +152,14 @@ def test_load_validates_once_per_content(monkeypatch, tmp_path):
 
 # ---------------------------------------------------------- source texts
 
-def _require(path: Path) -> None:
+def _require(path: Path, variable: str) -> None:
     if not path.is_dir():
         pytest.skip(f"source texts not available: {path} does not exist "
-                    "(set THALBOOK_SEEDS_DIR to the folder of the seed transcriptions)")
+                    f"(set {variable} to the folder of the transcriptions)")
 
 
 def test_every_quote_stands_in_its_source(pkg):
-    _require(SEEDS)
+    _require(SEEDS, "THALBOOK_SEEDS_DIR")
     problems, missing = data.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
     assert [str(p) for p in problems] == []
     seeds_missing = [m for m in missing if m.startswith("seeds/")]
@@ -166,7 +167,7 @@ def test_every_quote_stands_in_its_source(pkg):
 
 
 def test_context_quotes_stand_in_the_research_notes(pkg):
-    _require(RESEARCH)
+    _require(RESEARCH, "THALBOOK_RESEARCH_DIR")
     problems, missing = data.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
     context = set(pkg.studies.query("role == 'context'")["study_id"])
     assert "research/context-studies.md" not in missing
@@ -175,7 +176,7 @@ def test_context_quotes_stand_in_the_research_notes(pkg):
 
 
 def test_a_wrong_quote_is_caught(pkg):
-    _require(SEEDS)
+    _require(SEEDS, "THALBOOK_SEEDS_DIR")
     frame = pkg.binary_outcomes.copy()
     frame.loc[0, "quote"] = str(frame.loc[0, "quote"]).replace("14.9%", "14.8%")
     altered = data.DataPackage(**{**pkg.__dict__, "binary_outcomes": frame})

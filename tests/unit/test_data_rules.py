@@ -50,16 +50,20 @@ def edit(directory: Path, file: str, row_id: str, **changes: str) -> int:
     raise KeyError(row_id)
 
 
-def problems_at(directory: Path, file: str, row: int | None = None, field: str | None = None) -> list[Problem]:
-    found = data.validate(directory)
-    return [p for p in found if p.file == file and (row is None or p.row == row)
+def problems_at(directory: Path, file: str, row: int | None = None,
+                field: str | None = None) -> list[Problem]:
+    return [p for p in data.validate(directory) if p.file == file and (row is None or p.row == row)
             and (field is None or p.field == field)]
 
 
-def assert_reported(directory: Path, file: str, row: int | None, field: str, *words: str) -> Problem:
-    found = problems_at(directory, file, row, field)
-    everything = "\n".join(str(p) for p in data.validate(directory))
-    assert found, f"no problem at {file}:{row}: {field}; got:\n{everything}"
+ANY = object()  # any row
+
+
+def assert_reported(directory: Path, file: str, row: int | None | object, field: str, *words: str) -> Problem:
+    everything = data.validate(directory)
+    found = [p for p in everything if p.file == file and p.field == field and (row is ANY or p.row == row)]
+    listing = "\n".join(str(p) for p in everything)
+    assert found, f"no problem at {file}:{row}: {field}; got:\n{listing}"
     for word in words:
         assert any(word in p.message for p in found), f"{word!r} not in {[str(p) for p in found]}"
     return found[0]
@@ -87,7 +91,8 @@ def test_enum(copy):
 
 
 def test_pattern(copy):
-    line = edit(copy, "continuous_outcomes.csv", "wei2003-basdai-w24-results", comparison="24 weeks vs baseline")
+    line = edit(copy, "continuous_outcomes.csv", "wei2003-basdai-w24-results",
+                comparison="24 weeks vs baseline")
     assert_reported(copy, "continuous_outcomes.csv", line, "comparison", "pattern")
 
 
@@ -137,6 +142,22 @@ def test_missing_file(copy):
     assert "missing" in problems[0].message
 
 
+def test_a_missing_file_does_not_hide_other_problems(copy):
+    (copy / "studies.csv").unlink()
+    line = edit(copy, "adverse_events.csv", "wei2003-dry-mouth-results", severity="awful")
+    problems = data.validate(copy)
+    assert [p.field for p in problems if p.file == "studies.csv"] == ["file"]
+    assert any(p.file == "adverse_events.csv" and p.row == line and p.field == "severity" for p in problems)
+    assert not any(p.file not in ("studies.csv", "adverse_events.csv") for p in problems)
+
+
+def test_unsafe_resource_path(copy):
+    descriptor = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["resources"].append({"name": "secrets", "path": "../../etc/passwd"})
+    (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    assert_reported(copy, "datapackage.json", None, "resources[9]", "plain file name")
+
+
 def test_empty_file(copy):
     (copy / "measures.csv").write_bytes(b"")
     assert_reported(copy, "measures.csv", None, "file", "empty")
@@ -144,7 +165,7 @@ def test_empty_file(copy):
 
 def test_non_utf8_file(copy):
     blob = (copy / "studies.csv").read_bytes()
-    (copy / "studies.csv").write_bytes(blob.replace("Crohn's".encode(), "Crohn\xe9s".encode("latin-1"), 1))
+    (copy / "studies.csv").write_bytes(blob.replace(b"Crohn's", "Crohn\xe9s".encode("latin-1"), 1))
     assert_reported(copy, "studies.csv", None, "file", "not UTF-8")
 
 
@@ -157,7 +178,7 @@ def test_byte_order_mark(copy):
 def test_malformed_csv(copy):
     with (copy / "withdrawals.csv").open("a", encoding="utf-8") as fh:
         fh.write('wei2003-x,wei2003,"unclosed,adverse-event,1,,,false,results,q,\n')
-    assert_reported(copy, "withdrawals.csv", None, "file", "malformed CSV")
+    assert_reported(copy, "withdrawals.csv", ANY, "file", "malformed CSV")
 
 
 def test_missing_column(copy):
@@ -174,7 +195,8 @@ def test_extra_column(copy):
     _write(copy, "measures.csv", header + ["colour"], [{**r, "colour": "red"} for r in rows])
     assert_reported(copy, "measures.csv", 1, "colour", "not described")
     # one header problem, not one per row
-    assert [str(p) for p in data.validate(copy)] == ["measures.csv:1: colour: column not described in datapackage.json"]
+    assert [str(p) for p in data.validate(copy)] == [
+        "measures.csv:1: colour: column not described in datapackage.json"]
 
 
 def test_duplicate_column(copy):
