@@ -8,6 +8,8 @@ builds from the same inputs give byte-identical images.
 from __future__ import annotations
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 
 #: seaborn's colour-blind-safe palette (after Okabe and Ito), used everywhere.
@@ -35,3 +37,337 @@ def use_book_style() -> None:
         set_matplotlib_formats("png")
     except Exception:  # not in a kernel (e.g. doctest): plain matplotlib is fine
         pass
+
+
+# --------------------------------------------------------------------------
+# efficacy figures: each takes a table of thalbook.efficacy and returns a Figure
+
+#: Marker and colour of each kind of estimate in the forest plots.
+_KINDS = {
+    "source": ("s", 0, True, "source study (this chapter)"),
+    "thalidomide": ("o", 1, True, "thalidomide, other study"),
+    "placebo": ("o", 2, False, "placebo arm"),
+    "pooled": ("^", 7, False, "counts pooled by a review (not pooled here)"),
+}
+
+
+def _percent_axis(ax, axis: str = "x", label: str = "Patients (%)") -> None:
+    # a little room beyond 0 and 100 so that a marker at either end is whole
+    getattr(ax, f"set_{axis}lim")(-2, 102)
+    getattr(ax, f"set_{axis}ticks")(range(0, 101, 20))
+    getattr(ax, f"set_{axis}label")(label)
+
+
+def _errors(table, low: str = "low", high: str = "high", centre: str = "proportion"):
+    """Lower and upper error-bar lengths in percent."""
+    return np.vstack([100 * (table[centre] - table[low]), 100 * (table[high] - table[centre])])
+
+
+def remission_over_time(table, interval_text: str):
+    """Clinical remission by week, with interval bars (and the complete-case bound if any).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.efficacy.remission_table` for one analysis set.
+    interval_text : str
+        What the bars are, for the legend (e.g. "95% Wilson interval").
+
+    Examples
+    --------
+    >>> from thalbook import data, efficacy
+    >>> fig = remission_over_time(efficacy.remission_table(data.load()), "95% Wilson interval")
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['4', '8', '12', '24']
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    weeks = table["week"].to_numpy()
+    ax.errorbar(
+        weeks,
+        100 * table["proportion"],
+        yerr=_errors(table),
+        fmt="-o",
+        color=PALETTE[0],
+        capsize=4,
+        label=f"in remission ({interval_text})",
+    )
+    bounded = table[table["proportion_max"] > table["proportion"] + 1e-12]
+    if len(bounded):
+        ax.plot(
+            bounded["week"],
+            100 * bounded["proportion_max"],
+            "^",
+            markerfacecolor="white",
+            color=PALETTE[1],
+            markersize=8,
+            linestyle="none",
+            label="complete-case bound: stated withdrawals all before that week",
+        )
+    ax.set_xticks(weeks, [str(w) for w in weeks])
+    ax.set_xlabel("Week of treatment")
+    _percent_axis(ax, "y", "Patients in clinical remission (%)")
+    ax.legend(loc="upper left", frameon=True, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def endoscopy_ranges(table, interval_text: str, set_name: str):
+    """Endoscopic outcomes: estimate under the analysis set, the rate as reported, and the best-worst range.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.efficacy.endoscopy_table` for one analysis set.
+    interval_text, set_name : str
+        Legend texts.
+
+    Examples
+    --------
+    >>> from thalbook import data, efficacy
+    >>> fig = endoscopy_ranges(efficacy.endoscopy_table(data.load()), "95% Wilson interval", "ITT")
+    >>> len(fig.axes[0].get_yticklabels())
+    3
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    y = np.arange(len(table))[::-1]
+    ax.hlines(
+        y,
+        100 * table["worst"],
+        100 * table["best"],
+        color=PALETTE[7],
+        alpha=0.45,
+        linewidth=11,
+        label="worst to best case for the patients without endoscopy",
+    )
+    ax.errorbar(
+        100 * table["proportion"],
+        y,
+        xerr=_errors(table),
+        fmt="o",
+        color=PALETTE[0],
+        capsize=4,
+        label=f"{set_name} ({interval_text})",
+    )
+    ax.plot(
+        100 * table["k_reported"] / table["n_reported"],
+        y,
+        "x",
+        color=PALETTE[3],
+        markersize=9,
+        markeredgewidth=2,
+        linestyle="none",
+        label="as reported (denominator inferred)",
+    )
+    ax.set_yticks(y, [f"{label}\n({k}/{n} as reported)" for label, k, n in
+                      zip(table["label"], table["k_reported"], table["n_reported"], strict=True)])
+    _percent_axis(ax, "x", "Patients at week 24 (%)")
+    ax.set_ylim(-0.7, len(table) - 0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1, fontsize=9, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def forest(table, interval_text: str, xlabel: str):
+    """Side-by-side proportions with intervals, one row per estimate, no pooled estimate.
+
+    Labels carry the study (author and year), arm, outcome definition, time
+    point and k/n; markers tell the source study, other thalidomide arms,
+    placebo arms and a review's pooled counts apart.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.efficacy.context_table`.
+    interval_text, xlabel : str
+        Legend text of the bars; x-axis label.
+
+    Examples
+    --------
+    >>> from thalbook import data, efficacy
+    >>> fig = forest(efficacy.context_table(data.load(), "as"), "95% Wilson interval", "Responders (%)")
+    >>> len(fig.axes[0].get_yticklabels())
+    4
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    rows = len(table)
+    fig, ax = plt.subplots(figsize=(7.5, 0.75 * rows + 1.6))
+    y = np.arange(rows)[::-1]
+    seen = set()
+    for yi, (_, row) in zip(y, table.iterrows(), strict=True):
+        marker, colour, filled, legend = _KINDS[row["kind"]]
+        ax.errorbar(
+            100 * row["proportion"],
+            yi,
+            xerr=[[100 * (row["proportion"] - row["low"])], [100 * (row["high"] - row["proportion"])]],
+            fmt=marker,
+            color=PALETTE[colour],
+            markerfacecolor=PALETTE[colour] if filled else "white",
+            markersize=7,
+            capsize=3,
+            label=None if row["kind"] in seen else legend,
+        )
+        seen.add(row["kind"])
+    labels = [
+        f"{r['label']}, {r['arm']}\n{r['outcome_definition']}, {r['timepoint']}\n{r['count_text']}"
+        for _, r in table.iterrows()
+    ]
+    ax.set_yticks(y, labels, fontsize=8.5)
+    ax.set_ylim(-0.6, rows - 0.4)
+    _percent_axis(ax, "x", xlabel)
+    handles, names = ax.get_legend_handles_labels()
+    names = [f"{n} ({interval_text})" if i == 0 else n for i, n in enumerate(names)]
+    height = fig.get_size_inches()[1]
+    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.6 / height, 1, 1))
+    return fig
+
+
+def _n_text(row) -> str:
+    return str(row["n_min"]) if row["n_min"] == row["n_max"] else f"{row['n_min']} to {row['n_max']} (not stated)"
+
+
+def as_means(table, measures, scale_max: float | None = None):
+    """Mean ± SD at baseline and follow-up, one panel per measure, each comparison its own line.
+
+    The week-8 comparison has its own baseline in the paper, so it is drawn
+    as its own (dashed) pair rather than joined to the week-24 one.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.efficacy.as_outcomes_table`.
+    measures : sequence of str
+        Measures to draw, one panel each.
+    scale_max : float, optional
+        Upper limit of the y axes (the 0-10 scale of the clinical indices).
+
+    Examples
+    --------
+    >>> from thalbook import data, efficacy
+    >>> fig = as_means(efficacy.as_outcomes_table(data.load()), ["basdai", "basfi"], 10)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['BASDAI (points)', 'BASFI (points)']
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    fig, axes = plt.subplots(1, len(measures), figsize=(7.0, 3.6), sharey=scale_max is not None)
+    axes = [axes] if len(measures) == 1 else list(axes)
+    for ax, measure in zip(axes, measures, strict=True):
+        rows = table[table["measure"].eq(measure)].sort_values("week", ascending=False)
+        for i, (_, row) in enumerate(rows.iterrows()):
+            shift = 0.0 if i == 0 else 1.2  # keep the two baselines apart
+            week = row["week"]
+            ax.errorbar(
+                [0 + shift, week + shift],
+                [row["baseline_mean"], row["followup_mean"]],
+                yerr=[row["baseline_sd"], row["followup_sd"]],
+                fmt="-o" if i == 0 else "--s",
+                color=PALETTE[0] if i == 0 else PALETTE[1],
+                markerfacecolor="white" if i else PALETTE[0],
+                capsize=3,
+                label=f"week {week} vs its baseline, n = {_n_text(row)}",
+            )
+        ax.set_xticks([0, 8, 24])
+        ax.set_xlim(-2, 27)
+        ax.set_xlabel("Week")
+        ax.set_ylabel(f"{rows['label'].iloc[0]} ({rows['unit'].iloc[0]})")
+        ax.set_ylim(0, scale_max)
+    legend = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=1, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.15, 1, 1))
+    return fig
+
+
+def asas_sets(table, analysis_set: str, interval_text: str):
+    """Responders under each analysis set, the set in force filled.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.efficacy.asas_by_analysis_set`.
+    analysis_set : str
+        The set in force (drawn filled).
+    interval_text : str
+        Legend text of the bars.
+
+    Examples
+    --------
+    >>> from thalbook import data, efficacy
+    >>> fig = asas_sets(efficacy.asas_by_analysis_set(data.load()), "itt", "95% Wilson interval")
+    >>> len(fig.axes[0].get_yticklabels())
+    6
+    >>> plt.close(fig)
+    """
+    from thalbook.efficacy import SET_NAMES
+
+    use_book_style()
+    fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    y = np.arange(len(table))[::-1].astype(float)
+    y -= np.where(table["outcome"].eq(table["outcome"].iloc[0]), 0.0, 0.6)  # a gap between outcomes
+    colours = {"asas20": PALETTE[0], "asas40": PALETTE[2]}
+    for yi, (_, row) in zip(y, table.iterrows(), strict=True):
+        filled = row["analysis_set"] == analysis_set
+        ax.errorbar(
+            100 * row["proportion"],
+            yi,
+            xerr=[[100 * (row["proportion"] - row["low"])], [100 * (row["high"] - row["proportion"])]],
+            fmt="o",
+            color=colours[row["outcome"]],
+            markerfacecolor=colours[row["outcome"]] if filled else "white",
+            markersize=8,
+            capsize=3,
+        )
+    labels = [
+        f"{'ASAS20' if r['outcome'] == 'asas20' else 'ASAS-40 (paper)'}, {SET_NAMES[r['analysis_set']]}: "
+        f"{r['k']}/{r['n']}" + ("  [in force]" if r["analysis_set"] == analysis_set else "")
+        for _, r in table.iterrows()
+    ]
+    ax.set_yticks(y, labels, fontsize=9)
+    _percent_axis(ax, "x", f"Responders at week 24 (%), {interval_text}")
+    fig.tight_layout()
+    return fig
+
+
+def subtype_responses(table):
+    """Response category by disease subtype, stacked counts of patients.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.efficacy.response_by_subtype`.
+
+    Examples
+    --------
+    >>> from thalbook import data, efficacy
+    >>> fig = subtype_responses(efficacy.response_by_subtype(data.load()))
+    >>> fig.axes[0].get_xlabel()
+    'Patients (count)'
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    y = np.arange(len(table))[::-1]
+    left = np.zeros(len(table))
+    parts = (
+        ("gt40", "> 40% improvement (abstract: > 50%)", PALETTE[0], ""),
+        ("from20to40", "> 20% but < 40% (abstract: > 20%)", PALETTE[1], "//"),
+        ("other", "no response, or left the trial", PALETTE[7], ".."),
+    )
+    for column, label, colour, hatch in parts:
+        values = table[column].to_numpy()
+        ax.barh(y, values, left=left, color=colour, hatch=hatch, edgecolor="white", label=label, height=0.6)
+        left += values
+    ax.set_yticks(y, [f"{r['label']} (n = {r['n']})" for _, r in table.iterrows()])
+    ax.set_xlabel("Patients (count)")
+    ax.set_xticks(range(int(left.max()) + 1))
+    fig.legend(loc="lower center", ncol=2, fontsize=8.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    return fig

@@ -20,6 +20,7 @@ this module adds those around it and leaves the HTML and LaTeX to it.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import fcntl
 import hashlib
@@ -116,8 +117,6 @@ def chapters() -> list[Chapter]:
     >>> [c.name for c in chapters()][:2]
     ['background', 'methods']
     """
-    import papermill
-
     toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text(encoding="utf-8"))
     entries = [c["file"] for part in toc["parts"] for c in part["chapters"]]
     found = []
@@ -129,9 +128,44 @@ def chapters() -> list[Chapter]:
             raise BuildError(f"_toc.yml: {entry}: no such notebook or Markdown file")
         declared: tuple[str, ...] = ()
         if source.suffix == ".ipynb":
-            declared = tuple(sorted(papermill.inspect_notebook(str(source))))
+            declared = _declared_parameters(source)
         found.append(Chapter(stem.name, source, declared))
     return found
+
+
+def _declared_parameters(source: Path) -> tuple[str, ...]:
+    """The names the ``parameters`` cell assigns, as ``papermill.inspect_notebook`` finds them.
+
+    A cell of plain ``name = value`` lines (the book's own) is read with ``ast``:
+    importing papermill costs a rebuild with nothing to execute a quarter of its
+    time. Anything else (other statements, a line with two ``=``, which papermill
+    skips, another kernel language) is left to papermill itself.
+    """
+    nb = json.loads(source.read_bytes())
+    language = (nb.get("metadata", {}).get("kernelspec", {}).get("language")
+                or nb.get("metadata", {}).get("language_info", {}).get("name") or "python")
+    cell = next((c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        return ()
+    text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    names: set[str] | None = set()
+    try:
+        body = ast.parse(text).body
+    except SyntaxError:
+        body, names = [], None
+    for node in body:
+        simple = (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                  and node.lineno == node.end_lineno
+                  and ast.get_source_segment(text, node).count("=") == 1)
+        if not simple or names is None:
+            names = None
+            break
+        names.add(node.targets[0].id)
+    if names is None or language != "python":
+        import papermill
+
+        return tuple(sorted(papermill.inspect_notebook(str(source))))
+    return tuple(sorted(names))
 
 
 # --------------------------------------------------------------------------- hashing
@@ -223,8 +257,13 @@ def _hide_injected_parameters(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "remove-cell"]
+        if "injected-parameters" in tags:
+            if "remove-cell" not in tags:
+                cell.metadata["tags"] = [*tags, "remove-cell"]
+            # papermill gives the injected cell a random id; a fixed one keeps two builds
+            # from the same inputs identical (tests/integration/test_determinism.py).
+            if "id" in cell:
+                cell["id"] = "injected-parameters"
     nbformat.write(nb, path)
 
 
@@ -276,6 +315,7 @@ def run(
     data_dir: Path | None = None,
     jobs: int | None = None,
     progress: Callable[[str], None] = _say,
+    on_execute: Callable[[], None] | None = None,
 ) -> RunResult:
     """Execute every notebook chapter that is not cached for these inputs.
 
@@ -291,6 +331,9 @@ def run(
         Chapters executed at once (one kernel each); default: CPU count.
     progress : callable
         Receives one line per event.
+    on_execute : callable, optional
+        Called once before any chapter is executed (:func:`build` starts
+        Jupyter Book's imports then, alongside the kernels).
 
     Returns
     -------
@@ -303,20 +346,14 @@ def run(
     thalbook.errors.BuildError
         A chapter failed; its executed notebook is kept in ``out/failed``.
     """
-    from thalbook import data
-
     out = Path(out).resolve()
     data_dir = Path(data_dir).resolve() if data_dir else paths.data_dir()
-    problems = data.validate(data_dir)
-    if problems:
-        from thalbook.errors import DataError
-
-        raise DataError(problems)
+    inputs = inputs_digest(data_dir)
+    _validate_data(data_dir, out, inputs)
     jobs = jobs or os.cpu_count() or 1
 
     with _build_lock(out):
         result = RunResult(out=out, params=params, data_dir=data_dir)
-        inputs = inputs_digest(data_dir)
         todo: list[tuple[Chapter, dict[str, Any], str]] = []
         for chapter in chapters():
             if not chapter.is_notebook:
@@ -338,6 +375,8 @@ def run(
 
         if todo:
             progress(f"thalbook: executing {len(todo)} chapter(s), {min(jobs, len(todo))} at a time")
+            if on_execute is not None:
+                on_execute()
         failures = _execute(todo, out, data_dir, jobs, progress, result)
         if failures:
             raise BuildError(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
@@ -351,10 +390,61 @@ def run(
         return result
 
 
+def _validate_data(data_dir: Path, out: Path, inputs: str) -> None:
+    """Raise :class:`~thalbook.errors.DataError` unless the data package is valid.
+
+    A package found valid is remembered in ``out/cache/valid-data/<inputs>``:
+    ``inputs`` (:func:`inputs_digest`) covers every byte of the data, the
+    validation code and the pinned requirements, so the same inputs cannot
+    give another verdict, and a rebuild skips importing pandas and frictionless.
+    """
+    marker = out / "cache" / "valid-data" / inputs
+    if marker.exists():
+        return
+    from thalbook import data
+
+    problems = data.validate(data_dir)
+    if problems:
+        from thalbook.errors import DataError
+
+        raise DataError(problems)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    for stale in sorted(marker.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)[CACHE_KEEP:]:
+        stale.unlink(missing_ok=True)
+
+
+def _longest_first(todo: list, out: Path) -> list:
+    """Order chapters longest first, so that the last one to finish does not start last.
+
+    A chapter's length is its last recorded execution time (cache metadata of any
+    earlier key). Chapters without one go first, the most code first: a new
+    chapter may be long, and the order of an empty cache is a guess anyway.
+    """
+    def last_seconds(chapter: Chapter) -> float | None:
+        metas = sorted((out / "cache" / chapter.name).glob("*.json"), key=lambda p: p.stat().st_mtime)
+        for meta in reversed(metas):
+            with contextlib.suppress(ValueError, KeyError, OSError):
+                return float(json.loads(meta.read_text())["seconds"])
+        return None
+
+    def code_size(chapter: Chapter) -> int:
+        cells = json.loads(chapter.source.read_bytes()).get("cells", [])
+        return sum(len("".join(c.get("source", ""))) for c in cells if c.get("cell_type") == "code")
+
+    def order(item: tuple) -> tuple:
+        seconds = last_seconds(item[0])
+        return (seconds is not None, -(seconds or 0.0), -code_size(item[0]))
+
+    return sorted(todo, key=order)
+
+
 def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunResult) -> list[str]:
     if not todo:
         return []
     pending = out / "pending"
+    # Partial notebooks of a killed build are of no use: start clean.
+    shutil.rmtree(pending, ignore_errors=True)
     pending.mkdir(parents=True, exist_ok=True)
     # Kernels inherit the environment of the process that starts them.
     env_before = {k: os.environ.get(k) for k in (paths.DATA_DIR_ENV, "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION")}
@@ -362,8 +452,10 @@ def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunRe
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     failures = []
+    todo = _longest_first(todo, out)
+    import papermill  # noqa: F401 - once here rather than in every worker: they are forked from this process
+
     try:
-        # Longest chapters first would be ideal; file order is close enough and stable.
         log = out / "logs" / "kernels.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_quiet_worker,
@@ -395,6 +487,7 @@ def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunRe
                     progress(f"  FAILED    {chapter.name}: {outcome['error']}")
                     continue
                 _hide_injected_parameters(produced)
+                (out / "failed" / f"{chapter.name}.ipynb").unlink(missing_ok=True)  # an old failure is over
                 executed_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
                 target = out / "cache" / chapter.name / f"{key}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -433,6 +526,20 @@ def _run_record(result: RunResult) -> dict[str, Any]:
 # --------------------------------------------------------------------------- staging and building
 
 
+def _staged_config(path: Path) -> bytes:
+    """``_config.yml`` with the package version filled in, so that the book shows one version.
+
+    ``thalbook.__version__`` is the only place the version is written (CITATION.cff
+    repeats it, checked by a test): Sphinx's ``release`` puts it on the PDF title
+    page, and the ``version`` substitution puts it on the landing page.
+    """
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["version"] = sphinx_config["release"] = __version__
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {})["version"] = __version__
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode()
+
+
 def stage(result: RunResult) -> Path:
     """Assemble the book's sources and executed chapters in ``out/stage``.
 
@@ -443,7 +550,10 @@ def stage(result: RunResult) -> Path:
     wanted = set()
     for name in BOOK_FILES:
         if (paths.ROOT / name).exists():
-            _copy_if_changed(paths.ROOT / name, stage_dir / name)
+            if name == "_config.yml":
+                _write_if_changed(stage_dir / name, _staged_config(paths.ROOT / name))
+            else:
+                _copy_if_changed(paths.ROOT / name, stage_dir / name)
             wanted.add(stage_dir / name)
     for md in paths.CHAPTERS.glob("*.md"):
         text = md.read_text(encoding="utf-8")
@@ -464,11 +574,61 @@ def stage(result: RunResult) -> Path:
     return stage_dir
 
 
-def _jupyter_book(stage_dir: Path, builder: str, work: Path) -> None:
+#: A ``jupyter-book`` command started before its arguments are known: it imports
+#: Jupyter Book, Sphinx and the book's extensions (a second or two of CPU) while the
+#: kernels run, then reads its arguments from stdin and runs as the command would.
+_JB_AHEAD = r"""
+import importlib, json, sys
+from pathlib import Path
+from jupyter_book.cli.main import main
+try:
+    from jupyter_book.config import get_final_config
+    from jupyter_book.sphinx import build_sphinx
+    config, _ = get_final_config(user_yaml=Path(sys.argv[1]), sourcedir=Path(sys.argv[1]).parent,
+                                 use_external_toc=True, cli_config={"latex_individualpages": False})
+    for name in dict.fromkeys([*config.get("extensions", []), config.get("html_theme", "")]):
+        importlib.import_module(name)
+except Exception:
+    pass  # only a head start: the build itself reports any problem
+line = sys.stdin.readline()
+if line:
+    sys.argv = ["jupyter-book", *json.loads(line)]
+    sys.exit(main())
+"""
+
+
+class _JupyterBookAhead:
+    """At most one ``jupyter-book`` process started ahead (see :data:`_JB_AHEAD`)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if self.proc is None:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-P", "-c", _JB_AHEAD, str(paths.ROOT / "_config.yml")],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def take(self) -> subprocess.Popen | None:
+        proc, self.proc = self.proc, None
+        return proc
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.communicate()
+            self.proc = None
+
+
+def _jupyter_book(stage_dir: Path, builder: str, work: Path, ahead: subprocess.Popen | None = None) -> None:
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(stage_dir), "--path-output", str(work), "--builder", builder,
-           "-W", "-n", "--keep-going", "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    args = ["build", str(stage_dir), "--path-output", str(work), "--builder", builder,
+            "-W", "-n", "--keep-going", "--quiet"]
+    if ahead is not None and ahead.poll() is None:
+        stdout, stderr = ahead.communicate(json.dumps(args) + "\n")
+        proc = subprocess.CompletedProcess(ahead.args, ahead.returncode, stdout, stderr)
+    else:
+        proc = subprocess.run([str(exe), *args], capture_output=True, text=True)
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         interesting = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln or "Error" in ln] or lines[-5:]
@@ -538,7 +698,15 @@ def build(
     """
     if fmt not in ("html", "pdf", "all"):
         raise InputError(f"--format: {fmt!r} is not one of html, pdf, all")
-    result = run(params, out=out, data_dir=data_dir, jobs=jobs, progress=progress)
+    ahead = _JupyterBookAhead()
+    try:
+        return _build(params, fmt, out, data_dir, jobs, progress, ahead)
+    finally:
+        ahead.close()
+
+
+def _build(params, fmt, out, data_dir, jobs, progress, ahead: _JupyterBookAhead) -> RunResult:
+    result = run(params, out=out, data_dir=data_dir, jobs=jobs, progress=progress, on_execute=ahead.start)
     out = result.out
     key = result.book_key
     with _build_lock(out):
@@ -554,7 +722,7 @@ def build(
                 progress("  html      up to date")
             else:
                 t0 = time.perf_counter()
-                _jupyter_book(stage_dir, "html", work)
+                _jupyter_book(stage_dir, "html", work, ahead.take())
                 _publish_html(work / "_build" / "html", out, key)
                 progress(f"  html      built ({time.perf_counter() - t0:.1f} s) -> {out / 'html'}")
         if fmt in ("pdf", "all"):
@@ -564,7 +732,7 @@ def build(
                 progress("  pdf       up to date")
             else:
                 t0 = time.perf_counter()
-                _jupyter_book(stage_dir, "pdflatex", work)
+                _jupyter_book(stage_dir, "pdflatex", work, ahead.take())
                 _publish_pdf(work / "_build" / "latex" / "book.pdf", out)
                 pdf_key_file.write_text(key + "\n")
                 progress(f"  pdf       built ({time.perf_counter() - t0:.1f} s) -> {pdf_target}")

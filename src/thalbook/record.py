@@ -15,20 +15,79 @@ from pathlib import Path
 from typing import Any
 
 from thalbook import __version__
-from thalbook.params import DESCRIPTIONS
+from thalbook.params import DESCRIPTIONS, SCHEMA
 
 MARKER = "<!-- thalbook:run-record -->"
 #: Packages whose versions the page reports (every pin is in requirements.txt).
 KEY_PACKAGES = (
-    "jupyter-book", "myst-nb", "sphinx", "papermill", "pandas", "numpy", "scipy",
-    "statsmodels", "seaborn", "matplotlib", "frictionless",
+    "jupyter-book", "myst-nb", "sphinx", "sphinxcontrib-bibtex", "papermill", "pandas", "numpy", "scipy",
+    "statsmodels", "seaborn", "matplotlib", "frictionless", "cffconvert",
 )
+
+#: What changing each parameter changes in the book (the methods chapter shows the same text).
+EFFECTS = {
+    "confidence_level": (
+        "The level of every confidence interval for a proportion, in the results and safety chapters and in "
+        "the worked examples of the methods chapter. Estimates stay the same; every interval widens at a "
+        "higher level and narrows at a lower one."
+    ),
+    "ci_method": (
+        "The method of every interval for a single proportion (Wilson, Clopper-Pearson, Jeffreys or "
+        "Agresti-Coull): the limits change, the estimates do not. The methods chapter compares the four "
+        "methods on real outcomes."
+    ),
+    "analysis_set": (
+        "The denominators of the binary efficacy outcomes: `itt` counts every enrolled patient (a missing "
+        "outcome is a non-response), `reported` uses the denominators the papers printed, `complete-case` "
+        "only the patients assessed. Proportions and intervals of the efficacy chapters change; adverse "
+        "events do not use it."
+    ),
+    "rounding": (
+        "The rounding convention (`half-up` or `half-even`) the consistency audit assumes when it asks "
+        "whether a printed number can come from whole counts. Only verdicts that hinge on a tie change, and "
+        "with them the audit chapter and the counts on the landing page."
+    ),
+}
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def allowed(name: str) -> str:
+    """The values a parameter may take, in words, from :data:`thalbook.params.SCHEMA`.
+
+    Examples
+    --------
+    >>> allowed("rounding")
+    '`half-up`, `half-even`'
+    >>> allowed("confidence_level")
+    'a number from 0.5 up to, not including, 1'
+    """
+    spec = SCHEMA["properties"].get(name, {})
+    if "enum" in spec:
+        return ", ".join(f"`{v}`" for v in spec["enum"])
+    if spec.get("type") == "number":
+        low = spec.get("minimum", spec.get("exclusiveMinimum"))
+        high = spec.get("maximum", spec.get("exclusiveMaximum"))
+        text = "a number"
+        if low is not None:
+            text += f" from {low}" + (" (excluded)" if "exclusiveMinimum" in spec else "")
+        if high is not None:
+            text += f" up to, not including, {high}" if "exclusiveMaximum" in spec else f" up to {high}"
+        return text
+    return "see `params.py`"
+
+
+def _defaults() -> dict[str, Any]:
+    from thalbook import params
+
+    try:
+        return params.resolve()
+    except Exception:  # the page is still useful without them; the build validated the set in force
+        return {}
 
 
 def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings: dict[str, dict[str, Any]],
@@ -52,12 +111,21 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
     ...               {"audit": {"seconds": 1.5, "executed_at": "2026-01-01T00:00:00"}}, Path("/nonexistent"))
     >>> "| `rounding` | `half-up` |" in text
     True
+    >>> "| `rounding` | audit |" in text
+    True
     """
+    defaults = _defaults()
     users = {name: [ch for ch, ps in declared.items() if name in ps] for name in params}
-    param_rows = [[f"`{k}`", f"`{v}`", DESCRIPTIONS.get(k, ""), ", ".join(users[k]) or "none"]
-                  for k, v in params.items()]
+    param_rows = []
+    for k, v in params.items():
+        default = defaults.get(k)
+        marker = "" if default is None or default == v else f" (default `{default}`)"
+        param_rows.append([f"`{k}`", f"`{v}`{marker}", DESCRIPTIONS.get(k, ""), allowed(k)])
+    effect_rows = [[f"`{k}`", ", ".join(users[k]) or "none", EFFECTS.get(k, DESCRIPTIONS.get(k, ""))]
+                   for k in params]
     sets = " ".join(f"--set {k}={v}" for k, v in params.items())
     chapter_rows = [[ch, f"{t['seconds']:.1f}", t["executed_at"]] for ch, t in sorted(timings.items())]
+    total = sum(t["seconds"] for t in timings.values())
     versions = [["python", platform.python_version()], ["thalbook", __version__]]
     for name in KEY_PACKAGES:
         try:
@@ -68,20 +136,33 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
     checksum_rows = [[f"`{p.name}`", f"`{hashlib.sha256(p.read_bytes()).hexdigest()}`"] for p in files]
     return "\n\n".join([
         "## Parameters of this build",
-        _table(["parameter", "value", "what it changes", "chapters that use it"], param_rows),
+        f"This is version {__version__} of the book, built with these parameters "
+        "(a value that differs from `params/default.yml` shows the default beside it):",
+        _table(["parameter", "value", "meaning", "allowed values"], param_rows),
+        "## What each parameter changes",
+        "Each chapter declares in its `parameters` cell the parameters it reads and receives only those, so "
+        "changing a parameter re-executes only the chapters listed beside it; the others are taken from the "
+        "cache.",
+        _table(["parameter", "chapters that use it", "what changes"], effect_rows),
         "## Rebuild this book",
-        "On a fresh Debian or Ubuntu machine, `make book` sets everything up and builds this book "
-        "with the default parameters. To rebuild exactly this parameter set:",
+        "On a fresh Debian or Ubuntu machine, `make book` sets everything up (system packages, the pinned "
+        "Python environment) and builds this book with the default parameters. To rebuild exactly this "
+        "parameter set:",
         f"```bash\n.venv/bin/thalbook build --format all {sets}\n```",
         "Named parameter sets live in `params/`; build one beside the default with "
-        "`thalbook build --params params/sensitivity.yml --out _build/sensitivity`.",
+        "`thalbook build --params params/sensitivity.yml --out _build/sensitivity`, or change one value with "
+        "`--set NAME=VALUE`. Invalid values are refused before anything runs. The data package can be "
+        "checked and the audit printed without building: `thalbook check-data` and "
+        "`thalbook audit --format csv`.",
         "## Execution time per chapter",
         "Each chapter ran in its own kernel under papermill; a chapter whose inputs had not changed "
         "was taken from the cache with the time of its original run.",
         _table(["chapter", "seconds", "executed at"], chapter_rows),
+        f"In all {total:.1f} seconds of kernel time.",
         "## Package versions",
         "Every Python package is pinned in `requirements.txt`; the main ones:",
         _table(["package", "version"], versions),
         "## Data checksums (SHA-256)",
+        "The files of the data package this book was built from (the data chapter links to each):",
         _table(["file", "sha256"], checksum_rows),
     ]) + "\n"

@@ -23,7 +23,8 @@ def parameter_markdown(values: dict[str, Any]) -> str:
     """MyST for the small box that tells which parameter values a chapter ran with."""
     if values:
         listed = ", ".join(f"`{name}` = `{value}`" for name, value in sorted(values.items()))
-        body = f"{listed}.\nRe-run with other values: `thalbook build --set NAME=VALUE` (see the reproducibility appendix)."
+        body = (f"{listed}.\nRe-run with other values: `thalbook build --set NAME=VALUE` "
+                "(see the reproducibility appendix).")
     else:
         body = "This chapter takes no parameters: it reads the data package only."
     return f"```{{admonition}} Parameters of this run\n:class: note\n{body}\n```"

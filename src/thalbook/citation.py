@@ -1,0 +1,187 @@
+"""How to cite the book and its sources: ``CITATION.cff`` and ``references.bib``.
+
+``CITATION.cff`` is the one place the book's citation metadata is written;
+the "How to cite" chapter renders it, and :func:`book_bibtex` derives the
+book's BibTeX entry from it (``cffconvert``'s own BibTeX output has no
+version and a placeholder key). The source papers' entries are shown as
+they stand in ``references.bib``, the file the bibliography is built from.
+
+Examples
+--------
+>>> cff = load_cff()
+>>> cff["cff-version"]
+'1.2.0'
+>>> print(bib_entry("wei2003").splitlines()[0])
+@article{wei2003,
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from thalbook import paths
+from thalbook.errors import InputError
+
+_ENTRY_START = re.compile(r"@(\w+)\s*\{\s*([^,\s]+)\s*,")
+
+
+def load_cff(path: Path | str = paths.CITATION) -> dict[str, Any]:
+    """Read ``CITATION.cff`` as YAML (dates and versions stay strings as written)."""
+    path = Path(path)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read citation metadata ({exc.__class__.__name__})") from None
+    if not isinstance(loaded, dict):
+        raise InputError(f"{path}: expected a mapping of citation metadata")
+    return loaded
+
+
+def validate_cff(path: Path | str = paths.CITATION) -> None:
+    """Validate ``CITATION.cff`` against its Citation File Format schema with ``cffconvert``.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the first schema violation.
+    """
+    from cffconvert import Citation
+
+    path = Path(path)
+    try:
+        Citation(path.read_text(encoding="utf-8")).validate()
+    except Exception as exc:  # cffconvert raises jsonschema's and its own errors
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise InputError(f"{path}: invalid citation metadata: {message}") from None
+
+
+def person(author: dict[str, Any]) -> str:
+    """One CFF author as BibTeX wants it: ``Family, Given`` or a braced entity name.
+
+    Examples
+    --------
+    >>> person({"family-names": "He", "given-names": "Yao"})
+    'He, Yao'
+    >>> person({"name": "The thalbook authors"})
+    '{The thalbook authors}'
+    """
+    if "family-names" in author:
+        family = " ".join(filter(None, [author.get("name-particle"), author["family-names"]]))
+        given = author.get("given-names")
+        return f"{family}, {given}" if given else family
+    if "name" in author:
+        return "{" + author["name"] + "}"
+    raise InputError(f"CITATION.cff: author without a name: {author!r}")
+
+
+def author_list(cff: dict[str, Any]) -> str:
+    """The authors as one readable line ("A, B and C")."""
+    names = []
+    for author in cff.get("authors", []):
+        if "family-names" in author:
+            names.append(" ".join(filter(None, [author.get("given-names"), author["family-names"]])))
+        else:
+            names.append(author.get("name", ""))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def book_bibtex(cff: dict[str, Any], key: str | None = None) -> str:
+    """The book's BibTeX entry, derived from its CFF metadata.
+
+    Parameters
+    ----------
+    cff : dict
+        What :func:`load_cff` returns.
+    key : str, optional
+        The citation key; default ``thalbook<year released>``.
+
+    Returns
+    -------
+    str
+        A ``@misc`` entry (the BibTeX type for software and books that are
+        not published by a press), with title, authors, year, month,
+        version, licence and DOI/URL when the metadata has them.
+
+    Examples
+    --------
+    >>> print(book_bibtex({"title": "T", "authors": [{"name": "X"}], "version": "1.0",
+    ...                    "date-released": "2026-11-21"}))
+    @misc{thalbook2026,
+      author = {{X}},
+      title = {T},
+      year = {2026},
+      month = {11},
+      version = {1.0},
+      note = {Version 1.0}
+    }
+    """
+    released = str(cff.get("date-released", ""))
+    year, _, rest = released.partition("-")
+    month = rest.partition("-")[0]
+    key = key or f"thalbook{year}"
+    fields = [
+        ("author", " and ".join(person(a) for a in cff.get("authors", []))),
+        ("title", cff.get("title", "")),
+        ("year", year),
+        ("month", str(int(month)) if month else ""),
+        ("version", str(cff.get("version", ""))),
+        ("license", str(cff.get("license", ""))),
+        ("doi", str(cff.get("doi", ""))),
+        ("url", str(cff.get("url", "") or cff.get("repository-code", ""))),
+        ("note", f"Version {cff['version']}" if cff.get("version") else ""),
+    ]
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
+def bib_keys(path: Path | str = paths.REFERENCES) -> list[str]:
+    """Every entry key of a BibTeX file, in file order.
+
+    Examples
+    --------
+    >>> {"he2017", "wei2003"} <= set(bib_keys())
+    True
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    return [m.group(2) for m in _ENTRY_START.finditer(text) if m.group(1).lower() not in ("comment", "string", "preamble")]
+
+
+def bib_entry(key: str, path: Path | str = paths.REFERENCES) -> str:
+    """The text of one entry of a BibTeX file, exactly as written there.
+
+    Raises
+    ------
+    InputError
+        If the file has no entry with this key, or its braces do not close.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    for match in _ENTRY_START.finditer(text):
+        if match.group(2) != key:
+            continue
+        depth = 0
+        for index in range(text.index("{", match.start()), len(text)):
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            if depth == 0:
+                return text[match.start(): index + 1]
+        raise InputError(f"{path}: entry {key}: unbalanced braces")
+    raise InputError(f"{path}: no entry {key}")
+
+
+def reference_rows(cff: dict[str, Any]) -> list[dict[str, str]]:
+    """The works ``CITATION.cff`` lists under ``references``, one line each."""
+    rows = []
+    for ref in cff.get("references", []):
+        authors = [a.get("family-names", a.get("name", "")) for a in ref.get("authors", [])]
+        lead = authors[0] + (" et al." if len(authors) > 1 else "") if authors else ""
+        pages = f"{ref['start']}-{ref['end']}" if "start" in ref and "end" in ref else ""
+        where = f"{ref.get('journal', '')} {ref.get('volume', '')}({ref.get('issue', '')}):{pages}"
+        ids = [f"doi:{ref['doi']}"] if ref.get("doi") else []
+        ids += [i["value"] for i in ref.get("identifiers", []) if i.get("value")]
+        rows.append({"work": f"{lead} ({ref.get('year', '')}). {ref.get('title', '')}. {where}",
+                     "identifiers": "; ".join(ids)})
+    return rows

@@ -1,0 +1,1297 @@
+"""Efficacy results of the two source studies, as the tables the chapters show.
+
+Each function reads the validated data package (:func:`thalbook.data.load`)
+and returns a small, sorted pandas DataFrame built with :mod:`thalbook.stats`
+and :mod:`thalbook.audit`; the chapters glue values from these tables into
+their prose and draw them with :mod:`thalbook.figures`. Nothing computed here
+is stored: every count that a paper gives only as a percentage is inferred
+again, with its candidates, each time.
+
+Analysis sets (the ``analysis_set`` parameter) for a binary outcome:
+
+``itt``
+    every enrolled patient is in the denominator; a patient without an
+    assessment counts as a non-responder;
+``reported``
+    the denominator the paper used (inferred where the paper states none);
+``complete-case``
+    the patients assessed at that time point; where the paper does not say
+    how many that was, the table keeps the count it can justify and gives the
+    bound the stated withdrawals allow, labelled as such.
+
+Examples
+--------
+>>> from thalbook import data
+>>> pkg = data.load()
+>>> remission_table(pkg, "itt").loc[lambda t: t.week == 8, ["k", "n"]].to_numpy().tolist()
+[[11, 47]]
+>>> endoscopy_table(pkg, "reported")[["outcome", "k", "n"]].to_numpy().tolist()
+[['endoscopic_response', 13, 19], ['complete_endoscopic_remission', 14, 32], ['mucosal_healing', 9, 32]]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from thalbook import audit, stats
+from thalbook.errors import InputError
+
+#: The analysis sets a chapter can be run with (``params.ANALYSIS_SETS``).
+ANALYSIS_SETS = ("itt", "reported", "complete-case")
+
+#: One line on each analysis set, for tables, captions and prose.
+SET_LABELS = {
+    "itt": "intention to treat: all enrolled, missing = no response",
+    "reported": "the denominators the paper used",
+    "complete-case": "patients assessed at that time point",
+    "best-case": "every patient without an assessment a responder",
+    "worst-case": "every patient without an assessment a non-responder",
+}
+#: Short names of the analysis sets for column headings and legends.
+SET_NAMES = {
+    "itt": "ITT",
+    "reported": "as reported",
+    "complete-case": "complete case",
+    "best-case": "best case",
+    "worst-case": "worst case",
+}
+
+OUTCOME_LABELS = {
+    "clinical_remission": "clinical remission",
+    "endoscopic_response": "endoscopic response",
+    "complete_endoscopic_remission": "complete endoscopic remission",
+    "mucosal_healing": "mucosal healing",
+    "asas20": "ASAS20 response",
+    "asas40": "the paper's ASAS-40 (> 40% group)",
+}
+ENDOSCOPIC_OUTCOMES = ("endoscopic_response", "complete_endoscopic_remission", "mucosal_healing")
+AS_MEASURES = ("basdai", "basfi", "basg", "esr", "crp", "iga")
+CLINICAL_MEASURES = ("basdai", "basfi", "basg")
+LABORATORY_MEASURES = ("esr", "crp", "iga")
+SUBTYPES = ("juvenile", "axial", "peripheral", "psoriatic")
+SUBTYPE_LABELS = {
+    "juvenile": "juvenile-onset AS",
+    "axial": "axial AS",
+    "peripheral": "AS with peripheral arthritis",
+    "psoriatic": "AS with psoriasis",
+}
+#: Context outcomes that are efficacy outcomes comparable in kind with the source study's.
+CONTEXT_OUTCOMES = {
+    "crohns": ("clinical_remission",),
+    "as": ("improvement_gt20_4_of_7", "basdai_and_pain_improvement_gt50"),
+}
+#: Where a labelled analysis set's size is stated on a context row.
+_CONTEXT_SIZE_COLUMNS = {
+    "completers": "n_completed",
+    "randomised": "n_randomised",
+    "enrolled": "n_enrolled",
+    "itt": "n_enrolled",
+}
+#: Study fact holding the size of a set a source row is labelled with.
+_SET_FACTS = {"itt": "enrolled", "enrolled": "enrolled", "endoscopy": "endoscopy_n", "completers": "completed"}
+#: Correlations between baseline and follow-up values assumed for the paired-t bounds.
+CORRELATIONS = stats.DEFAULT_CORRELATIONS
+#: Significance level the paired-t ``r_needed`` column refers to (the AS paper's, p < 0.05).
+ALPHA = 0.05
+#: CDAI below which a patient is in clinical remission (Best et al. 1976). The
+#: Crohn's record does not restate it: the book assumes it.
+CDAI_REMISSION_THRESHOLD = 150
+METHOD_NAMES = {
+    "wilson": "Wilson",
+    "clopper-pearson": "Clopper-Pearson",
+    "jeffreys": "Jeffreys",
+    "agresti-coull": "Agresti-Coull",
+}
+
+
+# --------------------------------------------------------------------------
+# small helpers
+
+
+def _check_set(analysis_set: str, allowed: Iterable[str] = ANALYSIS_SETS) -> str:
+    allowed = tuple(allowed)
+    if analysis_set not in allowed:
+        raise InputError(f"analysis_set must be one of {', '.join(allowed)}, got {analysis_set!r}")
+    return analysis_set
+
+
+def _printed(value, decimals) -> str:
+    """A reported number as printed (``3.1`` stays ``3.1``)."""
+    if pd.isna(value):
+        return ""
+    return f"{float(value):.{int(decimals) if not pd.isna(decimals) else 0}f}"
+
+
+def source_study(package, condition: str) -> str:
+    """The study id of the source study of a condition (``crohns`` or ``as``).
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> source_study(data.load(), "as")
+    'wei2003'
+    """
+    studies = package.studies
+    found = studies[studies["role"].eq("source") & studies["condition"].eq(condition)]["study_id"]
+    if len(found) != 1:
+        raise InputError(f"studies.csv: expected one source study for condition {condition!r}, found {len(found)}")
+    return str(found.iloc[0])
+
+
+def fact(package, study_id: str, name: str) -> int:
+    """A whole-number study fact (e.g. ``enrolled``) as first stated, for the whole study.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> fact(data.load(), "he2017", "endoscopy_n")
+    32
+    """
+    facts = package.study_facts
+    rows = facts[
+        facts["study_id"].eq(study_id)
+        & facts["fact"].eq(name)
+        & facts["subgroup"].fillna("all").isin(["all", ""])
+        & facts["value_number"].notna()
+    ]
+    if rows.empty:
+        raise InputError(f"study_facts.csv: {study_id}: no numeric fact {name!r}")
+    return int(rows["value_number"].iloc[0])
+
+
+def study_label(study_id: str) -> str:
+    """``lazzerini2013`` -> ``Lazzerini et al. 2013`` (labels for figures; all studies have co-authors).
+
+    Examples
+    --------
+    >>> study_label("he2017")
+    'He et al. 2017'
+    """
+    match = re.fullmatch(r"([a-z]+)(\d{4})[a-z]?", study_id)
+    if not match:
+        raise InputError(f"study_label: {study_id!r} is not a study id like he2017")
+    return f"{match.group(1).capitalize()} et al. {match.group(2)}"
+
+
+def patients_in_study(package, study_id: str, week) -> tuple[int, int]:
+    """Fewest and most patients still in the study at ``week``, by the stated withdrawals.
+
+    The same bound the consistency audit uses: withdrawals before the week
+    are out, those at the week or at an unstated week may or may not be.
+    Other losses that the paper does not report are not (and cannot be)
+    counted.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> patients_in_study(data.load(), "he2017", 8)
+    (42, 47)
+    >>> patients_in_study(data.load(), "wei2003", 8)
+    (8, 11)
+    """
+    studies = audit._studies(package)  # the audit's reading of enrolment and withdrawal timing
+    bound = studies[study_id].in_study(week) if study_id in studies else None
+    if bound is None:
+        raise InputError(f"study_facts.csv: {study_id}: no enrolled total to bound the patients in the study")
+    return bound
+
+
+def interval(k: int, n: int, method: str, level: float) -> tuple[float, float, float]:
+    """``(proportion, low, high)`` of k/n with the chosen interval, as proportions.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in interval(11, 47, "wilson", 0.95)]
+    [0.234, 0.136, 0.3722]
+    """
+    low, high = stats.proportion_ci(k, n, method, level)
+    return k / n, low, high
+
+
+def interval_text(method: str, level: float) -> str:
+    """The interval's name for legends and prose.
+
+    Examples
+    --------
+    >>> interval_text("clopper-pearson", 0.9)
+    '90% Clopper-Pearson interval'
+    """
+    if method not in METHOD_NAMES:
+        raise InputError(f"interval_text: method must be one of {', '.join(METHOD_NAMES)}, got {method!r}")
+    return f"{100 * level:g}% {METHOD_NAMES[method]} interval"
+
+
+def percent_text(proportion: float, low: float | None = None, high: float | None = None) -> str:
+    """A proportion, with its interval, as percentages with one decimal (display only).
+
+    Examples
+    --------
+    >>> percent_text(11 / 47, 0.1359, 0.3721)
+    '23.4% (13.6–37.2)'
+    """
+    text = f"{100 * proportion:.1f}%"
+    if low is not None and high is not None:
+        text += f" ({100 * low:.1f}–{100 * high:.1f})"
+    return text
+
+
+def markdown_table(
+    frame: pd.DataFrame,
+    name: str,
+    caption: str,
+    align: str | None = None,
+    widths: Iterable[int] | None = None,
+    longtable: bool = False,
+) -> str:
+    """A DataFrame as a numbered, captioned MyST table that renders in HTML and in the PDF.
+
+    A MyST ``{table}`` directive (colon fence: a backtick fence's info string
+    may not contain backticks) around a pipe table of the frame's text.
+    pandas' HTML tables fall back to plain text in the LaTeX build; this does
+    not. The caption must not cite: a citation inside a LaTeX caption breaks
+    the PDF build (hyperref), so cite in the table's cells or the prose.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; every value is shown with ``str`` (format numbers first).
+    name : str
+        The label, referenced from the prose with ``{numref}`name```.
+    caption : str
+        One line.
+    align : str, optional
+        One of ``l``, ``r``, ``c`` per column (default: left).
+    widths : iterable of int, optional
+        Relative column widths (the LaTeX build otherwise guesses them).
+    longtable : bool
+        Let the table break across pages in the PDF (for long tables).
+
+    Returns
+    -------
+    str
+        MyST Markdown; display it with ``IPython.display.Markdown``.
+
+    Examples
+    --------
+    >>> print(markdown_table(pd.DataFrame({"week": [8], "k/n": ["11/47"]}), "tbl-x", "Remission.", "rl"))
+    :::{table} Remission.
+    :name: tbl-x
+    <BLANKLINE>
+    | week | k/n |
+    | ---: | :--- |
+    | 8 | 11/47 |
+    :::
+    """
+    if "{cite" in caption or "\n" in caption:
+        raise InputError(f"markdown_table: {name}: the caption must be one line without citations")
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
+        raise InputError(f"markdown_table: {name!r} is not a label like tbl-remission")
+    align = align or "l" * frame.shape[1]
+    if len(align) != frame.shape[1] or set(align) - set("lrc"):
+        raise InputError(f"markdown_table: {name}: align needs one of l, r, c per column, got {align!r}")
+    rule = {"l": ":---", "r": "---:", "c": ":---:"}
+    options = [f":name: {name}"]
+    if widths is not None:
+        widths = [int(w) for w in widths]
+        if len(widths) != frame.shape[1] or min(widths) < 1:
+            raise InputError(f"markdown_table: {name}: widths needs one positive integer per column, got {widths!r}")
+        options.append(":widths: " + " ".join(map(str, widths)))
+    if longtable:
+        options.append(":class: longtable")
+
+    def cell(value) -> str:
+        text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+        return " ".join(text.split()).replace("|", "\\|")
+
+    lines = [
+        f":::{{table}} {caption}",
+        *options,
+        "",
+        "| " + " | ".join(cell(c) for c in frame.columns) + " |",
+        "| " + " | ".join(rule[a] for a in align) + " |",
+        *("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)),
+        ":::",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# counts behind reported percentages
+
+
+def count_inference(package, study_id: str, outcomes: Iterable[str], rounding: str = "half-up") -> pd.DataFrame:
+    """Every count k/n that reproduces each percentage a paper reports without a count.
+
+    For a row with a stated denominator only that n is tried; otherwise
+    every n up to the size of the set the row is labelled with (e.g. the 32
+    patients endoscoped), or the enrolled total. The count used is the
+    candidate whose n is the size of that set if there is one, else the only
+    candidate; several candidates and no such n is an error.
+
+    Parameters
+    ----------
+    package : thalbook.data.DataPackage
+    study_id : str
+    outcomes : iterable of str
+        Outcomes of ``binary_outcomes.csv`` (whole-study rows only).
+    rounding : {"half-up", "half-even"}
+        Rounding convention the percentage is assumed to follow.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (outcome, week), in the order of ``outcomes`` then week:
+        ``outcome, week, percent`` (text as printed), ``stated_n``,
+        ``searched`` (which n were tried), ``candidates`` (list of (k, n)),
+        ``k, n`` (the count used) and ``reason``.
+
+    Raises
+    ------
+    InputError
+        If no candidate, or several and none of the set's size, reproduce a
+        percentage; the message names the row.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = count_inference(data.load(), "he2017", ["complete_endoscopic_remission"])
+    >>> t.loc[0, "candidates"], t.loc[0, ["k", "n"]].tolist()
+    ([(7, 16), (14, 32)], [14, 32])
+    """
+    outcomes = tuple(outcomes)
+    table = package.binary_outcomes
+    rows = table[
+        table["study_id"].eq(study_id)
+        & table["outcome"].isin(outcomes)
+        & table["subgroup"].fillna("all").eq("all")
+        & table["percent"].notna()
+        & table["count"].isna()
+    ]
+    records = []
+    for _, row in rows.iterrows():
+        decimals = int(row["percent_decimals"])
+        population = row["population"] if isinstance(row["population"], str) else ""
+        size = fact(package, study_id, _SET_FACTS[population]) if population in _SET_FACTS else None
+        if not pd.isna(row["denominator"]):
+            stated = int(row["denominator"])
+            found = stats.percent_to_counts(row["percent"], decimals, n=stated, rounding=rounding)
+            searched = f"n = {stated} (stated)"
+        else:
+            stated = None
+            bound = size or fact(package, study_id, "enrolled")
+            found = stats.percent_to_counts(row["percent"], decimals, n_max=bound, rounding=rounding)
+            searched = f"n = 1 to {bound}" + (f" (the {population} set)" if size else " (enrolled)")
+        at_size = [c for c in found if size is not None and c[1] == size]
+        if len(found) == 1:
+            chosen = found[0]
+            reason = "the stated denominator" if stated is not None else "the only candidate"
+        elif len(at_size) == 1:
+            chosen = at_size[0]
+            reason = f"n = the {population} set"
+        else:
+            raise InputError(
+                f"binary_outcomes.csv: {row['id']}: {_printed(row['percent'], decimals)}% is reproduced by "
+                f"{found or 'no k/n'}; cannot choose a count"
+            )
+        records.append(
+            {
+                "outcome": row["outcome"],
+                "week": int(row["timepoint_week"]),
+                "percent": _printed(row["percent"], decimals),
+                "stated_n": stated,
+                "searched": searched,
+                "candidates": found,
+                "k": chosen[0],
+                "n": chosen[1],
+                "reason": reason,
+            }
+        )
+    result = pd.DataFrame.from_records(
+        records, columns=["outcome", "week", "percent", "stated_n", "searched", "candidates", "k", "n", "reason"]
+    )
+    order = {o: i for i, o in enumerate(outcomes)}
+    result = result.sort_values(["outcome", "week"], key=lambda s: s.map(order) if s.name == "outcome" else s)
+    return result.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# Crohn's disease
+
+
+def remission_table(
+    package, analysis_set: str = "itt", method: str = "wilson", level: float = 0.95, rounding: str = "half-up"
+) -> pd.DataFrame:
+    """Clinical remission at each reported week under one analysis set.
+
+    The counts are inferred from the reported percentages of the 47 patients
+    (:func:`count_inference`). The paper reports the intention-to-treat rate
+    only, so ``itt`` and ``reported`` agree. It does not say how many patients
+    were assessed at each week: under ``complete-case`` the table keeps the
+    count over all enrolled (``n``) and gives, as ``n_min`` and
+    ``proportion_max``, the bound that the stated withdrawals allow (the
+    patients who stopped for adverse events, at unstated times, all gone
+    before that week). Other losses are not reported and not counted.
+
+    Parameters
+    ----------
+    package : thalbook.data.DataPackage
+    analysis_set : {"itt", "reported", "complete-case"}
+    method : str
+        Interval method, one of :data:`thalbook.stats.CI_METHODS`.
+    level : float
+        Confidence level.
+    rounding : {"half-up", "half-even"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per week: ``week, percent, analysis_set, k, n, proportion, low,
+        high, n_min, proportion_max, basis``.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = remission_table(data.load(), "complete-case")
+    >>> t[["week", "k", "n", "n_min"]].to_numpy().tolist()
+    [[4, 7, 47, 42], [8, 11, 47, 42], [12, 22, 47, 42], [24, 25, 47, 42]]
+    """
+    _check_set(analysis_set)
+    study = source_study(package, "crohns")
+    enrolled = fact(package, study, "enrolled")
+    inferred = count_inference(package, study, ["clinical_remission"], rounding)
+    records = []
+    for _, row in inferred.iterrows():
+        k, stated = int(row["k"]), int(row["n"])
+        n_min, n_max = patients_in_study(package, study, row["week"])
+        if analysis_set == "itt":
+            n, low_n, basis = enrolled, enrolled, f"{k} of the {enrolled} enrolled"
+        elif analysis_set == "reported":
+            n, low_n, basis = stated, stated, f"the paper's denominator, {stated} (intention to treat)"
+        else:
+            n, low_n = n_max, n_min
+            basis = (
+                f"not reported: {k} of {n_max} shown; if the patients who stopped for adverse events had "
+                f"all left before week {row['week']}, {k} of {n_min}"
+            )
+        proportion, low, high = interval(k, n, method, level)
+        records.append(
+            {
+                "week": int(row["week"]),
+                "percent": row["percent"],
+                "analysis_set": analysis_set,
+                "k": k,
+                "n": n,
+                "proportion": proportion,
+                "low": low,
+                "high": high,
+                "n_min": low_n,
+                "proportion_max": k / low_n,
+                "basis": basis,
+            }
+        )
+    return pd.DataFrame.from_records(records).sort_values("week").reset_index(drop=True)
+
+
+def remission_by_set(package, method: str = "wilson", level: float = 0.95, rounding: str = "half-up") -> pd.DataFrame:
+    """:func:`remission_table` under every analysis set, stacked (sets in :data:`ANALYSIS_SETS` order).
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> remission_by_set(data.load()).groupby("analysis_set", sort=False).size().to_dict()
+    {'itt': 4, 'reported': 4, 'complete-case': 4}
+    """
+    return pd.concat(
+        [remission_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True
+    )
+
+
+def endoscopy_table(
+    package, analysis_set: str = "itt", method: str = "wilson", level: float = 0.95, rounding: str = "half-up"
+) -> pd.DataFrame:
+    """Endoscopic outcomes at week 24 under one analysis set, with best and worst cases.
+
+    The paper gives percentages only. The counts and denominators are
+    inferred among the patients endoscoped (:func:`count_inference`); for
+    endoscopic response, defined only for a baseline CDEIS of 6 or more, the
+    inferred denominator is the number of those patients. ``reported`` and
+    ``complete-case`` are these inferred denominators (the patients
+    assessed); ``itt`` adds every enrolled patient without endoscopy to the
+    denominator as a non-responder. For endoscopic response their baseline
+    CDEIS is unknown, so they are all taken as eligible: the most the
+    denominator can grow. The worst case is the ``itt`` numbers; the best
+    case makes every patient without endoscopy a responder.
+
+    Parameters
+    ----------
+    package : thalbook.data.DataPackage
+    analysis_set : {"itt", "reported", "complete-case"}
+    method, level, rounding
+        As for :func:`remission_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per outcome (response, complete endoscopic remission, mucosal
+        healing): ``outcome, label, percent, k_reported, n_reported,
+        not_endoscoped, analysis_set, k, n, proportion, low, high, worst_k,
+        worst_n, worst, best_k, best_n, best``.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = endoscopy_table(data.load(), "itt")
+    >>> t[["k", "n", "best_k", "best_n"]].to_numpy().tolist()
+    [[13, 34, 28, 34], [14, 47, 29, 47], [9, 47, 24, 47]]
+    """
+    _check_set(analysis_set)
+    study = source_study(package, "crohns")
+    missing = fact(package, study, "enrolled") - fact(package, study, "endoscopy_n")
+    inferred = count_inference(package, study, ENDOSCOPIC_OUTCOMES, rounding)
+    records = []
+    for _, row in inferred.iterrows():
+        k, n_rep = int(row["k"]), int(row["n"])
+        k, n = (k, n_rep + missing) if analysis_set == "itt" else (k, n_rep)
+        proportion, low, high = interval(k, n, method, level)
+        records.append(
+            {
+                "outcome": row["outcome"],
+                "label": OUTCOME_LABELS[row["outcome"]],
+                "percent": row["percent"],
+                "k_reported": int(row["k"]),
+                "n_reported": n_rep,
+                "not_endoscoped": missing,
+                "analysis_set": analysis_set,
+                "k": k,
+                "n": n,
+                "proportion": proportion,
+                "low": low,
+                "high": high,
+                "worst_k": int(row["k"]),
+                "worst_n": n_rep + missing,
+                "worst": int(row["k"]) / (n_rep + missing),
+                "best_k": int(row["k"]) + missing,
+                "best_n": n_rep + missing,
+                "best": (int(row["k"]) + missing) / (n_rep + missing),
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def endoscopy_by_set(package, method: str = "wilson", level: float = 0.95, rounding: str = "half-up") -> pd.DataFrame:
+    """:func:`endoscopy_table` under every analysis set, stacked.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = endoscopy_by_set(data.load())
+    >>> t[t.outcome == "mucosal_healing"][["analysis_set", "k", "n"]].to_numpy().tolist()
+    [['itt', 9, 47], ['reported', 9, 32], ['complete-case', 9, 32]]
+    """
+    return pd.concat(
+        [endoscopy_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True
+    )
+
+
+# --------------------------------------------------------------------------
+# ankylosing spondylitis
+
+
+def _stated_n(table: pd.DataFrame, measure: str, comparison: str) -> tuple[int, str] | None:
+    rows = table[table["measure"].eq(measure) & table["comparison"].eq(comparison) & table["n"].notna()]
+    if rows.empty:
+        return None
+    return int(rows["n"].iloc[0]), str(rows["location"].iloc[0])
+
+
+def as_outcomes_table(
+    package,
+    level: float = 0.95,
+    rounding: str = "half-up",
+    audit_table: pd.DataFrame | None = None,
+    correlations=CORRELATIONS,
+    location: str = "results",
+) -> pd.DataFrame:
+    """BASDAI, BASFI, BAS-G, ESR, CRP and IgA: reported means, change, p-values and paired-t bounds.
+
+    One row per comparison the paper reports (week 24 vs baseline for every
+    measure, week 8 vs baseline for BASDAI and ESR, each with its own
+    baseline), from the place that gives mean and SD (the results section).
+
+    The number of pairs: as stated for the comparison anywhere in the paper
+    (Figure 1 and 2 captions: the 8 completers); at the end of the trial
+    otherwise the patients stated to have completed it (Figure 2's caption
+    describes the secondary measures of the 8 completers); at an earlier week
+    the range of patients still in the study by the withdrawal timing
+    (:func:`patients_in_study`).
+
+    The paired t-test needs the SD of the changes, which the paper does not
+    give: ``t_p_min`` and ``t_p_max`` bound its two-sided p over the assumed
+    correlations and the range of n (:func:`thalbook.stats.paired_t_bounds`),
+    and ``r_needed`` is the smallest correlation (in steps of 0.01) giving p
+    below 0.05 at the smallest n. ``change_low`` and ``change_high`` are the
+    t interval of the mean change at ``level`` with correlation 0 and the
+    smallest n: the widest for any non-negative correlation.
+
+    Parameters
+    ----------
+    package : thalbook.data.DataPackage
+    level : float
+        Confidence level of the interval of the change.
+    rounding : {"half-up", "half-even"}
+        For the Wilcoxon lattice and the audit.
+    audit_table : pandas.DataFrame, optional
+        :func:`thalbook.audit.run_audit` output with the same rounding (run if not given).
+    correlations : sequence of float
+        Assumed baseline/follow-up correlations.
+    location : str
+        The place the means and SDs are read from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure, label, unit, comparison, week, baseline, followup`` (text
+        as printed, mean ± SD), ``baseline_mean, baseline_sd, followup_mean,
+        followup_sd, change, change_percent, change_low, change_high, n_min,
+        n_max, n_basis, p_reported, p_text, lattice, matches`` (the (n, W,
+        exact p) within the n range), ``audit_status,
+        audit_detail, t_p_min, t_p_max, r_needed``.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = as_outcomes_table(data.load())
+    >>> t.loc[t.measure == "basfi", ["week", "n_min", "lattice"]].to_numpy().tolist()
+    [[24, 8, 'n = 8, W = 0 (p = 0.0078125)']]
+    """
+    study = source_study(package, "as")
+    table = package.continuous_outcomes[package.continuous_outcomes["study_id"].eq(study)]
+    measures = package.measures.drop_duplicates("measure").set_index("measure")
+    if audit_table is None:
+        audit_table = audit.run_audit(package, rounding)
+    completed = fact(package, study, "completed")
+    last_week = int(table["timepoint_week"].max())
+    here = table[table["location"].eq(location)]
+    records = []
+    for (measure, comparison), rows in here.groupby(["measure", "comparison"], sort=False):
+        base = rows[rows["timepoint_week"].eq(0)]
+        follow = rows[rows["timepoint_week"].gt(0)]
+        if len(base) != 1 or len(follow) != 1:
+            raise InputError(f"continuous_outcomes.csv: {study} {measure} {comparison}: expected one pair at {location}")
+        base, follow = base.iloc[0], follow.iloc[0]
+        week = int(follow["timepoint_week"])
+        stated = _stated_n(table, measure, comparison)
+        if stated is not None:
+            n_min = n_max = stated[0]
+            n_basis = f"{stated[0]}, stated in the {stated[1]}"
+        elif week == last_week:
+            n_min = n_max = completed
+            n_basis = f"{completed}, the patients who completed the trial (not stated for this measure)"
+        else:
+            n_min, n_max = patients_in_study(package, study, week)
+            n_basis = f"not stated: {n_min} to {n_max} still in the study at week {week}"
+        mb, sb, ma, sa = (float(x) for x in (base["mean"], base["sd"], follow["mean"], follow["sd"]))
+        p_text = _printed(follow["p_value"], follow["p_value_decimals"])
+        matches = stats.wilcoxon_matches(p_text, int(follow["p_value_decimals"]), range(1, n_max + 1), rounding)
+        inside = [m for m in matches if m[0] >= n_min]
+        shown = inside or matches
+        lattice = "; ".join(f"n = {n}, W = {w} (p = {q:g})" for n, w, q in shown) or "none"
+        if shown and not inside:
+            lattice = f"only with fewer non-zero changes: {lattice}"
+        quantity = f"{measure} week {week} ({comparison})"
+        verdict = audit_table[
+            audit_table["study"].eq(study)
+            & audit_table["quantity"].eq(quantity)
+            & audit_table["location"].eq(location)
+            & audit_table["check"].eq("wilcoxon-lattice")
+        ]
+        bounds = pd.concat(
+            [stats.paired_t_bounds(mb, sb, ma, sa, n, correlations).assign(n=n) for n in range(n_min, n_max + 1)]
+        )
+        fine = stats.paired_t_bounds(mb, sb, ma, sa, n_min, np.round(np.arange(0, 1, 0.01), 2))
+        below = fine[fine["p"] < ALPHA]
+        sd0 = math.sqrt(sb**2 + sa**2)
+        half = scipy_stats.t.ppf((1 + level) / 2, n_min - 1) * sd0 / math.sqrt(n_min)
+        unit = measures.loc[measure, "unit"]
+        records.append(
+            {
+                "measure": measure,
+                "label": measures.loc[measure, "label"],
+                "unit": unit,
+                "comparison": comparison,
+                "week": week,
+                "baseline": f"{_printed(mb, base['mean_decimals'])} ± {_printed(sb, base['sd_decimals'])}",
+                "followup": f"{_printed(ma, follow['mean_decimals'])} ± {_printed(sa, follow['sd_decimals'])}",
+                "baseline_mean": mb,
+                "baseline_sd": sb,
+                "followup_mean": ma,
+                "followup_sd": sa,
+                "change": ma - mb,
+                "change_percent": 100 * (ma - mb) / mb,
+                "change_low": ma - mb - half,
+                "change_high": ma - mb + half,
+                "n_min": n_min,
+                "n_max": n_max,
+                "n_basis": n_basis,
+                "p_reported": float(follow["p_value"]),
+                "p_text": p_text,
+                "lattice": lattice,
+                "matches": inside,
+                "audit_status": verdict["status"].iloc[0] if len(verdict) else "not-checked",
+                "audit_detail": verdict["detail"].iloc[0] if len(verdict) else "",
+                "t_p_min": float(bounds["p"].min()),
+                "t_p_max": float(bounds["p"].max()),
+                "r_needed": float(below["correlation"].min()) if len(below) else math.nan,
+            }
+        )
+    result = pd.DataFrame.from_records(records)
+    order = {m: i for i, m in enumerate(AS_MEASURES)}
+    return result.sort_values(["measure", "week"], key=lambda s: s.map(order) if s.name == "measure" else s).reset_index(
+        drop=True
+    )
+
+
+def asas_by_analysis_set(package, method: str = "wilson", level: float = 0.95) -> pd.DataFrame:
+    """ASAS20 and the paper's ASAS-40 under each analysis set, with intervals.
+
+    ``reported`` is the paper's "among enrolled" denominator (10, although 13
+    were enrolled), ``itt`` all 13 enrolled with the 5 who left counted as
+    non-responders, ``complete-case`` the 8 who completed the trial (Table 2's
+    "among completers").
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per outcome and set: ``outcome, label, analysis_set, k, n,
+        proportion, low, high, basis``; outcomes ASAS20 then ASAS-40, sets in
+        :data:`ANALYSIS_SETS` order.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = asas_by_analysis_set(data.load())
+    >>> t[t.outcome == "asas20"][["analysis_set", "k", "n"]].to_numpy().tolist()
+    [['itt', 8, 13], ['reported', 8, 10], ['complete-case', 8, 8]]
+    """
+    study = source_study(package, "as")
+    enrolled, completed = fact(package, study, "enrolled"), fact(package, study, "completed")
+    table = package.binary_outcomes
+    basis = {
+        "itt": f"all {enrolled} enrolled; the {enrolled - completed} who left count as non-responders",
+        "complete-case": f"the {completed} who completed 24 weeks",
+    }
+    records = []
+    for outcome in ("asas20", "asas40"):
+        rows = table[
+            table["study_id"].eq(study)
+            & table["outcome"].eq(outcome)
+            & table["subgroup"].eq("all")
+            & table["count"].notna()
+            & table["denominator"].notna()
+            & ~table["population"].eq("completers")
+        ]
+        if rows.empty:
+            raise InputError(f"binary_outcomes.csv: {study}: no {outcome} count with a denominator")
+        count, denominator = int(rows["count"].iloc[0]), int(rows["denominator"].iloc[0])
+        sets = stats.analysis_sets(count, denominator, enrolled, completed)
+        for analysis_set in ANALYSIS_SETS:
+            k, n = (int(x) for x in sets.loc[analysis_set, ["k", "n"]])
+            proportion, low, high = interval(k, n, method, level)
+            records.append(
+                {
+                    "outcome": outcome,
+                    "label": OUTCOME_LABELS[outcome],
+                    "analysis_set": analysis_set,
+                    "k": k,
+                    "n": n,
+                    "proportion": proportion,
+                    "low": low,
+                    "high": high,
+                    "basis": basis.get(analysis_set, f"the paper's 'among enrolled' denominator, {denominator}"),
+                }
+            )
+    return pd.DataFrame.from_records(records)
+
+
+def response_by_subtype(package) -> pd.DataFrame:
+    """Response categories at week 24 by disease subtype, as the results section and abstract give them.
+
+    The subtype sizes are those of the place that lists every subtype (the
+    results section); patients neither in the > 40% nor in the 20-40% group
+    did not respond or left the trial (the paper does not say which subtype
+    the 5 who left had).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subtype (:data:`SUBTYPES` order): ``subtype, label, n,
+        gt40, from20to40, gt50_abstract, from20to50_abstract, responders,
+        other``.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> response_by_subtype(data.load())[["subtype", "n", "gt40", "from20to40", "other"]].to_numpy().tolist()
+    [['juvenile', 3, 2, 0, 1], ['axial', 5, 0, 2, 3], ['peripheral', 4, 1, 2, 1], ['psoriatic', 1, 1, 0, 0]]
+    """
+    study = source_study(package, "as")
+    facts = package.study_facts
+    sizes = facts[facts["study_id"].eq(study) & facts["fact"].eq("subtype_count")]
+    sizes = sizes[sizes["subgroup"].isin(SUBTYPES)]
+    location = sizes.groupby("location", sort=False)["subgroup"].nunique().idxmax()
+    sizes = sizes[sizes["location"].eq(location)].set_index("subgroup")["value_number"]
+    table = package.binary_outcomes
+    ours = table[table["study_id"].eq(study) & table["count"].notna()]
+
+    def counts(outcome: str) -> pd.Series:
+        rows = ours[ours["outcome"].eq(outcome)]
+        return rows.set_index("subgroup")["count"].reindex(list(SUBTYPES)).fillna(0).astype(int)
+
+    gt40, mid = counts("improvement_gt40"), counts("improvement_20_to_40")
+    gt50, mid50 = counts("improvement_gt50"), counts("improvement_20_to_50")
+    records = []
+    for subtype in SUBTYPES:
+        n = int(sizes.get(subtype, 0))
+        responders = int(gt40[subtype] + mid[subtype])
+        records.append(
+            {
+                "subtype": subtype,
+                "label": SUBTYPE_LABELS[subtype],
+                "n": n,
+                "gt40": int(gt40[subtype]),
+                "from20to40": int(mid[subtype]),
+                "gt50_abstract": int(gt50[subtype]),
+                "from20to50_abstract": int(mid50[subtype]),
+                "responders": responders,
+                "other": n - responders,
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+# --------------------------------------------------------------------------
+# context studies
+
+
+def _context_rows(package, condition: str, method: str, level: float, rounding: str) -> list[dict]:
+    studies = package.studies.set_index("study_id")
+    table = package.context_outcomes
+    table = table[table["study_id"].map(studies["condition"]).eq(condition)]
+    table = table[table["outcome"].isin(CONTEXT_OUTCOMES[condition])]
+    records = []
+    for _, row in table.iterrows():
+        population = row["population"] if isinstance(row["population"], str) else ""
+        sizes = {
+            name: int(row[column])
+            for name, column in (("completers", "n_completed"), ("randomised", "n_randomised"), ("enrolled", "n_enrolled"))
+            if not pd.isna(row[column])
+        }
+        options = []  # (k, n, basis)
+        if not pd.isna(row["count"]) and not pd.isna(row["denominator"]):
+            k, n = int(row["count"]), int(row["denominator"])
+            options.append((k, n, "count and denominator as reported", f"{k}/{n}"))
+        elif not pd.isna(row["count"]):
+            for name, n in sorted(sizes.items(), key=lambda item: -item[1]):
+                k = int(row["count"])
+                options.append((k, n, f"{k} of {n} {name}: denominator not stated", f"{k} of {n} {name} (n not stated)"))
+        elif not pd.isna(row["percent"]):
+            printed = _printed(row["percent"], row["percent_decimals"])
+            labelled = sizes.get(population) if population else None
+            tried = [labelled] if labelled else []
+            tried += [n for n in sizes.values() if n not in tried]
+            for n in tried:
+                found = stats.percent_to_counts(row["percent"], int(row["percent_decimals"]), n=n, rounding=rounding)
+                if found:
+                    k = found[0][0]
+                    name = next(name for name, m in sizes.items() if m == n)
+                    basis = f"{printed}% reported; {k}/{n} of the {name} inferred"
+                    if labelled and n != labelled:
+                        basis += f" (no k/{labelled} of the {population} gives {printed}%)"
+                    options.append((k, n, basis, f"{printed}%, inferred {k}/{n} {name}"))
+                    break
+        for k, n, basis, count_text in options:
+            proportion, low, high = interval(k, n, method, level)
+            design = studies.loc[row["study_id"], "design"]
+            arm = row["arm"]
+            records.append(
+                {
+                    "study_id": row["study_id"],
+                    "citation_key": studies.loc[row["study_id"], "citation_key"],
+                    "label": study_label(row["study_id"]),
+                    "year": int(studies.loc[row["study_id"], "year"]),
+                    "role": "context",
+                    "kind": "placebo" if arm == "placebo" else ("pooled" if arm == "pooled" else "thalidomide"),
+                    "design": design,
+                    "arm": arm,
+                    "outcome": row["outcome"],
+                    "outcome_definition": row["outcome_definition"],
+                    "timepoint": row["timepoint"] if isinstance(row["timepoint"], str) else "time point not stated",
+                    "participants": row["participants"],
+                    "dose": row["dose"],
+                    "k": k,
+                    "n": n,
+                    "proportion": proportion,
+                    "low": low,
+                    "high": high,
+                    "basis": basis,
+                    "count_text": count_text,
+                }
+            )
+    return records
+
+
+def context_table(
+    package,
+    condition: str,
+    analysis_set: str = "itt",
+    method: str = "wilson",
+    level: float = 0.95,
+    rounding: str = "half-up",
+) -> pd.DataFrame:
+    """The source study's main response beside the context studies' thalidomide results, unpooled.
+
+    For Crohn's disease: clinical remission of He et al. at weeks 8 and 12
+    (under ``analysis_set``) and the remission figures of the context
+    studies; for AS: ASAS20 and the paper's ASAS-40 of Wei et al. and the
+    improvement figures of the context studies. Outcome definitions,
+    populations, doses and time points differ; nothing is pooled. Where a
+    context study gives no denominator, the row says which set the
+    denominator is taken from (and a count without a denominator gives one
+    row per stated set size); an inferred count is labelled as inferred.
+
+    Parameters
+    ----------
+    package : thalbook.data.DataPackage
+    condition : {"crohns", "as"}
+    analysis_set : {"itt", "reported", "complete-case"}
+        For the source study's rows.
+    method, level, rounding
+        Interval method and level; rounding for inferred counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per estimate, source study first, then context studies by
+        year: ``study_id, citation_key, label, year, role, kind, design, arm,
+        outcome, outcome_definition, timepoint, participants, dose, k, n,
+        proportion, low, high, basis, count_text`` (k/n and its basis in a
+        few words, for figure labels).
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = context_table(data.load(), "crohns")
+    >>> t[["study_id", "kind", "k", "n"]].to_numpy().tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['he2017', 'source', 11, 47], ['he2017', 'source', 22, 47],
+     ['ehrenpreis1999', 'thalidomide', 9, 22], ['ehrenpreis1999', 'thalidomide', 9, 14],
+     ['vasiliauskas1999', 'thalidomide', 2, 12], ['lazzerini2013', 'thalidomide', 13, 28],
+     ['lazzerini2013', 'placebo', 3, 26], ['bramuzzo2016', 'pooled', 220, 427]]
+    """
+    if condition not in CONTEXT_OUTCOMES:
+        raise InputError(f"context_table: condition must be one of {', '.join(CONTEXT_OUTCOMES)}, got {condition!r}")
+    _check_set(analysis_set)
+    study = source_study(package, condition)
+    info = package.studies.set_index("study_id").loc[study]
+    common = {
+        "study_id": study,
+        "citation_key": info["citation_key"],
+        "label": study_label(study),
+        "year": int(info["year"]),
+        "role": "source",
+        "kind": "source",
+        "design": info["design"],
+        "arm": "thalidomide",
+    }
+    records = []
+    if condition == "crohns":
+        dose = f"{fact(package, study, 'dose_mg_per_day_min')}-{fact(package, study, 'dose_mg_per_day_max')} mg/day"
+        remission = remission_table(package, analysis_set, method, level, rounding).set_index("week")
+        for week in (8, 12):
+            row = remission.loc[week]
+            records.append(
+                {
+                    **common,
+                    "outcome": "clinical_remission",
+                    "outcome_definition": f"clinical remission (CDAI < {CDAI_REMISSION_THRESHOLD} assumed)",
+                    "timepoint": f"week {week}",
+                    "participants": "adults with active refractory CD",
+                    "dose": dose,
+                    "k": int(row["k"]),
+                    "n": int(row["n"]),
+                    "proportion": row["proportion"],
+                    "low": row["low"],
+                    "high": row["high"],
+                    "basis": f"{SET_NAMES[analysis_set]}: {row['basis']}",
+                    "count_text": f"{int(row['k'])}/{int(row['n'])} {SET_NAMES[analysis_set]}",
+                }
+            )
+    else:
+        asas = asas_by_analysis_set(package, method, level)
+        dose = (
+            f"{fact(package, study, 'dose_mg_per_day_start')} mg/day for "
+            f"{fact(package, study, 'dose_start_weeks')} week, then {fact(package, study, 'dose_mg_per_day_maintenance')} mg/day"
+        )
+        for _, row in asas[asas["analysis_set"].eq(analysis_set)].iterrows():
+            records.append(
+                {
+                    **common,
+                    "outcome": row["outcome"],
+                    "outcome_definition": "ASAS20 (the paper's paraphrase)"
+                    if row["outcome"] == "asas20"
+                    else "> 40% improvement (the paper's ASAS-40)",
+                    "timepoint": "week 24",
+                    "participants": "men with refractory AS",
+                    "dose": dose,
+                    "k": int(row["k"]),
+                    "n": int(row["n"]),
+                    "proportion": row["proportion"],
+                    "low": row["low"],
+                    "high": row["high"],
+                    "basis": f"{SET_NAMES[analysis_set]}: {row['basis']}",
+                    "count_text": f"{int(row['k'])}/{int(row['n'])} {SET_NAMES[analysis_set]}",
+                }
+            )
+    context = sorted(
+        _context_rows(package, condition, method, level, rounding),
+        key=lambda r: (r["year"], r["study_id"], {"thalidomide": 0, "placebo": 1, "pooled": 2}[r["kind"]], -r["n"]),
+    )
+    return pd.DataFrame.from_records(records + context)
+
+
+# --------------------------------------------------------------------------
+# the tables as the chapters show them (text, one decimal for percentages)
+
+
+def _kn(k, n, proportion=None, low=None, high=None) -> str:
+    proportion = k / n if proportion is None else proportion
+    return f"{k}/{n} = {percent_text(proportion, low, high)}"
+
+
+def _heading(analysis_set: str, in_force: str) -> str:
+    return SET_NAMES[analysis_set] + (" (in force)" if analysis_set == in_force else "")
+
+
+def counts_display(inference: pd.DataFrame) -> pd.DataFrame:
+    """:func:`count_inference` as shown: every candidate count and the one used.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = counts_display(count_inference(data.load(), "he2017", ["mucosal_healing"]))
+    >>> t.iloc[0].tolist()
+    ['mucosal healing', '24', '28.1%', '1 to 32 (none stated; endoscopy set)', '9/32', '9/32 (only candidate)']
+    """
+    reasons = {"the stated denominator": "stated n", "the only candidate": "only candidate"}
+    return pd.DataFrame(
+        {
+            "Outcome": inference["outcome"].map(OUTCOME_LABELS),
+            "Week": inference["week"].astype(str),
+            "Reported": inference["percent"] + "%",
+            "n tried": [
+                f"{int(n)} (stated)" if not pd.isna(n) else searched.removeprefix("n = ").replace(" (the ", " (none stated; ")
+                for n, searched in inference[["stated_n", "searched"]].to_numpy()
+            ],
+            "Every k/n that rounds to it": inference["candidates"].map(
+                lambda c: ", ".join(f"{k}/{n}" for k, n in c) or "none"
+            ),
+            "Used": [
+                f"{k}/{n} ({reasons.get(reason, reason)})" for k, n, reason in inference[["k", "n", "reason"]].to_numpy()
+            ],
+        }
+    )
+
+
+def remission_display(by_set: pd.DataFrame, in_force: str) -> pd.DataFrame:
+    """:func:`remission_by_set` as shown: one column per analysis set.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = remission_display(remission_by_set(data.load()), "itt")
+    >>> list(t.columns), t.iloc[1, 1]
+    (['Week', 'ITT (in force)', 'as reported', 'complete case'], '11/47 = 23.4% (13.6–37.2)')
+    """
+    frame = pd.DataFrame({"Week": sorted(by_set["week"].unique())})
+    for analysis_set in ANALYSIS_SETS:
+        rows = by_set[by_set["analysis_set"].eq(analysis_set)].sort_values("week")
+        cells = []
+        for _, r in rows.iterrows():
+            text = _kn(r["k"], r["n"], r["proportion"], r["low"], r["high"])
+            if r["n_min"] != r["n"]:
+                text = f"not reported; {r['k']}/{r['n']} shown, at most {_kn(r['k'], r['n_min'])}"
+            cells.append(text)
+        frame[_heading(analysis_set, in_force)] = cells
+    frame["Week"] = frame["Week"].astype(str)
+    return frame
+
+
+def endoscopy_display(by_set: pd.DataFrame, in_force: str) -> pd.DataFrame:
+    """:func:`endoscopy_by_set` as shown: the reported rate, each set, and the best-worst range.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = endoscopy_display(endoscopy_by_set(data.load()), "itt")
+    >>> t.iloc[2, -1]
+    '9/47 = 19.1% to 24/47 = 51.1%'
+    """
+    first = by_set[by_set["analysis_set"].eq(ANALYSIS_SETS[0])].reset_index(drop=True)
+    frame = pd.DataFrame({"Outcome": first["label"], "Reported": first["percent"] + "%"})
+    for analysis_set in ANALYSIS_SETS:
+        rows = by_set[by_set["analysis_set"].eq(analysis_set)].reset_index(drop=True)
+        frame[_heading(analysis_set, in_force)] = [
+            _kn(r["k"], r["n"], r["proportion"], r["low"], r["high"]) for _, r in rows.iterrows()
+        ]
+    frame["Worst to best case"] = [
+        f"{_kn(r['worst_k'], r['worst_n'])} to {_kn(r['best_k'], r['best_n'])}" for _, r in first.iterrows()
+    ]
+    return frame
+
+
+def context_display(context: pd.DataFrame) -> pd.DataFrame:
+    """:func:`context_table` as shown, each study cited.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> context_display(context_table(data.load(), "as")).iloc[3, 0]
+    '{cite:t}`zhu2010`'
+    """
+    return pd.DataFrame(
+        {
+            "Study": context["citation_key"].map(lambda key: f"{{cite:t}}`{key}`"),
+            "Design; participants; dose": context["design"] + "; " + context["participants"] + "; " + context["dose"],
+            "Outcome, time point": context["outcome_definition"] + ", " + context["timepoint"],
+            "k/n (basis)": [f"{k}/{n} ({b})" for k, n, b in context[["k", "n", "basis"]].to_numpy()],
+            "% (interval)": [percent_text(p, lo, hi) for p, lo, hi in context[["proportion", "low", "high"]].to_numpy()],
+        }
+    )
+
+
+def as_means_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`as_outcomes_table` as shown: means, change and n.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> as_means_display(as_outcomes_table(data.load())).iloc[1].tolist()[:4]
+    ['BASDAI (points)', '24', '4.97 ± 2.33', '3.1 ± 2.08']
+    """
+    return pd.DataFrame(
+        {
+            "Measure (unit)": table["label"] + " (" + table["unit"] + ")",
+            "Week": table["week"].astype(str),
+            "Baseline, mean ± SD": table["baseline"],
+            "Follow-up, mean ± SD": table["followup"],
+            "Change (%)": [f"{c:+.2f} ({p:+.0f}%)" for c, p in table[["change", "change_percent"]].to_numpy()],
+            "Interval of the change, r = 0": [
+                f"{lo:.2f} to {hi:.2f}" for lo, hi in table[["change_low", "change_high"]].to_numpy()
+            ],
+            "n": table["n_basis"],
+        }
+    )
+
+
+def _p_text(p: float) -> str:
+    """A computed p-value for display: four decimals, or ``< 0.0001``."""
+    return "< 0.0001" if p < 0.0001 else f"{p:.4f}"
+
+
+def as_pvalues_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`as_outcomes_table` as shown: the reported p, the Wilcoxon lattice and the paired-t bounds.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> as_pvalues_display(as_outcomes_table(data.load())).iloc[7].tolist()[2:4]
+    ['0.375', 'only with fewer non-zero changes: n = 4, W = 2 (p = 0.375); n = 7, W = 8 (p = 0.375)']
+    """
+    return pd.DataFrame(
+        {
+            "Measure": table["label"],
+            "Week": table["week"].astype(str),
+            "Reported p": table["p_text"],
+            "Exact Wilcoxon p that rounds to it": table["lattice"],
+            "Audit": table["audit_status"],
+            f"Paired t, p over r = {min(CORRELATIONS):g} to {max(CORRELATIONS):g}": [
+                f"{_p_text(lo)} to {_p_text(hi)}" for lo, hi in table[["t_p_min", "t_p_max"]].to_numpy()
+            ],
+            f"Least r for p < {ALPHA:g}": table["r_needed"].map(lambda r: "none" if pd.isna(r) else f"{r:.2f}"),
+        }
+    )
+
+
+def asas_display(table: pd.DataFrame, in_force: str) -> pd.DataFrame:
+    """:func:`asas_by_analysis_set` as shown: one column per set.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> asas_display(asas_by_analysis_set(data.load()), "reported").columns.tolist()
+    ['Outcome', 'ITT', 'as reported (in force)', 'complete case']
+    """
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    frame = pd.DataFrame({"Outcome": [OUTCOME_LABELS[o] for o in outcomes]})
+    for analysis_set in ANALYSIS_SETS:
+        rows = table[table["analysis_set"].eq(analysis_set)].set_index("outcome").loc[outcomes]
+        frame[_heading(analysis_set, in_force)] = [
+            _kn(r["k"], r["n"], r["proportion"], r["low"], r["high"]) for _, r in rows.iterrows()
+        ]
+    return frame
+
+
+def subtype_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`response_by_subtype` as shown.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> subtype_display(response_by_subtype(data.load())).iloc[0].tolist()
+    ['juvenile-onset AS', '3', '2', '0', '1']
+    """
+    return pd.DataFrame(
+        {
+            "Subtype": table["label"],
+            "Patients": table["n"].astype(str),
+            "> 40% (abstract: > 50%)": table["gt40"].astype(str),
+            "> 20% but < 40% (abstract: > 20%)": table["from20to40"].astype(str),
+            "No response, or left": table["other"].astype(str),
+        }
+    )
+
+
+def grim_findings(audit_table: pd.DataFrame, study_id: str, measure: str, location: str = "results") -> pd.DataFrame:
+    """The audit's GRIM verdicts on the means of one integer-valued measure at one place.
+
+    Parameters
+    ----------
+    audit_table : pandas.DataFrame
+        :func:`thalbook.audit.run_audit` output.
+    study_id, measure, location : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``quantity, reported, status, detail``, in audit order.
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> t = grim_findings(audit.run_audit(data.load()), "wei2003", "esr")
+    >>> t[["reported", "status"]].to_numpy().tolist()
+    [['70.03', 'inconsistent'], ['39.34', 'inconsistent'], ['69.5', 'consistent'], ['34.2', 'inconsistent']]
+    """
+    rows = audit_table[
+        audit_table["study"].eq(study_id)
+        & audit_table["check"].eq("grim")
+        & audit_table["location"].eq(location)
+        & audit_table["quantity"].str.startswith(f"{measure} week ")
+    ]
+    return rows[["quantity", "reported", "status", "detail"]].reset_index(drop=True)

@@ -1,0 +1,403 @@
+"""The back matter's tables: the data files with their quotes, the studies at a
+glance, and the consistency audit grouped by study with its findings explained.
+
+The data files are shown as written: :func:`raw_tables` reads every CSV as
+text, so ``3.1`` stays ``3.1`` and a quote keeps its typos, after
+:func:`thalbook.data.load` has validated the package.
+
+Examples
+--------
+>>> from thalbook import data
+>>> tables = raw_tables(data.load().data_dir)
+>>> list(tables)[:2]
+['studies', 'study_facts']
+>>> tables["withdrawals"].iloc[1]["count"]
+'3'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from thalbook.errors import InputError
+from thalbook.tables import escape
+
+DESCRIPTOR = "datapackage.json"
+STATUS_ORDER = ("inconsistent", "not-checkable", "consistent")
+
+#: One plain sentence per audit check: what an inconsistency of that kind means.
+EXPLANATIONS = {
+    "percent-to-count": (
+        "A percentage of patients is a whole number of patients divided by the denominator; no whole count "
+        "out of any denominator the paper allows rounds to the printed percentage."
+    ),
+    "analysis-set": (
+        "The paper says which patients the number refers to, and elsewhere how many they were; the printed "
+        "denominator or percentage does not fit that many patients, so the number refers to another set of "
+        "patients than the label says, or one of the numbers is misprinted."
+    ),
+    "grim": (
+        "The measure is recorded in whole units, so its mean over n patients is a whole-number total divided "
+        "by n; no such total, for any n the paper allows, rounds to the printed mean (the GRIM test)."
+    ),
+    "grimmer": (
+        "With whole-unit values the standard deviation is restricted as well: no whole-number sum of squares "
+        "gives the printed SD with the printed mean (the GRIMMER test)."
+    ),
+    "scale-bounds": (
+        "A mean must lie on its scale, and no sample on a bounded scale can spread more than the scale allows "
+        "for that mean."
+    ),
+    "wilcoxon-lattice": (
+        "An exact Wilcoxon signed-rank test on n pairs can give only a few p-values; the printed p is none of "
+        "them for any number of pairs the paper allows."
+    ),
+    "cross-place": "The paper states the same quantity differently in different places; they cannot all be right.",
+    "parts-sum": "The parts the paper lists do not add up to the whole it says they make up.",
+    "subgroup-size": "More patients of a subgroup are counted than the paper says the subgroup had.",
+    "withdrawals-total": "Patients enrolled minus patients withdrawn should equal the patients who completed.",
+    "withdrawals-vs-events": (
+        "The adverse events said to have led to withdrawal and the withdrawals for adverse events should be "
+        "the same patients, so the same number."
+    ),
+    "summary-in-range": "A mean or a median must lie within the range the paper gives for the same values.",
+    "summary-label": (
+        "The same number is called a mean in one place and a median in another; both cannot be right, and "
+        "for skewed values such as disease duration the two can differ widely."
+    ),
+}
+GENERIC_EXPLANATION = "The printed numbers cannot all be true as they stand."
+
+
+# --------------------------------------------------------------------------
+# the data files
+
+
+def descriptor(data_dir: Path | str) -> dict:
+    """The data package's ``datapackage.json``."""
+    path = Path(data_dir) / DESCRIPTOR
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the data package descriptor ({exc.__class__.__name__})") from None
+
+
+def raw_tables(data_dir: Path | str) -> dict[str, pd.DataFrame]:
+    """Every resource of the data package as text, exactly as written, in descriptor order.
+
+    Empty cells are empty strings. Call :func:`thalbook.data.load` first: this
+    reads, it does not validate.
+    """
+    data_dir = Path(data_dir)
+    tables = {}
+    for resource in descriptor(data_dir)["resources"]:
+        tables[resource["name"]] = pd.read_csv(data_dir / resource["path"], dtype=str, keep_default_na=False,
+                                               encoding="utf-8")
+    return tables
+
+
+def files(data_dir: Path | str) -> pd.DataFrame:
+    """One row per file of the package: ``name, path, description, rows``; descriptor and README first.
+
+    Examples
+    --------
+    >>> from thalbook import paths
+    >>> files(paths.DATA).iloc[0]["path"]
+    'datapackage.json'
+    """
+    data_dir = Path(data_dir)
+    meta = descriptor(data_dir)
+    rows = [{"name": "descriptor", "path": DESCRIPTOR,
+             "description": "The Frictionless Data Package descriptor: the Table Schema of every file.",
+             "rows": len(meta["resources"])}]
+    if (data_dir / "README.md").is_file():
+        rows.append({"name": "readme", "path": "README.md",
+                     "description": "The data dictionary: the rules of the package and the meaning of every column.",
+                     "rows": 0})
+    for name, table in raw_tables(data_dir).items():
+        resource = next(r for r in meta["resources"] if r["name"] == name)
+        rows.append({"name": name, "path": resource["path"], "description": resource.get("description", ""),
+                     "rows": len(table)})
+    return pd.DataFrame(rows)
+
+
+def _join(*parts: str, sep: str = ", ") -> str:
+    return sep.join(p for p in parts if p)
+
+
+def _ratio(count: str, denominator: str, percent: str) -> str:
+    text = f"{count}/{denominator}" if count and denominator else count
+    if percent:
+        text = f"{text} ({percent}%)" if text else f"{percent}%"
+    return text
+
+
+def _week(row: pd.Series, column: str = "timepoint_week") -> str:
+    return f"week {row[column]}" if row.get(column) else ""
+
+
+def reported(name: str, row: pd.Series) -> str:
+    """What a row of data file ``name`` reports, in one line, numbers as written.
+
+    Examples
+    --------
+    >>> row = pd.Series({"measure": "esr", "timepoint_week": "24", "comparison": "week 24 vs baseline",
+    ...                  "mean": "34.2", "sd": "28", "n": "8", "p_value": "0.0156", "unit": "mm/h"})
+    >>> reported("continuous_outcomes", row)
+    'esr week 24: 34.2 ± 28 mm/h, n = 8, p = 0.0156 (week 24 vs baseline)'
+    """
+    if name == "studies":
+        return _join(f"{row['role']} study, {row['condition']}", f"{row['journal']} {row['year']}",
+                     f"doi:{row['doi']}" if row["doi"] else "", f"PMID {row['pmid']}" if row["pmid"] else "",
+                     row["registration"], sep="; ")
+    if name == "study_facts":
+        subgroup = f" ({row['subgroup']})" if row["subgroup"] else ""
+        return f"{row['fact']}{subgroup}: {_join(row['value'], row['unit'], sep=' ')}"
+    if name == "withdrawals":
+        total = " [total of other rows]" if row["is_total"] == "true" else ""
+        return _join(f"{row['count']} withdrew: {row['reason']} ({row['reason_category']})",
+                     f"week {row['week']}" if row["week"] else "", row["timing"]) + total
+    if name == "binary_outcomes":
+        subgroup = f" ({row['subgroup']})" if row["subgroup"] != "all" else ""
+        population = f" [{row['population']}]" if row["population"] else ""
+        return f"{row['outcome']}{subgroup}, {_week(row)}: {_ratio(row['count'], row['denominator'], row['percent'])}{population}"
+    if name == "continuous_outcomes":
+        spread = f" ± {row['sd']}" if row["sd"] else ""
+        unit = f" {row['unit']}" if row["unit"] else ""
+        extra = [f"n = {row['n']}" if row["n"] else "", f"p = {row['p_value']}" if row["p_value"] else ""]
+        return _join(f"{row['measure']} {_week(row)}: {row['mean']}{spread}{unit}", *extra) + f" ({row['comparison']})"
+    if name == "adverse_events":
+        frequency = row["frequency"]
+        withdrawal = {"true": "led to withdrawal", "false": "did not lead to withdrawal"}.get(row["led_to_withdrawal"], "")
+        return _join(f"{row['event']}: {_join(_ratio(row['count'], row['denominator'], row['percent']), frequency)}",
+                     f"severity {row['severity']}" if row["severity"] != "not-stated" else "", withdrawal,
+                     row["timing"], "[total of other rows]" if row["is_total"] == "true" else "", sep="; ")
+    if name == "context_outcomes":
+        effect = (f"; {row['effect_measure']} {row['effect']} ({row['ci_level']}% CI {row['ci_low']}-{row['ci_high']})"
+                  if row["effect"] else "")
+        p = f"; p = {row['p_value']}" if row["p_value"] else ""
+        return (f"{row['outcome_definition']}, {row['timepoint'] or 'time not stated'}, {row['arm']}: "
+                f"{_ratio(row['count'], row['denominator'], row['percent']) or 'not stated'}{effect}{p}")
+    if name == "cited_results":
+        of = f" of {row['denominator']}" if row["denominator"] else ""
+        return f"{row['cited_reference']}: {row['quantity']} = {row['value']}{of} {row['unit']}"
+    if name == "measures":
+        scale = f"{row['scale_min']} to {row['scale_max'] or 'no upper bound'}"
+        return f"{row['label']} ({row['unit']}, {row['value_type']}, scale {scale})"
+    raise InputError(f"reported: unknown data file {name!r}")
+
+
+def file_rows(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one data file as the data chapter shows them: id, what it reports, where, quote.
+
+    ``quote`` is MyST: the verbatim quote (escaped) and, in italics, the
+    extractor's note when there is one. ``measures.csv`` has no provenance
+    columns: its description and source take their place.
+    """
+    key = "study_id" if name == "studies" else ("measure" if name == "measures" else "id")
+    out = []
+    for _, row in table.iterrows():
+        if name == "measures":
+            where, quote = escape(row["definition_source"]), escape(row["description"])
+        else:
+            where = escape(row["location"])
+            quote = "\u201c" + escape(row["quote"]) + "\u201d"
+            if row.get("note"):
+                quote += f" *Note: {escape(row['note'])}*"
+        out.append({"id": "`" + row[key] + "`", "reports": escape(reported(name, row)), "where": where,
+                    "quote": quote})
+    return pd.DataFrame(out, columns=["id", "reports", "where", "quote"])
+
+
+# --------------------------------------------------------------------------
+# the studies
+
+
+DISEASES = {"crohns": "Crohn's disease", "as": "ankylosing spondylitis"}
+
+
+def study_labels(package, with_disease: bool = False) -> dict[str, str]:
+    """Study id -> a short label, "He et al. 2017" (plain text, from ``studies.csv``).
+
+    Examples
+    --------
+    >>> from thalbook import data
+    >>> study_labels(data.load(), with_disease=True)["wei2003"]
+    'Wei et al. 2003 (ankylosing spondylitis)'
+    """
+    labels = {}
+    for _, study in package.studies.iterrows():
+        surname = re.match(r"[a-z]+", study["study_id"]).group().capitalize()
+        label = f"{surname} et al. {int(study['year'])}"
+        if with_disease:
+            label += f" ({DISEASES.get(study['condition'], study['condition'])})"
+        labels[study["study_id"]] = label
+    return labels
+
+
+def study_overview(package) -> pd.DataFrame:
+    """The two source studies side by side, from the data package (text cells, MyST).
+
+    Rows: disease, design, recruitment, patients, dose, treatment, primary
+    outcome; one column per source study, named by its citation key.
+    """
+    from thalbook import safety
+
+    studies = package.studies[package.studies["role"].eq("source")]
+    columns = {}
+    for _, study in studies.iterrows():
+        f = safety.facts(package, study["study_id"])
+        period = (f"{f['study_start']} to {f['study_end']}" if "study_start" in f
+                  else "not stated")
+        people = f"{f['enrolled']} enrolled" + (f", all {f['male']} men" if f.get("male") == f.get("enrolled") else "")
+        if "age_mean" in f:
+            people += f", mean age {f['age_mean']} years"
+        primary = (f"clinical remission at week {f['primary_endpoint_week']}" if "primary_endpoint_week" in f
+                   else "not named as one outcome (BASDAI, BASFI and patient global are called primary)"
+                   if study["condition"] == "as" else "not stated")
+        weeks = package.binary_outcomes.loc[package.binary_outcomes["study_id"].eq(study["study_id"]),
+                                            "timepoint_week"]
+        treatment = (f"{f['duration_months']} months" if "duration_months" in f
+                     else f"outcomes reported to week {int(weeks.max())}" if len(weeks) else "not stated")
+        columns[study["citation_key"]] = {
+            "disease": escape(DISEASES[study["condition"]]),
+            "design": escape(study["design"]),
+            "recruitment": escape(period),
+            "patients": escape(people),
+            "dose": escape(safety.dose_text(package, study["study_id"])),
+            "treatment": escape(treatment),
+            "primary outcome": escape(primary),
+        }
+    return pd.DataFrame(columns)
+
+
+def context_overview(package) -> pd.DataFrame:
+    """The context studies, one row each (MyST cells): citation, disease, design, participants, dose, n."""
+    context = package.context_outcomes
+    rows = []
+    for _, study in package.studies[package.studies["role"].eq("context")].iterrows():
+        first = context[context["study_id"].eq(study["study_id"])].iloc[0]
+        rows.append({
+            "study": f"{{cite:t}}`{study['citation_key']}`",
+            "disease": escape(DISEASES[study["condition"]]),
+            "design": escape(study["design"]),
+            "participants": escape(first["participants"]),
+            "dose": escape(first["dose"]),
+            "enrolled": str(int(first["n_enrolled"])) if pd.notna(first["n_enrolled"]) else "not stated",
+        })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------
+# the audit
+
+
+def order_audit(audit: pd.DataFrame, study_order: list[str]) -> pd.DataFrame:
+    """The audit sorted by study (in ``study_order``), then inconsistencies first, then as run.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"study": ["b", "a", "a"], "status": ["consistent", "consistent", "inconsistent"]})
+    >>> order_audit(table, ["a", "b"])["status"].tolist()
+    ['inconsistent', 'consistent', 'consistent']
+    """
+    study_rank = {s: i for i, s in enumerate(study_order)}
+    status_rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    keyed = audit.assign(
+        _study=audit["study"].map(study_rank).fillna(len(study_rank)),
+        _status=audit["status"].map(status_rank).fillna(len(status_rank)),
+        _row=range(len(audit)),
+    )
+    return keyed.sort_values(["_study", "_status", "_row"], kind="stable").drop(columns=["_study", "_status", "_row"])
+
+
+def explain(row: pd.Series) -> str:
+    """The plain-words sentence for one audit row's check."""
+    return EXPLANATIONS.get(row["check"], GENERIC_EXPLANATION)
+
+
+def audit_rows(audit: pd.DataFrame) -> pd.DataFrame:
+    """Audit rows as the audit chapter's table shows them (MyST cells).
+
+    Columns ``quantity, where, reported, check, verdict``; ``verdict`` is the
+    status in bold followed by the detail.
+    """
+    out = []
+    for _, row in audit.iterrows():
+        status = row["status"]
+        verdict = f"**{status}**" if status != "consistent" else status
+        out.append({
+            "quantity": escape(row["quantity"]),
+            "where": escape(row["location"]),
+            "reported": escape(row["reported"]),
+            "check": escape(row["check"]),
+            "verdict": f"{verdict}: {escape(row['detail'])}",
+        })
+    return pd.DataFrame(out, columns=["quantity", "where", "reported", "check", "verdict"])
+
+
+def findings(audit: pd.DataFrame, labels: dict[str, str]) -> str:
+    """Every inconsistency in plain words, as MyST: grouped by check, each check explained once.
+
+    Items are numbered through the whole list, in the audit's order of checks.
+    """
+    bad = audit[audit["status"].eq("inconsistent")]
+    if bad.empty:
+        return "The audit found no inconsistency."
+    blocks, number = [], 0
+    for check, rows in bad.groupby("check", sort=False):
+        items = []
+        for _, row in rows.iterrows():
+            number += 1
+            study = labels.get(row["study"], row["study"])
+            items.append(
+                f"{number}. **{escape(study)}: {escape(row['quantity'])}**, {escape(row['location'])}, "
+                f"reported {escape(row['reported'])}. {escape(row['detail'])}."
+            )
+        blocks.append(f"**`{check}`** ({len(rows)}). {escape(explain(rows.iloc[0]))}\n\n" + "\n".join(items))
+    return "\n\n".join(blocks)
+
+
+def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
+    """MyST of one study's audit table, named ``audit-rows-<study>`` (the tests count its rows).
+
+    ``audit`` should already be ordered (:func:`order_audit`): the rows are
+    shown in its order.
+    """
+    from thalbook.tables import frame_table
+
+    rows = audit[audit["study"].eq(study)]
+    return frame_table(
+        audit_rows(rows),
+        f"Consistency audit of {labels.get(study, study)}: all {len(rows)} checks, inconsistencies first.",
+        f"audit-rows-{study}", widths=[18, 12, 17, 11, 42], markup=["verdict"])
+
+
+def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> str:
+    """MyST of one data file's table (``tbl-data-<name>``): every row with what it reports and its quote."""
+    from thalbook.tables import list_table
+
+    rows = file_rows(name, table)
+    header = ["id", "reports", "where", "quote (and extractor's note)"]
+    if name == "measures":
+        header = ["measure", "metadata", "definition from", "definition"]
+    caption = f"{escape(path)}: {escape(description.rstrip('.'))} ({len(rows)} rows)."
+    return list_table(rows.itertuples(index=False), header, caption, f"tbl-data-{name.replace('_', '-')}",
+                      widths=[22, 26, 12, 40])
+
+
+def download_list(data_dir: Path | str, prefix: str = "../data") -> str:
+    """A MyST bullet list with a ``{download}`` link to every file of the data package.
+
+    ``prefix`` is the data directory as seen from the chapter in the staged
+    book (the pipeline stages ``data/`` beside ``chapters/``).
+    """
+    items = []
+    for _, f in files(data_dir).iterrows():
+        size = f" ({f['rows']} rows)" if f["name"] not in ("descriptor", "readme") else ""
+        items.append(f"- {{download}}`{f['path']} <{prefix}/{f['path']}>`: {escape(f['description'])}{size}")
+    return "\n".join(items)

@@ -1,0 +1,178 @@
+"""Faults lose nothing: a chapter that raises, and a build killed mid-way.
+
+Each case starts from a published HTML + PDF book in a project copy. After the
+fault, the published book must be byte-identical, no process the faulty build
+started (kernels above all) may still run, and the next build must succeed and
+publish. Processes are recognised by an environment variable the test gives
+the build, which every child inherits (kernels included).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from tests.conftest import published
+
+pytestmark = pytest.mark.slow
+
+TAG = "THALBOOK_TEST_BUILD"
+
+
+def first_notebook_chapter(project: Path) -> Path:
+    toc = yaml.safe_load((project / "_toc.yml").read_text(encoding="utf-8"))
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            path = (project / chapter["file"]).with_suffix(".ipynb")
+            if path.exists():
+                return path
+    raise AssertionError("no notebook chapter in _toc.yml")
+
+
+def start(project: Path, tag: str, *args: str, log: Path) -> subprocess.Popen:
+    """Start ``thalbook build`` in its own process group, as a shell would run it."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), TAG: tag}
+    env.pop("THALBOOK_DATA_DIR", None)
+    with open(log, "w") as stderr:
+        return subprocess.Popen([sys.executable, "-m", "thalbook.cli", "build", *args], cwd=project, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                start_new_session=True)
+
+
+def build(project: Path, tag: str, *args: str, log: Path) -> tuple[int, str]:
+    proc = start(project, tag, *args, log=log)
+    code = proc.wait(timeout=600)
+    return code, log.read_text()
+
+
+def processes(tag: str) -> dict[int, str]:
+    """Every live process that inherited ``TAG=tag``: pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if f"{TAG}={tag}".encode() in environ and cmdline:  # a zombie has no command line
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def kernels(tag: str) -> dict[int, str]:
+    return {pid: cmd for pid, cmd in processes(tag).items() if "ipykernel" in cmd}
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def assert_no_survivors(tag: str, grace: float = 10.0) -> None:
+    """Nothing the build started may outlive it (ipykernel polls its parent once a second)."""
+    deadline = time.monotonic() + grace
+    while (left := processes(tag)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"processes of the dead build still running after {grace} s: {left}"
+
+
+@pytest.fixture
+def chapter(published_project: Path):
+    """The first notebook chapter of the copy; put back as it was after the test."""
+    path = first_notebook_chapter(published_project)
+    original = path.read_bytes()
+    yield path
+    path.write_bytes(original)
+
+
+def append_cell(path: Path, source: str) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    nbformat.write(nb, path)
+
+
+def replace_in_cells(path: Path, old: str, new: str) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace(old, new)
+    nbformat.write(nb, path)
+
+
+def test_a_chapter_that_raises_loses_nothing(published_project: Path, chapter: Path, tmp_path: Path):
+    project, tag = published_project, uuid.uuid4().hex
+    before = published(project)
+    append_cell(chapter, "raise RuntimeError('planted failure')")
+
+    code, stderr = build(project, tag, "--format", "all", log=tmp_path / "failing.log")
+    assert code == 1, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert chapter.stem in last and "planted failure" in last, last
+    assert "Traceback" not in stderr
+    assert published(project) == before
+    assert_no_survivors(tag)
+
+    replace_in_cells(chapter, "raise RuntimeError('planted failure')", "planted = 'fixed'")
+    code, stderr = build(project, tag, "--format", "all", log=tmp_path / "next.log")
+    assert code == 0, stderr
+    assert f"executed  {chapter.stem}" in stderr
+    after = published(project)
+    assert after["html"] != before["html"] and after["pdf"] != before["pdf"], "the next build published nothing"
+    assert_no_survivors(tag)
+
+
+@pytest.mark.parametrize("moment", ["executing", "typesetting"])
+def test_a_killed_build_loses_nothing(published_project: Path, chapter: Path, tmp_path: Path, moment: str):
+    """SIGKILL to the build's process group while a kernel runs, or while jupyter-book runs."""
+    project, tag = published_project, uuid.uuid4().hex
+    before = published(project)
+    if moment == "executing":
+        append_cell(chapter, "import time\ntime.sleep(60)")
+        busy = kernels
+    else:
+        append_cell(chapter, "changed = True")
+
+        def busy(tag: str) -> dict[int, str]:
+            return {p: c for p, c in processes(tag).items() if "jupyter-book" in c and " build " in c}
+
+    proc = start(project, tag, "--format", "all", log=tmp_path / "killed.log")
+    try:
+        running = wait_for(lambda: busy(tag), 120, f"the build to be {moment}")
+        time.sleep(0.5)  # well inside the work, not at its first instruction
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert running, moment
+
+    assert published(project) == before, "the killed build changed the published book"
+    assert_no_survivors(tag)
+
+    if moment == "executing":
+        replace_in_cells(chapter, "time.sleep(60)", "time.sleep(0)")
+    code, stderr = build(project, tag, "--format", "all", log=tmp_path / "next.log")
+    assert code == 0, stderr
+    # Killed while typesetting, the chapter had been executed and cached: that work is kept.
+    assert f"{'executed ' if moment == 'executing' else 'cached   '} {chapter.stem}" in stderr, stderr
+    after = published(project)
+    assert after["html"] != before["html"] and after["pdf"] != before["pdf"], "the next build published nothing"
+    assert (project / "_build" / "html" / "index.html").is_file()
+    assert_no_survivors(tag)

@@ -1,0 +1,129 @@
+"""The PDF as a reader gets it, read with poppler-utils (pdftotext, pdfimages, pdftoppm).
+
+The chapter titles are taken from the built HTML (each page's ``<title>``), so
+the two outputs of one build are checked against each other; the figure count
+is the number of figure images the HTML shows, so the check grows with the book.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ARTIFACTS, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def poppler(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def normalise(text: str) -> str:
+    """Text as compared: typographic quotes and ligatures undone, white space collapsed."""
+    for fancy, plain in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'),
+                         ("\ufb01", "fi"), ("\ufb02", "fl"), ("\u00a0", " ")):
+        text = text.replace(fancy, plain)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def chapter_pages() -> list[str]:
+    """The chapters of ``_toc.yml`` (the numbered parts and the back matter), in order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+def html_title(page: Path) -> str:
+    """The chapter title a reader of the HTML sees: ``<title>`` less its section number and the book title."""
+    title = html.unescape(re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8"), re.S).group(1))
+    title = title.split(" \u2014 ")[0]
+    return normalise(re.sub(r"^[0-9.]+\s+", "", title))
+
+
+@pytest.fixture(scope="module")
+def pdf(built_book: Path) -> Path:
+    return built_book / "pdf" / "book.pdf"
+
+
+@pytest.fixture(scope="module")
+def pages(pdf: Path) -> list[str]:
+    """Text of each page, normalised."""
+    return [normalise(p) for p in poppler("pdftotext", "-enc", "UTF-8", str(pdf), "-").split("\f")]
+
+
+@pytest.fixture(scope="module")
+def titles(built_book: Path) -> list[str]:
+    found = [html_title(built_book / "html" / f"{entry}.html") for entry in chapter_pages()]
+    assert all(found) and len(set(found)) == len(found), found
+    return found
+
+
+def test_pdf_holds_every_chapter_title_in_order(pages: list[str], titles: list[str]):
+    text = " ".join(pages)
+    missing = [t for t in titles if t not in text]
+    assert not missing, f"chapter titles missing from the PDF: {missing}"
+
+
+def test_pdf_has_a_table_of_contents_listing_every_chapter(pages: list[str], titles: list[str]):
+    start = next((i for i, p in enumerate(pages) if re.match(r"(?i)contents\b", p)), None)
+    assert start is not None, "no page starts with a Contents heading"
+    # The contents run on until the first page that is neither contents nor a blank (numbered) page.
+    toc = []
+    for page in pages[start:]:
+        if not (re.match(r"(?i)contents\b", page) or re.fullmatch(r"[ivxlc]*", page)):
+            break
+        toc.append(page)
+    toc_text = " ".join(toc)
+    positions = []
+    for title in titles:
+        entry = re.search(re.escape(title) + r" \d+\b", toc_text)
+        assert entry, f"{title!r} is not listed with a page number in the table of contents"
+        positions.append(entry.start())
+    assert positions == sorted(positions), "the table of contents lists the chapters out of order"
+
+
+def test_pdf_has_no_unresolved_reference(pages: list[str]):
+    bad = [(i + 1, m.group(0)) for i, p in enumerate(pages) for m in re.finditer(r".{0,40}\?\?.{0,40}", p)]
+    assert not bad, f"unresolved references (page, context): {bad}"
+
+
+def test_pdf_holds_every_figure_of_the_book(pdf: Path, built_book: Path):
+    site = (built_book / "html").resolve()
+    shown = set()
+    for page in site.rglob("*.html"):
+        if page.relative_to(site).parts[0] == "_static":
+            continue
+        for src in re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', page.read_text(encoding="utf-8")):
+            target = (page.parent / src).resolve()
+            if site / "_images" in target.parents:
+                shown.add(target)
+    stored = {p.resolve() for p in (site / "_images").glob("*")} if (site / "_images").is_dir() else set()
+    # Every image file the HTML carries is shown on some page, so counting shown images counts figures.
+    assert shown == stored, f"images stored but shown on no page, or shown but missing: {shown ^ stored}"
+
+    listing = poppler("pdfimages", "-list", str(pdf)).splitlines()
+    assert listing[0].split()[:3] == ["page", "num", "type"], listing[:2]
+    images = [row.split() for row in listing[2:] if row.strip()]
+    embedded = [row for row in images if row[2] == "image"]  # not the alpha masks ("smask") of PNGs
+    assert len(embedded) >= len(shown), (
+        f"the HTML shows {len(shown)} figure image(s), the PDF embeds {len(embedded)}:\n" + "\n".join(listing))
+
+
+def test_first_page_renders_and_is_not_blank(pdf: Path):
+    from PIL import Image
+
+    out = ARTIFACTS / "pdf"
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "60", "-png", "-singlefile", str(pdf),
+                    str(out / "page-1")], check=True)
+    image = Image.open(out / "page-1.png").convert("L")
+    width, height = image.size
+    assert width > 300 and height > 300, image.size
+    dark = sum(image.histogram()[:160])
+    print(f"page 1 of the PDF rendered to {out / 'page-1.png'}")
+    assert dark > 0.001 * width * height, f"page 1 is blank ({dark} dark pixels of {width * height})"
