@@ -102,12 +102,13 @@ def published(project: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def published_project(tmp_path_factory, built_book) -> Path:
-    """A project copy with a good HTML + PDF book published in its ``_build``, for one test module.
+    """A project copy with a good HTML + PDF book published in its ``_build``.
 
-    The cache comes from the session's cold build, so this build only runs Sphinx.
-    Tests that change the copy must put back what they changed.
+    The cache comes from the session's cold build, so this build only runs Sphinx. Shared by
+    the bad-input and fault tests: a test that changes the copy's sources puts them back, and
+    a test that needs "the book as it was" takes its own snapshot (``published``) first.
     """
     project = seeded_copy(tmp_path_factory.mktemp("published") / "project", built_book)
     proc = thalbook("build", "--format", "all", project=project)

@@ -147,7 +147,8 @@ def bib_keys(path: Path | str = paths.REFERENCES) -> list[str]:
     True
     """
     text = Path(path).read_text(encoding="utf-8")
-    return [m.group(2) for m in _ENTRY_START.finditer(text) if m.group(1).lower() not in ("comment", "string", "preamble")]
+    skip = ("comment", "string", "preamble")
+    return [m.group(2) for m in _ENTRY_START.finditer(text) if m.group(1).lower() not in skip]
 
 
 def bib_entry(key: str, path: Path | str = paths.REFERENCES) -> str:

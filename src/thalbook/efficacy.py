@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from thalbook import audit, stats
+from thalbook import audit, stats, tables
 from thalbook.errors import InputError
 
 #: The analysis sets a chapter can be run with (``params.ANALYSIS_SETS``).
@@ -86,19 +86,10 @@ CONTEXT_OUTCOMES = {
     "crohns": ("clinical_remission",),
     "as": ("improvement_gt20_4_of_7", "basdai_and_pain_improvement_gt50"),
 }
-#: Where a labelled analysis set's size is stated on a context row.
-_CONTEXT_SIZE_COLUMNS = {
-    "completers": "n_completed",
-    "randomised": "n_randomised",
-    "enrolled": "n_enrolled",
-    "itt": "n_enrolled",
-}
 #: Study fact holding the size of a set a source row is labelled with.
 _SET_FACTS = {"itt": "enrolled", "enrolled": "enrolled", "endoscopy": "endoscopy_n", "completers": "completed"}
 #: Correlations between baseline and follow-up values assumed for the paired-t bounds.
 CORRELATIONS = stats.DEFAULT_CORRELATIONS
-#: Significance level the paired-t ``r_needed`` column refers to (the AS paper's, p < 0.05).
-ALPHA = 0.05
 #: CDAI below which a patient is in clinical remission (Best et al. 1976). The
 #: Crohn's record does not restate it: the book assumes it.
 CDAI_REMISSION_THRESHOLD = 150
@@ -144,14 +135,16 @@ def source_study(package, condition: str) -> str:
     return str(found.iloc[0])
 
 
-def fact(package, study_id: str, name: str) -> int:
-    """A whole-number study fact (e.g. ``enrolled``) as first stated, for the whole study.
+def fact(package, study_id: str, name: str) -> int | float:
+    """A numeric study fact (e.g. ``enrolled``) as first stated, for the whole study.
+
+    Whole numbers come back as ``int``, others as ``float``.
 
     Examples
     --------
     >>> from thalbook import data
-    >>> fact(data.load(), "he2017", "endoscopy_n")
-    32
+    >>> fact(data.load(), "he2017", "endoscopy_n"), fact(data.load(), "wei2003", "significance_level")
+    (32, 0.05)
     """
     facts = package.study_facts
     rows = facts[
@@ -162,7 +155,8 @@ def fact(package, study_id: str, name: str) -> int:
     ]
     if rows.empty:
         raise InputError(f"study_facts.csv: {study_id}: no numeric fact {name!r}")
-    return int(rows["value_number"].iloc[0])
+    value = float(rows["value_number"].iloc[0])
+    return int(value) if value.is_integer() else value
 
 
 def study_label(study_id: str) -> str:
@@ -245,80 +239,46 @@ def markdown_table(
     frame: pd.DataFrame,
     name: str,
     caption: str,
-    align: str | None = None,
     widths: Iterable[int] | None = None,
-    longtable: bool = False,
+    markup: Iterable[str] = (),
 ) -> str:
     """A DataFrame as a numbered, captioned MyST table that renders in HTML and in the PDF.
 
-    A MyST ``{table}`` directive (colon fence: a backtick fence's info string
-    may not contain backticks) around a pipe table of the frame's text.
-    pandas' HTML tables fall back to plain text in the LaTeX build; this does
-    not. The caption must not cite: a citation inside a LaTeX caption breaks
-    the PDF build (hyperref), so cite in the table's cells or the prose.
+    The book's ``{list-table}`` (:func:`thalbook.tables.frame_table`: cells
+    escaped except the ``markup`` columns, long tables broken across PDF
+    pages), every value shown as text. The caption must not cite: a citation
+    inside a LaTeX caption breaks the PDF build (hyperref), so cite in the
+    cells or the prose.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        The table; every value is shown with ``str`` (format numbers first).
+        The table; every value is shown as text (format numbers first).
     name : str
         The label, referenced from the prose with ``{numref}`name```.
     caption : str
-        One line.
-    align : str, optional
-        One of ``l``, ``r``, ``c`` per column (default: left).
+        One line, no citations.
     widths : iterable of int, optional
-        Relative column widths (the LaTeX build otherwise guesses them).
-    longtable : bool
-        Let the table break across pages in the PDF (for long tables).
+        Relative column widths (the PDF wraps each column to its width).
+    markup : iterable of str
+        Columns whose cells are MyST (e.g. citations) rather than literal text.
 
     Returns
     -------
     str
-        MyST Markdown; display it with ``IPython.display.Markdown``.
+        MyST; display it with :func:`thalbook.tables.show`.
 
     Examples
     --------
-    >>> print(markdown_table(pd.DataFrame({"week": [8], "k/n": ["11/47"]}), "tbl-x", "Remission.", "rl"))
-    :::{table} Remission.
-    :name: tbl-x
-    <BLANKLINE>
-    | week | k/n |
-    | ---: | :--- |
-    | 8 | 11/47 |
-    :::
+    >>> myst = markdown_table(pd.DataFrame({"week": [8], "k/n": ["11/47"]}), "tbl-x", "Remission.")
+    >>> print(*myst.splitlines()[-3:], sep=chr(10))
+    * - 8
+      - 11/47
+    ````
     """
     if "{cite" in caption or "\n" in caption:
         raise InputError(f"markdown_table: {name}: the caption must be one line without citations")
-    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
-        raise InputError(f"markdown_table: {name!r} is not a label like tbl-remission")
-    align = align or "l" * frame.shape[1]
-    if len(align) != frame.shape[1] or set(align) - set("lrc"):
-        raise InputError(f"markdown_table: {name}: align needs one of l, r, c per column, got {align!r}")
-    rule = {"l": ":---", "r": "---:", "c": ":---:"}
-    options = [f":name: {name}"]
-    if widths is not None:
-        widths = [int(w) for w in widths]
-        if len(widths) != frame.shape[1] or min(widths) < 1:
-            raise InputError(f"markdown_table: {name}: widths needs one positive integer per column, got {widths!r}")
-        options.append(":widths: " + " ".join(map(str, widths)))
-    if longtable:
-        options.append(":class: longtable")
-
-    def cell(value) -> str:
-        text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-        return " ".join(text.split()).replace("|", "\\|")
-
-    lines = [
-        f":::{{table}} {caption}",
-        *options,
-        "",
-        "| " + " | ".join(cell(c) for c in frame.columns) + " |",
-        "| " + " | ".join(rule[a] for a in align) + " |",
-        *("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)),
-        ":::",
-    ]
-    return "\n".join(lines)
+    return tables.frame_table(frame.astype(str), caption, name, None if widths is None else list(widths), markup)
 
 
 # --------------------------------------------------------------------------
@@ -507,9 +467,7 @@ def remission_by_set(package, method: str = "wilson", level: float = 0.95, round
     >>> remission_by_set(data.load()).groupby("analysis_set", sort=False).size().to_dict()
     {'itt': 4, 'reported': 4, 'complete-case': 4}
     """
-    return pd.concat(
-        [remission_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True
-    )
+    return pd.concat([remission_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True)
 
 
 def endoscopy_table(
@@ -594,9 +552,7 @@ def endoscopy_by_set(package, method: str = "wilson", level: float = 0.95, round
     >>> t[t.outcome == "mucosal_healing"][["analysis_set", "k", "n"]].to_numpy().tolist()
     [['itt', 9, 47], ['reported', 9, 32], ['complete-case', 9, 32]]
     """
-    return pd.concat(
-        [endoscopy_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True
-    )
+    return pd.concat([endoscopy_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True)
 
 
 # --------------------------------------------------------------------------
@@ -635,7 +591,7 @@ def as_outcomes_table(
     give: ``t_p_min`` and ``t_p_max`` bound its two-sided p over the assumed
     correlations and the range of n (:func:`thalbook.stats.paired_t_bounds`),
     and ``r_needed`` is the smallest correlation (in steps of 0.01) giving p
-    below 0.05 at the smallest n. ``change_low`` and ``change_high`` are the
+    below the paper's significance level (``alpha``) at the smallest n. ``change_low`` and ``change_high`` are the
     t interval of the mean change at ``level`` with correlation 0 and the
     smallest n: the widest for any non-negative correlation.
 
@@ -661,7 +617,7 @@ def as_outcomes_table(
         followup_sd, change, change_percent, change_low, change_high, n_min,
         n_max, n_basis, p_reported, p_text, lattice, matches`` (the (n, W,
         exact p) within the n range), ``audit_status,
-        audit_detail, t_p_min, t_p_max, r_needed``.
+        audit_detail, t_p_min, t_p_max, r_needed, alpha``.
 
     Examples
     --------
@@ -676,6 +632,7 @@ def as_outcomes_table(
     if audit_table is None:
         audit_table = audit.run_audit(package, rounding)
     completed = fact(package, study, "completed")
+    alpha = fact(package, study, "significance_level")
     last_week = int(table["timepoint_week"].max())
     here = table[table["location"].eq(location)]
     records = []
@@ -683,7 +640,9 @@ def as_outcomes_table(
         base = rows[rows["timepoint_week"].eq(0)]
         follow = rows[rows["timepoint_week"].gt(0)]
         if len(base) != 1 or len(follow) != 1:
-            raise InputError(f"continuous_outcomes.csv: {study} {measure} {comparison}: expected one pair at {location}")
+            raise InputError(
+                f"continuous_outcomes.csv: {study} {measure} {comparison}: expected one pair at {location}"
+            )
         base, follow = base.iloc[0], follow.iloc[0]
         week = int(follow["timepoint_week"])
         stated = _stated_n(table, measure, comparison)
@@ -715,7 +674,7 @@ def as_outcomes_table(
             [stats.paired_t_bounds(mb, sb, ma, sa, n, correlations).assign(n=n) for n in range(n_min, n_max + 1)]
         )
         fine = stats.paired_t_bounds(mb, sb, ma, sa, n_min, np.round(np.arange(0, 1, 0.01), 2))
-        below = fine[fine["p"] < ALPHA]
+        below = fine[fine["p"] < alpha]
         sd0 = math.sqrt(sb**2 + sa**2)
         half = scipy_stats.t.ppf((1 + level) / 2, n_min - 1) * sd0 / math.sqrt(n_min)
         unit = measures.loc[measure, "unit"]
@@ -748,13 +707,14 @@ def as_outcomes_table(
                 "t_p_min": float(bounds["p"].min()),
                 "t_p_max": float(bounds["p"].max()),
                 "r_needed": float(below["correlation"].min()) if len(below) else math.nan,
+                "alpha": alpha,
             }
         )
     result = pd.DataFrame.from_records(records)
     order = {m: i for i, m in enumerate(AS_MEASURES)}
-    return result.sort_values(["measure", "week"], key=lambda s: s.map(order) if s.name == "measure" else s).reset_index(
-        drop=True
-    )
+    return result.sort_values(
+        ["measure", "week"], key=lambda s: s.map(order) if s.name == "measure" else s
+    ).reset_index(drop=True)
 
 
 def asas_by_analysis_set(package, method: str = "wilson", level: float = 0.95) -> pd.DataFrame:
@@ -889,7 +849,11 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
         population = row["population"] if isinstance(row["population"], str) else ""
         sizes = {
             name: int(row[column])
-            for name, column in (("completers", "n_completed"), ("randomised", "n_randomised"), ("enrolled", "n_enrolled"))
+            for name, column in (
+                ("completers", "n_completed"),
+                ("randomised", "n_randomised"),
+                ("enrolled", "n_enrolled"),
+            )
             if not pd.isna(row[column])
         }
         options = []  # (k, n, basis)
@@ -899,7 +863,9 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
         elif not pd.isna(row["count"]):
             for name, n in sorted(sizes.items(), key=lambda item: -item[1]):
                 k = int(row["count"])
-                options.append((k, n, f"{k} of {n} {name}: denominator not stated", f"{k} of {n} {name} (n not stated)"))
+                options.append(
+                    (k, n, f"{k} of {n} {name}: denominator not stated", f"{k} of {n} {name} (n not stated)")
+                )
         elif not pd.isna(row["percent"]):
             printed = _printed(row["percent"], row["percent_decimals"])
             labelled = sizes.get(population) if population else None
@@ -1036,7 +1002,8 @@ def context_table(
         asas = asas_by_analysis_set(package, method, level)
         dose = (
             f"{fact(package, study, 'dose_mg_per_day_start')} mg/day for "
-            f"{fact(package, study, 'dose_start_weeks')} week, then {fact(package, study, 'dose_mg_per_day_maintenance')} mg/day"
+            f"{fact(package, study, 'dose_start_weeks')} week, then "
+            f"{fact(package, study, 'dose_mg_per_day_maintenance')} mg/day"
         )
         for _, row in asas[asas["analysis_set"].eq(analysis_set)].iterrows():
             records.append(
@@ -1095,14 +1062,17 @@ def counts_display(inference: pd.DataFrame) -> pd.DataFrame:
             "Week": inference["week"].astype(str),
             "Reported": inference["percent"] + "%",
             "n tried": [
-                f"{int(n)} (stated)" if not pd.isna(n) else searched.removeprefix("n = ").replace(" (the ", " (none stated; ")
+                f"{int(n)} (stated)"
+                if not pd.isna(n)
+                else searched.removeprefix("n = ").replace(" (the ", " (none stated; ")
                 for n, searched in inference[["stated_n", "searched"]].to_numpy()
             ],
             "Every k/n that rounds to it": inference["candidates"].map(
                 lambda c: ", ".join(f"{k}/{n}" for k, n in c) or "none"
             ),
             "Used": [
-                f"{k}/{n} ({reasons.get(reason, reason)})" for k, n, reason in inference[["k", "n", "reason"]].to_numpy()
+                f"{k}/{n} ({reasons.get(reason, reason)})"
+                for k, n, reason in inference[["k", "n", "reason"]].to_numpy()
             ],
         }
     )
@@ -1170,7 +1140,9 @@ def context_display(context: pd.DataFrame) -> pd.DataFrame:
             "Design; participants; dose": context["design"] + "; " + context["participants"] + "; " + context["dose"],
             "Outcome, time point": context["outcome_definition"] + ", " + context["timepoint"],
             "k/n (basis)": [f"{k}/{n} ({b})" for k, n, b in context[["k", "n", "basis"]].to_numpy()],
-            "% (interval)": [percent_text(p, lo, hi) for p, lo, hi in context[["proportion", "low", "high"]].to_numpy()],
+            "Percent (interval)": [
+                percent_text(p, lo, hi) for p, lo, hi in context[["proportion", "low", "high"]].to_numpy()
+            ],
         }
     )
 
@@ -1223,7 +1195,9 @@ def as_pvalues_display(table: pd.DataFrame) -> pd.DataFrame:
             f"Paired t, p over r = {min(CORRELATIONS):g} to {max(CORRELATIONS):g}": [
                 f"{_p_text(lo)} to {_p_text(hi)}" for lo, hi in table[["t_p_min", "t_p_max"]].to_numpy()
             ],
-            f"Least r for p < {ALPHA:g}": table["r_needed"].map(lambda r: "none" if pd.isna(r) else f"{r:.2f}"),
+            f"Least r for p < {table['alpha'].iloc[0]:g}": table["r_needed"].map(
+                lambda r: "none" if pd.isna(r) else f"{r:.2f}"
+            ),
         }
     )
 

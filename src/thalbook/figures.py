@@ -162,11 +162,16 @@ def endoscopy_ranges(table, interval_text: str, set_name: str):
         linestyle="none",
         label="as reported (denominator inferred)",
     )
-    ax.set_yticks(y, [f"{label}\n({k}/{n} as reported)" for label, k, n in
-                      zip(table["label"], table["k_reported"], table["n_reported"], strict=True)])
+    ax.set_yticks(
+        y,
+        [
+            f"{label}\n({k}/{n} as reported)"
+            for label, k, n in zip(table["label"], table["k_reported"], table["n_reported"], strict=True)
+        ],
+    )
     _percent_axis(ax, "x", "Patients at week 24 (%)")
     ax.set_ylim(-0.7, len(table) - 0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1, fontsize=9, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1, fontsize=9, frameon=False)
     fig.tight_layout()
     return fig
 

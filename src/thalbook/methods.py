@@ -79,8 +79,8 @@ def allowed_values(name: str) -> list:
 
 
 def parameter_table(defaults: dict, declared: dict[str, tuple[str, ...]]) -> pd.DataFrame:
-    """One row per parameter: allowed values, default, chapters that use it, what it changes (MyST cells)."""
-    from thalbook.record import EFFECTS, allowed
+    """One row per parameter: allowed values, default and the chapters that use it (MyST cells)."""
+    from thalbook.record import allowed
 
     rows = []
     for name in SCHEMA["properties"]:
@@ -89,10 +89,22 @@ def parameter_table(defaults: dict, declared: dict[str, tuple[str, ...]]) -> pd.
             "parameter": f"`{name}`",
             "allowed values": allowed(name),
             "default": f"`{defaults.get(name, '')}`",
-            "chapters": ", ".join(users) or "none",
-            "what it changes": EFFECTS.get(name, ""),
+            "chapters that use it": ", ".join(users) or "none",
         })
     return pd.DataFrame(rows)
+
+
+def parameter_effects() -> str:
+    """What each parameter changes, as a MyST definition list (the reproducibility page says the same).
+
+    Examples
+    --------
+    >>> parameter_effects().splitlines()[0]
+    '`confidence_level`'
+    """
+    from thalbook.record import EFFECTS
+
+    return "\n\n".join(f"`{name}`\n: {EFFECTS[name]}" for name in SCHEMA["properties"] if name in EFFECTS)
 
 
 def interval_comparison(cases: list[tuple[str, int, int]], confidence_level: float) -> pd.DataFrame:

@@ -164,7 +164,8 @@ def reported(name: str, row: pd.Series) -> str:
     if name == "binary_outcomes":
         subgroup = f" ({row['subgroup']})" if row["subgroup"] != "all" else ""
         population = f" [{row['population']}]" if row["population"] else ""
-        return f"{row['outcome']}{subgroup}, {_week(row)}: {_ratio(row['count'], row['denominator'], row['percent'])}{population}"
+        ratio = _ratio(row["count"], row["denominator"], row["percent"])
+        return f"{row['outcome']}{subgroup}, {_week(row)}: {ratio}{population}"
     if name == "continuous_outcomes":
         spread = f" ± {row['sd']}" if row["sd"] else ""
         unit = f" {row['unit']}" if row["unit"] else ""
@@ -172,7 +173,8 @@ def reported(name: str, row: pd.Series) -> str:
         return _join(f"{row['measure']} {_week(row)}: {row['mean']}{spread}{unit}", *extra) + f" ({row['comparison']})"
     if name == "adverse_events":
         frequency = row["frequency"]
-        withdrawal = {"true": "led to withdrawal", "false": "did not lead to withdrawal"}.get(row["led_to_withdrawal"], "")
+        withdrawal = {"true": "led to withdrawal", "false": "did not lead to withdrawal"}.get(
+            row["led_to_withdrawal"], "")
         return _join(f"{row['event']}: {_join(_ratio(row['count'], row['denominator'], row['percent']), frequency)}",
                      f"severity {row['severity']}" if row["severity"] != "not-stated" else "", withdrawal,
                      row["timing"], "[total of other rows]" if row["is_total"] == "true" else "", sep="; ")
@@ -208,7 +210,7 @@ def file_rows(name: str, table: pd.DataFrame) -> pd.DataFrame:
             quote = "\u201c" + escape(row["quote"]) + "\u201d"
             if row.get("note"):
                 quote += f" *Note: {escape(row['note'])}*"
-        out.append({"id": "`" + row[key] + "`", "reports": escape(reported(name, row)), "where": where,
+        out.append({"id": escape(row[key]), "reports": escape(reported(name, row)), "where": where,
                     "quote": quote})
     return pd.DataFrame(out, columns=["id", "reports", "where", "quote"])
 
@@ -321,23 +323,23 @@ def explain(row: pd.Series) -> str:
 
 
 def audit_rows(audit: pd.DataFrame) -> pd.DataFrame:
-    """Audit rows as the audit chapter's table shows them (MyST cells).
+    """Audit rows as the audit chapter's table shows them (MyST cells, already escaped).
 
-    Columns ``quantity, where, reported, check, verdict``; ``verdict`` is the
-    status in bold followed by the detail.
+    Columns ``quantity (where)`` (the quantity, then the place or places of
+    the paper), ``reported``, ``check`` and ``verdict`` (the status, in bold
+    unless consistent, then the detail). Every column of the audit is there.
     """
     out = []
     for _, row in audit.iterrows():
         status = row["status"]
         verdict = f"**{status}**" if status != "consistent" else status
         out.append({
-            "quantity": escape(row["quantity"]),
-            "where": escape(row["location"]),
+            "quantity (where)": f"{escape(row['quantity'])} ({escape(row['location'])})",
             "reported": escape(row["reported"]),
             "check": escape(row["check"]),
             "verdict": f"{verdict}: {escape(row['detail'])}",
         })
-    return pd.DataFrame(out, columns=["quantity", "where", "reported", "check", "verdict"])
+    return pd.DataFrame(out, columns=["quantity (where)", "reported", "check", "verdict"])
 
 
 def findings(audit: pd.DataFrame, labels: dict[str, str]) -> str:
@@ -371,10 +373,11 @@ def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
     from thalbook.tables import frame_table
 
     rows = audit[audit["study"].eq(study)]
+    shown = audit_rows(rows)
     return frame_table(
-        audit_rows(rows),
+        shown,
         f"Consistency audit of {labels.get(study, study)}: all {len(rows)} checks, inconsistencies first.",
-        f"audit-rows-{study}", widths=[18, 12, 17, 11, 42], markup=["verdict"])
+        f"audit-rows-{study}", widths=[30, 17, 13, 40], markup=shown.columns)
 
 
 def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> str:

@@ -50,10 +50,11 @@ EFFECTS = {
 }
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+def _table(header: list[str], rows: list[list[Any]], caption: str, name: str, widths: list[int]) -> str:
+    """A captioned list-table (cells are MyST): it wraps in the PDF, where a pipe table would overflow."""
+    from thalbook.tables import list_table
+
+    return list_table([[str(c) for c in row] for row in rows], header, caption, name, widths)
 
 
 def allowed(name: str) -> str:
@@ -109,9 +110,9 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
     --------
     >>> text = render({"rounding": "half-up"}, {"audit": ("rounding",)},
     ...               {"audit": {"seconds": 1.5, "executed_at": "2026-01-01T00:00:00"}}, Path("/nonexistent"))
-    >>> "| `rounding` | `half-up` |" in text
+    >>> "* - `rounding`\\n  - `half-up`" in text
     True
-    >>> "| `rounding` | audit |" in text
+    >>> "* - `rounding`\\n  - audit" in text
     True
     """
     defaults = _defaults()
@@ -133,17 +134,19 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
         except metadata.PackageNotFoundError:
             versions.append([name, "not installed"])
     files = sorted(p for p in data_dir.glob("*") if p.is_file()) if data_dir.is_dir() else []
-    checksum_rows = [[f"`{p.name}`", f"`{hashlib.sha256(p.read_bytes()).hexdigest()}`"] for p in files]
+    checksums = "\n".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in files)
     return "\n\n".join([
         "## Parameters of this build",
         f"This is version {__version__} of the book, built with these parameters "
         "(a value that differs from `params/default.yml` shows the default beside it):",
-        _table(["parameter", "value", "meaning", "allowed values"], param_rows),
+        _table(["parameter", "value", "meaning", "allowed values"], param_rows, "The parameters of this build.",
+               "tbl-repro-parameters", [22, 18, 30, 30]),
         "## What each parameter changes",
         "Each chapter declares in its `parameters` cell the parameters it reads and receives only those, so "
         "changing a parameter re-executes only the chapters listed beside it; the others are taken from the "
         "cache.",
-        _table(["parameter", "chapters that use it", "what changes"], effect_rows),
+        _table(["parameter", "chapters that use it", "what changes"], effect_rows,
+               "What each parameter changes, and where.", "tbl-repro-effects", [20, 22, 58]),
         "## Rebuild this book",
         "On a fresh Debian or Ubuntu machine, `make book` sets everything up (system packages, the pinned "
         "Python environment) and builds this book with the default parameters. To rebuild exactly this "
@@ -157,12 +160,15 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
         "## Execution time per chapter",
         "Each chapter ran in its own kernel under papermill; a chapter whose inputs had not changed "
         "was taken from the cache with the time of its original run.",
-        _table(["chapter", "seconds", "executed at"], chapter_rows),
+        _table(["chapter", "seconds", "executed at"], chapter_rows, "Execution time of each chapter.",
+               "tbl-repro-times", [35, 20, 45]),
         f"In all {total:.1f} seconds of kernel time.",
         "## Package versions",
         "Every Python package is pinned in `requirements.txt`; the main ones:",
-        _table(["package", "version"], versions),
+        _table(["package", "version"], versions, "Versions of Python and the main packages.", "tbl-repro-versions",
+               [50, 50]),
         "## Data checksums (SHA-256)",
-        "The files of the data package this book was built from (the data chapter links to each):",
-        _table(["file", "sha256"], checksum_rows),
+        "The files of the data package this book was built from, in the format of `sha256sum`: save the lines "
+        "beside the downloaded files (the data chapter links to each) and check them with `sha256sum -c`.",
+        f"```text\n{checksums}\n```",
     ]) + "\n"

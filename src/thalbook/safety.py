@@ -254,7 +254,8 @@ def adverse_event_table(events: pd.DataFrame, confidence_level: float) -> pd.Dat
         if pd.isna(e["k"]):
             interval = used = ""
         else:
-            used = f"{int(e['k'])}/{int(e['n'])}" + (" (n assumed: all enrolled)" if e["basis"] == ASSUMED_BASIS else "")
+            assumed = " (n assumed: all enrolled)" if e["basis"] == ASSUMED_BASIS else ""
+            used = f"{int(e['k'])}/{int(e['n'])}{assumed}"
             interval = f"{_percent(e['k'] / e['n'])} ({_percent(e['low'])} to {_percent(e['high'])})"
             if not pd.isna(e["enrolled_low"]):
                 used += f"; {int(e['enrolled_low'])} to {int(e['enrolled_high'])} of all {int(e['enrolled'])} enrolled"

@@ -15,6 +15,7 @@ Examples
 ````{list-table} A caption
 :header-rows: 1
 :name: tbl-demo
+:class: longtable
 <BLANKLINE>
 * - k
   - n
@@ -107,7 +108,9 @@ def list_table(
     header = list(header)
     if widths is not None and len(widths) != len(header):
         raise InputError(f"list_table {name}: {len(widths)} widths for {len(header)} columns")
-    lines = [f"````{{list-table}} {' '.join(caption.split())}", ":header-rows: 1", f":name: {name}"]
+    # longtable: the PDF breaks the table across pages (Sphinx does so by itself only above 30 rows).
+    lines = [f"````{{list-table}} {' '.join(caption.split())}", ":header-rows: 1", f":name: {name}",
+             ":class: longtable"]
     if widths is not None:
         lines.append(f":widths: {' '.join(str(int(w)) for w in widths)}")
     lines.append("")

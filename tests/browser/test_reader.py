@@ -19,6 +19,7 @@ import yaml
 
 from tests.browser.conftest import SCREENSHOTS, Reader, Site, Visit, serve
 from tests.conftest import ROOT, thalbook
+from thalbook.params import SCHEMA
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -126,7 +127,9 @@ def test_search_finds_a_term_from_a_chapter(browser, site: Site):
     assert chapters, f"no chapter among the results for {SEARCH_TERM!r}: {hrefs}"
     for path in chapters:
         assert SEARCH_TERM in (site.root / path).read_text(encoding="utf-8").lower(), path
-    assert not visit.console_errors and not visit.failed_requests and not visit.blocked_requests
+    # Console errors are the crawl's to report (test_no_page_logs_a_console_error); what the search
+    # itself needs (searchindex.js, the language data) must load, and from here.
+    assert not visit.failed_requests and not visit.blocked_requests
 
 
 def test_each_chapter_page_has_a_screenshot(visits: dict[str, Visit]):
@@ -144,7 +147,8 @@ def test_each_chapter_page_has_a_screenshot(visits: dict[str, Visit]):
 
 # --------------------------------------------------------------------------- the parameter box
 
-OVERRIDES = {"confidence_level": 0.9, "ci_method": "jeffreys"}
+# One chapter receives it, so only that chapter re-executes for this test.
+OVERRIDES = {"rounding": "half-even"}
 
 
 @pytest.fixture(scope="module")
@@ -172,16 +176,15 @@ def test_parameter_box_shows_the_values_used(which: str, request, browser, site:
     try:
         for notebook in sorted((out / "executed").glob("*.ipynb")):
             used = nbformat.read(notebook, as_version=4).metadata.papermill.parameters
-            visit = reader.open(f"chapters/{notebook.stem}.html")
+            reader.open(f"chapters/{notebook.stem}.html")
             box = reader.page.locator(".admonition").filter(
                 has=reader.page.locator(".admonition-title", has_text="Parameters of this run"))
             assert box.count() == 1 and box.is_visible(), f"{notebook.stem}: no visible parameter box"
             text = " ".join(box.inner_text().split())
             for name, value in used.items():
                 assert f"{name} = {value}" in text, f"{notebook.stem}: {name} = {value} not in {text!r}"
-            for name in {"confidence_level", "ci_method", "analysis_set", "rounding"} - set(used):
+            for name in set(SCHEMA["properties"]) - set(used):
                 assert f"{name} =" not in text, f"{notebook.stem} shows {name}, which it does not receive"
-            assert not visit.console_errors and not visit.failed_requests and not visit.blocked_requests
             shown[notebook.stem] = used
     finally:
         reader.close()

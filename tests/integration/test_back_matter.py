@@ -1,0 +1,137 @@
+"""The back matter of the built book: the audit page against the CLI, the data
+page's downloads, the version on the title pages, the bibliography, and the
+captions and alt text of the figures.
+
+All of these read the book built once by the session fixture ``built_book``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.conftest import ROOT, thalbook
+from thalbook import __version__, citation
+
+pytestmark = pytest.mark.slow
+
+MY_CHAPTERS = ("background", "methods", "safety", "data_provenance", "audit", "reproducibility", "citing")
+
+
+def page(built_book: Path, name: str) -> BeautifulSoup:
+    return BeautifulSoup((built_book / "html" / "chapters" / f"{name}.html").read_text(encoding="utf-8"),
+                         "html.parser")
+
+
+def test_audit_page_has_as_many_rows_as_the_cli_audit(built_book: Path):
+    proc = thalbook("audit", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    cli = list(csv.DictReader(io.StringIO(proc.stdout)))
+    tables = page(built_book, "audit").select('table[id^="audit-rows-"]')
+    rows = [tr for table in tables for tr in table.select("tbody > tr")]
+    assert len(rows) == len(cli)
+    # one table per audited study, each as long as the study's share of the CLI audit
+    by_study = {t["id"].removeprefix("audit-rows-"): len(t.select("tbody > tr")) for t in tables}
+    assert by_study == {s: sum(r["study"] == s for r in cli) for s in {r["study"] for r in cli}}
+
+
+def test_audit_page_lists_inconsistencies_first_and_explains_each(built_book: Path):
+    proc = thalbook("audit", "--format", "csv")
+    cli = list(csv.DictReader(io.StringIO(proc.stdout)))
+    soup = page(built_book, "audit")
+    for table in soup.select('table[id^="audit-rows-"]'):
+        verdicts = [tr.select("td")[-1].get_text("", strip=True).split(":")[0].strip()
+                    for tr in table.select("tbody > tr")]
+        order = {"inconsistent": 0, "not-checkable": 1, "consistent": 2}
+        assert [order[v] for v in verdicts] == sorted(order[v] for v in verdicts), table["id"]
+    plain = soup.select_one("section#the-inconsistencies-in-plain-words")
+    assert plain is not None
+    assert len(plain.select("ol > li")) == sum(r["status"] == "inconsistent" for r in cli)
+
+
+def test_every_download_link_on_the_data_page_resolves_to_the_file(built_book: Path):
+    html_dir = (built_book / "html").resolve()
+    chapter_dir = html_dir / "chapters"
+    links = page(built_book, "data_provenance").select("a.download")
+    data_dir = ROOT / "data"
+    expected = {"datapackage.json", "README.md", *(p.name for p in data_dir.glob("*.csv"))}
+    assert {a.get_text(strip=True) for a in links} == expected
+    for a in links:
+        target = (chapter_dir / a["href"]).resolve()
+        assert target.is_file(), a["href"]
+        assert html_dir in target.parents, a["href"]
+        assert target.read_bytes() == (data_dir / a.get_text(strip=True)).read_bytes(), a["href"]
+
+
+def test_the_version_is_on_the_landing_page_and_the_pdf_title_page(built_book: Path):
+    html_dir = built_book / "html"
+    redirect = (html_dir / "index.html").read_text(encoding="utf-8")
+    landing = re.search(r'url=([^"]+)"', redirect).group(1)
+    text = BeautifulSoup((html_dir / landing).read_text(encoding="utf-8"), "html.parser").get_text(" ")
+    assert f"Version {__version__}." in " ".join(text.split())
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "poppler-utils (pdftotext) is needed: scripts/install-system-deps.sh installs it"
+    first = subprocess.run([pdftotext, "-f", "1", "-l", "1", str(built_book / "pdf" / "book.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert __version__ in first and "Thalidomide" in first
+
+
+def test_the_bibliography_lists_identifiers(built_book: Path):
+    bibliography = page(built_book, "citing").select_one("section#references")
+    text = " ".join(bibliography.get_text(" ").split())
+    for key in ("he2017", "wei2003"):
+        entry = citation.bib_entry(key)
+        for field in ("doi", "pmid"):
+            match = re.search(rf"{field}\s*=\s*\{{([^}}]+)\}}", entry)
+            if match:
+                shown = f"doi:{match.group(1)}" if field == "doi" else f"PMID:{match.group(1)}"
+                assert shown in text, (key, shown)
+
+
+def test_the_citing_page_shows_the_book_bibtex_and_the_citation_file(built_book: Path):
+    blocks = [pre.get_text("").strip() for pre in page(built_book, "citing").select("div.highlight pre")]
+    book = next(b for b in blocks if b.startswith("@misc{"))
+    assert f"version = {{{__version__}}}" in book
+    assert any(b.startswith("# Citation metadata") and "cff-version: 1.2.0" in b for b in blocks)
+    for key in ("he2017", "wei2003"):
+        assert citation.bib_entry(key) in blocks
+
+
+def test_the_safety_chapter_opens_with_the_teratogenicity_warning(built_book: Path):
+    soup = page(built_book, "safety")
+    danger = soup.select_one("div.admonition.danger")
+    assert danger is not None and "birth defects" in danger.get_text()
+    first_section = soup.select_one("section section")
+    assert danger.sourceline < first_section.sourceline
+
+
+@pytest.mark.parametrize("chapter", MY_CHAPTERS)
+def test_figures_and_tables_are_captioned_named_and_have_alt_text(built_book: Path, chapter: str):
+    soup = page(built_book, chapter)
+    for figure in soup.select("figure"):
+        assert figure.get("id"), chapter
+        assert figure.select_one("figcaption") and figure.select_one("figcaption").get_text(strip=True), chapter
+        for img in figure.select("img"):
+            assert img.get("alt", "").strip(), (chapter, figure.get("id"))
+            assert img["src"].endswith(".png"), (chapter, img["src"])
+    for table in soup.select("article table"):
+        assert table.get("id"), chapter
+        caption = table.select_one("caption")
+        assert caption is not None and caption.get_text(strip=True), (chapter, table.get("id"))
+
+
+def test_the_reproducibility_page_says_what_each_parameter_changes(built_book: Path):
+    soup = page(built_book, "reproducibility")
+    effects = soup.select_one("table#tbl-repro-effects")
+    rows = {tr.select("td")[0].get_text(strip=True): tr.select("td")[1].get_text(strip=True)
+            for tr in effects.select("tbody > tr")}
+    assert rows["rounding"] == "audit"
+    assert "safety" in rows["ci_method"] and "methods" in rows["confidence_level"]
+    assert "sha256sum -c" in soup.get_text()

@@ -1,0 +1,237 @@
+"""The modules behind the back matter and the methods chapter: thalbook.tables,
+thalbook.provenance, thalbook.methods and thalbook.record.
+
+Expected values come from the data files read with the csv module, from
+scipy, from counting by hand, or from the MyST rendered by markdown-it (the
+parser MyST itself uses).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import scipy.stats
+from markdown_it import MarkdownIt
+
+from thalbook import audit, data, methods, paths, provenance, record, stats, tables
+from thalbook.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def pkg():
+    return data.load()
+
+
+@pytest.fixture(scope="module")
+def audited(pkg):
+    return audit.run_audit(pkg)
+
+
+def _rows_of(myst: str) -> int:
+    """Body rows of a list-table: top-level bullets minus the header row."""
+    return sum(1 for line in myst.splitlines() if line.startswith("* - ")) - 1
+
+
+# --------------------------------------------------------------------------
+# tables
+
+
+@pytest.mark.parametrize(
+    ("text", "rendered"),
+    [
+        ("> 20% but < 40%", "&gt; 20% but &lt; 40%"),
+        ("1. first", "1. first"),
+        ("- item", "- item"),
+        ("study_start *x* [y]", "study_start *x* [y]"),
+        ("`code` | pipe", "`code` | pipe"),
+    ],
+)
+def test_escaped_text_renders_as_itself(text, rendered):
+    html = MarkdownIt("commonmark").render(tables.escape(text)).strip()
+    assert html == f"<p>{rendered}</p>"
+
+
+def test_list_table_shape_and_errors():
+    myst = tables.list_table([["a", ""], ["c", "d"]], ["x", "y"], "Cap  tion", "tbl-x", widths=[1, 3])
+    lines = myst.splitlines()
+    assert lines[0] == "````{list-table} Cap tion" and lines[-1] == "````"
+    assert ":name: tbl-x" in lines and ":widths: 1 3" in lines and ":header-rows: 1" in lines
+    assert "  - \u2014" in lines  # an empty cell is an em dash
+    assert _rows_of(myst) == 2
+    with pytest.raises(InputError, match="row 1"):
+        tables.list_table([["only one"]], ["x", "y"], "c", "n")
+    with pytest.raises(InputError, match="widths"):
+        tables.list_table([], ["x", "y"], "c", "n", widths=[1])
+
+
+def test_frame_table_escapes_all_but_markup_columns():
+    frame = pd.DataFrame({"plain": ["*a*"], "markup": ["**b**"]})
+    myst = tables.frame_table(frame, "c", "n", markup=["markup"])
+    assert "* - \\*a\\*" in myst and "  - **b**" in myst
+
+
+# --------------------------------------------------------------------------
+# provenance: the data files
+
+
+def test_raw_tables_are_the_files_as_written(pkg):
+    raw = provenance.raw_tables(pkg.data_dir)
+    descriptor = json.loads((pkg.data_dir / "datapackage.json").read_text())
+    assert list(raw) == [r["name"] for r in descriptor["resources"]]
+    for resource in descriptor["resources"]:
+        with open(pkg.data_dir / resource["path"], newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert raw[resource["name"]].to_dict("records") == rows, resource["name"]
+
+
+def test_every_row_of_every_file_is_shown_with_its_quote(pkg):
+    for name, table in provenance.raw_tables(pkg.data_dir).items():
+        shown = provenance.file_rows(name, table)
+        assert len(shown) == len(table), name
+        assert shown["reports"].str.len().gt(0).all(), name
+        myst = provenance.file_table(name, table, "A file.", f"{name}.csv")
+        assert _rows_of(myst) == len(table), name
+        if "quote" in table:
+            for quote, cell in zip(table["quote"], shown["quote"], strict=True):
+                html = MarkdownIt("commonmark").render(cell)
+                assert " ".join(quote.split()).replace("&", "&amp;").replace("<", "&lt;").replace(
+                    ">", "&gt;").replace('"', "&quot;") in html, (name, quote)
+
+
+def test_reported_keeps_numbers_as_printed():
+    row = pd.Series({"measure": "basdai", "timepoint_week": "24", "comparison": "week 24 vs baseline",
+                     "mean": "3.1", "sd": "2.08", "n": "", "p_value": "0.0156", "unit": ""})
+    expected = "basdai week 24: 3.1 ± 2.08, p = 0.0156 (week 24 vs baseline)"
+    assert provenance.reported("continuous_outcomes", row) == expected
+    with pytest.raises(InputError):
+        provenance.reported("nonsense", row)
+
+
+def test_the_download_list_links_every_file(pkg):
+    listed = provenance.download_list(pkg.data_dir)
+    expected = ["datapackage.json", "README.md", *sorted(p.name for p in pkg.data_dir.glob("*.csv"))]
+    links = [line.split("`")[1] for line in listed.splitlines()]
+    assert sorted(links) == sorted(f"{name} <../data/{name}>" for name in expected)
+    assert all(line.startswith("- {download}`") for line in listed.splitlines())
+
+
+def test_study_labels(pkg):
+    labels = provenance.study_labels(pkg)
+    assert labels["he2017"] == "He et al. 2017" and labels["lazzerini2013"] == "Lazzerini et al. 2013"
+    assert len(labels) == len(pkg.studies)
+
+
+# --------------------------------------------------------------------------
+# provenance: the audit
+
+
+def test_order_audit_puts_inconsistencies_first_and_loses_nothing(pkg, audited):
+    ordered = provenance.order_audit(audited, list(pkg.studies["study_id"]))
+    assert len(ordered) == len(audited)
+    assert sorted(map(tuple, ordered.astype(str).values)) == sorted(map(tuple, audited.astype(str).values))
+    for study, rows in ordered.groupby("study", sort=False):
+        ranks = rows["status"].map({s: i for i, s in enumerate(provenance.STATUS_ORDER)}).tolist()
+        assert ranks == sorted(ranks), study
+    assert list(dict.fromkeys(ordered["study"])) == [s for s in pkg.studies["study_id"] if s in set(audited["study"])]
+
+
+def test_each_study_table_has_a_row_per_check(pkg, audited):
+    ordered = provenance.order_audit(audited, list(pkg.studies["study_id"]))
+    labels = provenance.study_labels(pkg)
+    total = 0
+    for study in dict.fromkeys(ordered["study"]):
+        myst = provenance.audit_table(ordered, study, labels)
+        assert f":name: audit-rows-{study}" in myst
+        total += _rows_of(myst)
+    assert total == len(audited)
+
+
+def test_every_inconsistency_is_explained_in_plain_words(pkg, audited):
+    assert set(audited["check"]) <= set(provenance.EXPLANATIONS)
+    text = provenance.findings(audited, provenance.study_labels(pkg))
+    bad = audited[audited["status"].eq("inconsistent")]
+    numbered = [line for line in text.splitlines() if line[:1].isdigit()]
+    assert len(numbered) == len(bad)
+    for check in set(bad["check"]):
+        assert provenance.EXPLANATIONS[check].split(";")[0][:40] in text.replace("\\", "")
+    assert provenance.findings(audited.iloc[0:0], {}) == "The audit found no inconsistency."
+
+
+# --------------------------------------------------------------------------
+# methods
+
+
+def test_interval_comparison_matches_scipy():
+    table = methods.interval_comparison([("x", 11, 47)], 0.9).set_index("method")
+    exact = scipy.stats.binomtest(11, 47).proportion_ci(0.9, method="exact")
+    wilson = scipy.stats.binomtest(11, 47).proportion_ci(0.9, method="wilson")
+    assert table.loc["clopper-pearson", "low"] == pytest.approx(exact.low, abs=1e-9)
+    assert table.loc["wilson", "high"] == pytest.approx(wilson.high, abs=1e-9)
+    assert list(table.index) == list(stats.CI_METHODS)
+    assert (table["width"] == table["high"] - table["low"]).all()
+
+
+def test_lattice_counts_sign_patterns():
+    table = methods.lattice(8, 0.1)
+    # W+ <= 0: 1 pattern, <= 1: 2, <= 2: 3 ({}, {1}, {2}), <= 3: 5 ({3}, {1,2}), <= 4: 7 ({4}, {1,3}), of 2^8
+    assert table["count"].tolist()[:5] == [1, 2, 3, 5, 7]
+    assert table["p"].tolist()[:2] == [float(Fraction(2, 256)), float(Fraction(4, 256))]
+    assert table["p"].max() <= 0.1
+
+
+def test_every_audit_check_is_described(audited):
+    assert set(audited["check"]) <= set(methods.CHECKS)
+
+
+def test_parameter_table_and_effects():
+    declared = {"methods": ("analysis_set", "ci_method", "confidence_level"), "audit": ("rounding",)}
+    table = methods.parameter_table({"rounding": "half-up"}, declared).set_index("parameter")
+    assert table.loc["`rounding`", "chapters that use it"] == "audit"
+    assert table.loc["`rounding`", "default"] == "`half-up`"
+    assert "`wilson`" in table.loc["`ci_method`", "allowed values"]
+    effects = methods.parameter_effects()
+    assert all(f"`{name}`\n: " in effects for name in record.EFFECTS)
+
+
+# --------------------------------------------------------------------------
+# record
+
+
+def test_record_lists_every_parameter_its_chapters_and_checksums(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "a.csv").write_bytes(b"x\n1\n")
+    params = {"ci_method": "jeffreys", "rounding": "half-up"}
+    text = record.render(params, {"methods": ("ci_method",), "audit": ("rounding",)},
+                         {"methods": {"seconds": 2.25, "executed_at": "t1"},
+                          "audit": {"seconds": 1.0, "executed_at": "t2"}}, data_dir)
+    assert "* - `ci_method`\n  - `jeffreys` (default `wilson`)" in text
+    assert "* - `rounding`\n  - `half-up`\n" in text
+    assert "* - `ci_method`\n  - methods\n" in text and "* - `rounding`\n  - audit\n" in text
+    assert "--set ci_method=jeffreys --set rounding=half-up" in text
+    assert "* - methods\n  - 2.2\n" in text or "* - methods\n  - 2.3\n" in text
+    assert "In all 3.2 seconds" in text
+    # sha256sum format, so that a reader can check downloads with `sha256sum -c`
+    digest = hashlib.sha256(b"x\n1\n").hexdigest()
+    assert f"{digest}  a.csv" in text
+
+
+def test_allowed_values_in_words():
+    assert record.allowed("analysis_set") == "`itt`, `reported`, `complete-case`"
+    assert record.allowed("nonexistent") == "see `params.py`"
+
+
+def test_effects_cover_every_parameter():
+    from thalbook.params import SCHEMA
+
+    assert set(record.EFFECTS) == set(SCHEMA["properties"])
+
+
+def test_paths_used_by_the_back_matter_exist():
+    assert Path(paths.CITATION).is_file() and Path(paths.REFERENCES).is_file()

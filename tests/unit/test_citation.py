@@ -1,0 +1,119 @@
+"""Citation metadata: CITATION.cff is valid and carries the package's version; the
+book's BibTeX is derived from it; references.bib gives DOI or PMID where it can.
+
+The schema check uses cffconvert (pinned in requirements.txt), both its command
+line, as a user would run it, and its Python API through thalbook.citation.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from pybtex.database import parse_string
+
+from tests.conftest import ROOT
+from thalbook import __version__, citation, paths, pipeline
+from thalbook.errors import InputError
+
+CFF = ROOT / "CITATION.cff"
+#: Cited works that have neither a DOI nor a PMID in the project's sources
+#: (research/context-studies.md gives only journal, volume and pages).
+NO_IDENTIFIER = {"ehrenpreis1999", "vasiliauskas1999"}
+
+
+def test_citation_cff_validates_with_the_cffconvert_command():
+    exe = Path(sys.executable).with_name("cffconvert")
+    proc = subprocess.run([str(exe), "--validate", "-i", str(CFF)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid" in proc.stdout.lower()
+
+
+def test_citation_cff_validates_through_the_api():
+    citation.validate_cff(CFF)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda cff: cff.pop("title"),
+        lambda cff: cff.update({"date-released": "21 November 2026"}),
+        lambda cff: cff.update({"authors": []}),
+    ],
+    ids=["no-title", "bad-date", "no-authors"],
+)
+def test_an_invalid_citation_file_is_refused(tmp_path, edit):
+    cff = yaml.safe_load(CFF.read_text(encoding="utf-8"))
+    edit(cff)
+    broken = tmp_path / "CITATION.cff"
+    broken.write_text(yaml.safe_dump(cff, sort_keys=False), encoding="utf-8")
+    with pytest.raises(InputError, match="invalid citation metadata"):
+        citation.validate_cff(broken)
+
+
+def test_citation_version_is_the_package_version():
+    assert str(citation.load_cff(CFF)["version"]) == __version__
+
+
+def test_the_staged_book_config_carries_the_package_version():
+    staged = yaml.safe_load(pipeline._staged_config(paths.ROOT / "_config.yml"))
+    assert staged["sphinx"]["config"]["release"] == __version__
+    assert staged["sphinx"]["config"]["version"] == __version__
+    assert staged["parse"]["myst_substitutions"]["version"] == __version__
+    # the rest of the configuration survives the round trip, 'off' as a string
+    assert staged["execute"]["execute_notebooks"] == "off"
+    assert staged["title"] == yaml.safe_load((paths.ROOT / "_config.yml").read_text())["title"]
+
+
+def test_book_bibtex_is_the_citation_metadata():
+    cff = citation.load_cff(CFF)
+    entry = parse_string(citation.book_bibtex(cff), "bibtex").entries["thalbook" + str(cff["date-released"])[:4]]
+    assert entry.type == "misc"
+    assert entry.fields["title"] == cff["title"]
+    assert entry.fields["version"] == str(cff["version"]) == __version__
+    assert entry.fields["year"] == str(cff["date-released"])[:4]
+    assert str(entry.persons["author"][0]) == "{" + cff["authors"][0]["name"] + "}"
+
+
+def test_person_names_for_bibtex():
+    assert citation.person({"family-names": "Ben-Horin", "given-names": "Shomron"}) == "Ben-Horin, Shomron"
+    assert citation.person({"family-names": "Wei"}) == "Wei"
+    with pytest.raises(InputError):
+        citation.person({"affiliation": "nowhere"})
+
+
+def test_bib_entry_is_the_text_of_references_bib():
+    text = paths.REFERENCES.read_text(encoding="utf-8")
+    for key in ("he2017", "wei2003"):
+        entry = citation.bib_entry(key)
+        assert entry in text and entry.startswith(f"@article{{{key},") and entry.endswith("}")
+        assert list(parse_string(entry, "bibtex").entries) == [key]
+    with pytest.raises(InputError, match="no entry"):
+        citation.bib_entry("nobody1900")
+
+
+def test_every_work_in_references_bib_has_a_doi_or_pmid_unless_none_is_known():
+    entries = parse_string(paths.REFERENCES.read_text(encoding="utf-8"), "bibtex").entries
+    assert set(citation.bib_keys()) == set(entries)
+    for key, entry in entries.items():
+        has_identifier = "doi" in entry.fields or "pmid" in entry.fields
+        assert has_identifier != (key in NO_IDENTIFIER), key
+        # pybtex prints a PubMed id only from `pubmed`: it must repeat `pmid`
+        assert entry.fields.get("pubmed") == entry.fields.get("pmid"), key
+
+
+def test_the_source_papers_in_citation_cff_match_references_bib():
+    cff = citation.load_cff(CFF)
+    bib = parse_string(paths.REFERENCES.read_text(encoding="utf-8"), "bibtex").entries
+    by_title = {ref["title"]: ref for ref in cff["references"]}
+    for key in ("he2017", "wei2003"):
+        fields = bib[key].fields
+        ref = by_title[fields["title"].replace("{", "").replace("}", "")]
+        assert str(ref["year"]) == fields["year"]
+        assert ref.get("doi") == fields.get("doi")
+        pmids = [i["value"] for i in ref.get("identifiers", [])]
+        assert f"PMID:{fields['pmid']}" in pmids
+        assert len(ref["authors"]) == len(bib[key].persons["author"])

@@ -1,0 +1,148 @@
+"""thalbook.safety against independent references.
+
+Expected values come from the source texts (the counts a reader can read off
+the papers), from scipy's own interval code or closed forms, and from counting
+by hand; none from thalbook.safety itself.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import pytest
+import scipy.stats
+
+from thalbook import data, safety
+from thalbook.errors import InputError
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def pkg():
+    return data.load()
+
+
+@pytest.fixture(scope="module")
+def events(pkg):
+    return safety.adverse_events(pkg, "wilson", 0.95)
+
+
+def test_among_enrolled_bounds_a_count_made_among_a_subset():
+    # 7 of 8 completers; 5 of the 13 enrolled not counted: 7 to 12 of 13
+    assert safety.among_enrolled(7, 8, 13) == (7, 12)
+    assert safety.among_enrolled(0, 13, 13) == (0, 0)
+    for bad in [(9, 8, 13), (1, 14, 13), (-1, 8, 13)]:
+        with pytest.raises(InputError):
+            safety.among_enrolled(*bad)
+
+
+def test_every_adverse_event_statement_is_in_the_table(pkg, events):
+    assert len(events) == len(pkg.adverse_events)
+    assert list(events["event"]) == list(pkg.adverse_events["event"])
+
+
+def test_stated_denominators_are_used_and_the_interval_is_wilsons(events):
+    # He et al. abstract: "Adverse events occurred in 27/47 (57.4%) patients"
+    row = safety.event_row(events, "he2017", "any adverse event")
+    assert (row["k"], row["n"], row["basis"]) == (27, 47, safety.STATED_BASIS)
+    ci = scipy.stats.binomtest(27, 47).proportion_ci(0.95, method="wilson")
+    assert row["low"] == pytest.approx(ci.low, abs=1e-9) and row["high"] == pytest.approx(ci.high, abs=1e-9)
+
+
+def test_a_count_without_a_denominator_is_taken_over_all_enrolled_and_says_so(pkg):
+    events = safety.adverse_events(pkg, "clopper-pearson", 0.95)
+    # "Neither neuropathy nor other severe adverse events were noted": 0 of the 13 treated
+    row = safety.event_row(events, "wei2003", "neuropathy")
+    assert (row["k"], row["n"], row["basis"]) == (0, 13, safety.ASSUMED_BASIS)
+    # Clopper-Pearson upper limit for 0/n in closed form: 1 - (alpha/2)^(1/n)
+    assert row["low"] == 0 and row["high"] == pytest.approx(1 - 0.025 ** (1 / 13), abs=1e-9)
+
+
+def test_counts_among_completers_are_bounded_among_all_enrolled(events):
+    # "Dry mouth (7/8), constipation (7/8), and dizziness (6/8)"; 13 enrolled
+    expected = {"dry mouth": (7, 12), "constipation": (7, 12), "dizziness": (6, 11), "daytime drowsiness": (3, 8)}
+    for event, (low, high) in expected.items():
+        row = safety.event_row(events, "wei2003", event, "results")
+        assert (row["enrolled_low"], row["enrolled_high"]) == (low, high), event
+
+
+def test_frequency_words_have_no_count_and_no_interval(events):
+    row = safety.event_row(events, "wei2003", "dry mouth", "abstract: results")
+    assert row["reported"] == "common"
+    assert row["k"] != row["k"] and row["low"] != row["low"]  # NaN
+
+
+def test_adverse_event_table_shows_numbers_as_printed(events):
+    table = safety.adverse_event_table(events[events["study"].eq("he2017")], 0.95)
+    assert table.loc[0, "as reported"] == "27/47 (57.4%)"
+    assert table.loc[0, "proportion (95% interval)"].startswith("57.4% (")
+    assert table.loc[1, "also stated"] == "led to withdrawal: yes"
+
+
+def test_dose_text_reads_the_stated_regimen(pkg):
+    assert safety.dose_text(pkg, "he2017") == "50–100 mg/day"  # "received 50-100 mg of thalidomide daily"
+    wei = safety.dose_text(pkg, "wei2003")
+    assert wei.startswith("100 mg/day for 1 week, then 200 mg/day (100 mg, twice daily) for 23 weeks")
+    assert "200 mg once at bedtime" in wei
+
+
+def test_the_as_study_withdrawals_step_by_step(pkg):
+    steps = safety.as_accounting(pkg, "wei2003")
+    # results: 2 drug eruptions after 2 weeks, 1 "1 week later", 2 lost after 8 weeks; 8 completed
+    assert list(steps["left"]) == [2, 1, 2]
+    assert list(steps["remaining"]) == [11, 10, 8]
+    assert list(steps["category"]) == ["adverse event", "adverse event", "lack of efficacy"]
+    assert steps["when"].tolist() == ["week 2", "'1 week later' (week not stated)", "week 8"]
+    assert set(steps["location"]) == {"results"}
+    assert steps["remaining"].iloc[-1] == int(safety.facts(pkg, "wei2003")["completed"])
+
+
+def test_every_place_accounts_for_the_same_withdrawals(pkg):
+    places = safety.accounting_by_place(pkg, "wei2003")
+    assert list(places["place"]) == ["abstract: results", "results", "table 2"]
+    assert list(places["adverse event"]) == [3, 3, 3]
+    assert list(places["lack of efficacy"]) == [2, 2, 2]
+    assert list(places["remaining"]) == [8, 8, 8]
+
+
+def test_withdrawals_for_adverse_events_beside_the_dose(pkg):
+    table = safety.ae_withdrawals(pkg, "wilson", 0.95).set_index("study")
+    assert (table.loc["he2017", "k"], table.loc["he2017", "enrolled"]) == (5, 47)  # "5/47 (10.6%)"
+    assert (table.loc["wei2003", "k"], table.loc["wei2003", "enrolled"]) == (3, 13)
+    assert table.loc["wei2003", "places"] == "abstract: results: 3; results: 3; table 2: 3"
+    assert table.loc["he2017", "dose"] == "50–100 mg/day"
+    ci = scipy.stats.binomtest(3, 13).proportion_ci(0.95, method="wilson")
+    assert table.loc["wei2003", "low"] == pytest.approx(ci.low, abs=1e-9)
+    context = safety.context_ae_withdrawals(pkg)
+    assert context[["study", "k", "enrolled"]].values.tolist() == [["zhu2010", 32, 232]]
+
+
+def test_unknown_rows_and_studies_raise(pkg, events):
+    with pytest.raises(InputError):
+        safety.event_row(events, "wei2003", "hiccups")
+    with pytest.raises(InputError):
+        safety.as_accounting(pkg, "nobody1900")
+    with pytest.raises(InputError):
+        safety.enrolled(pkg, "nobody1900")
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_figures_are_drawn_the_same_every_time(pkg, events):
+    import matplotlib.pyplot as plt
+
+    steps = safety.as_accounting(pkg)
+    flows = [safety.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24") for _ in range(2)]
+    assert _png(flows[0]) == _png(flows[1])
+    texts = " ".join(t.get_text() for t in flows[0].axes[0].texts)
+    assert "n = 13" in texts and "n = 8" in texts and "8 remain" in texts
+    labels = {"he2017": "He", "wei2003": "Wei"}
+    figure = safety.events_figure(events, labels, 0.95)
+    assert [ax.get_title(loc="left") for ax in figure.axes] == ["He", "Wei"]
+    plt.close("all")
