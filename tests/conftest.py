@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,28 @@ def tree_digest(path: Path) -> str:
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
         h.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
+
+
+def glued(notebook: Path) -> dict[str, str]:
+    """The text/plain value of every glued key of an executed notebook.
+
+    ``glue(..., display=False)`` stores it under the scrapbook mime prefix
+    (``application/papermill.record/text/plain``), a displayed glue under
+    ``text/plain``; either is read.
+    """
+    values = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            scrapbook = output.get("metadata", {}).get("scrapbook", {})
+            if "name" not in scrapbook:
+                continue
+            prefix = scrapbook.get("mime_prefix", "")
+            bundle = output.get("data", {})
+            text = bundle.get(f"{prefix}text/plain", bundle.get("text/plain"))
+            if text is not None:
+                values[scrapbook["name"]] = text
+    return values
+
 
 
 @pytest.fixture(scope="session")

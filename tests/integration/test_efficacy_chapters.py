@@ -20,7 +20,7 @@ import papermill
 import pytest
 from scipy import stats as scipy_stats
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, glued
 from thalbook import data, efficacy
 
 CHAPTERS = ("crohns_results", "as_results")
@@ -49,27 +49,6 @@ def executed_other(tmp_path_factory) -> Path:
             execution_timeout=300,
         )
     return out
-
-
-def glued(notebook: Path) -> dict[str, str]:
-    """The text/plain value of every glued key of an executed notebook.
-
-    ``glue(..., display=False)`` stores it under the scrapbook mime prefix
-    (``application/papermill.record/text/plain``), a displayed glue under
-    ``text/plain``; either is read.
-    """
-    values = {}
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        for output in cell.get("outputs", []):
-            scrapbook = output.get("metadata", {}).get("scrapbook", {})
-            if "name" not in scrapbook:
-                continue
-            prefix = scrapbook.get("mime_prefix", "")
-            bundle = output.get("data", {})
-            text = bundle.get(f"{prefix}text/plain", bundle.get("text/plain"))
-            if text is not None:
-                values[scrapbook["name"]] = text
-    return values
 
 
 def expected_crohns(package, params: dict) -> dict:

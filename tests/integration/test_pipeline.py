@@ -9,20 +9,9 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from tests.conftest import ROOT, thalbook, tree_digest
+from tests.conftest import ROOT, glued, thalbook, tree_digest
 
 NOTEBOOK_CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
-
-
-def glued(notebook: Path) -> dict[str, str]:
-    """The text/plain value of every glued key in an executed notebook."""
-    values = {}
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        for output in cell.get("outputs", []):
-            key = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            if key and "text/plain" in output.get("data", {}):
-                values[key] = output["data"]["text/plain"]
-    return values
 
 
 def test_book_builds_html_and_pdf(built_book: Path):
@@ -94,9 +83,12 @@ def test_non_default_parameter_set_changes_what_it_should(tmp_path: Path, built_
     default = glued(built_book / "executed" / "crohns_results.ipynb")
     other = glued(out / "executed" / "crohns_results.ipynb")
     # a 90% Clopper-Pearson interval differs from a 95% Wilson interval...
-    assert default["w8_low"] != other["w8_low"]
-    # ...while a chapter without those parameters is the same
-    assert glued(built_book / "executed" / "background.ipynb") == glued(out / "executed" / "background.ipynb")
+    assert default["w8_low"] != other["w8_low"] and default["w8_high"] != other["w8_high"]
+    # ...the count behind the reported percentage does not...
+    assert default["w8_k"] == other["w8_k"]
+    # ...and a chapter without those parameters is the same
+    background = glued(built_book / "executed" / "background.ipynb")
+    assert background and background == glued(out / "executed" / "background.ipynb")
     # the default book is untouched by a build into another --out
     assert "clopper-pearson" in (out / "html" / "chapters" / "crohns_results.html").read_text()
     assert "clopper-pearson" not in (built_book / "html" / "chapters" / "crohns_results.html").read_text()
