@@ -240,7 +240,12 @@ def _non_totals(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[~rows["is_total"].map(_flag)] if "is_total" in rows else rows
 
 
-def _studies(package) -> dict[str, _Study]:
+def study_accounts(package) -> dict[str, _Study]:
+    """What the papers say of each study's enrolment and withdrawals, by study id.
+
+    The audit uses it to bound the n behind a number at each week; the
+    chapters use the same reading so that book and audit never disagree.
+    """
     studies = {study_id: _Study(study_id) for study_id in package.studies["study_id"]}
     for _, row in package.study_facts.iterrows():
         value = _maybe_number("study_facts.csv", row, "value")
@@ -863,7 +868,7 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
     if rounding not in stats.ROUNDINGS:
         raise InputError(f"run_audit: rounding must be one of {', '.join(stats.ROUNDINGS)}, got {rounding!r}")
     _check_package(package)
-    studies = _Studies(_studies(package))
+    studies = _Studies(study_accounts(package))
     binary, events = package.binary_outcomes, package.adverse_events
     rows = [
         *_fact_rows(package, rounding),

@@ -189,7 +189,7 @@ def patients_in_study(package, study_id: str, week) -> tuple[int, int]:
     >>> patients_in_study(data.load(), "wei2003", 8)
     (8, 11)
     """
-    studies = audit._studies(package)  # the audit's reading of enrolment and withdrawal timing
+    studies = audit.study_accounts(package)
     bound = studies[study_id].in_study(week) if study_id in studies else None
     if bound is None:
         raise InputError(f"study_facts.csv: {study_id}: no enrolled total to bound the patients in the study")
@@ -912,6 +912,22 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
     return records
 
 
+def _own_estimate(common: dict, row: pd.Series, analysis_set: str, **fields) -> dict:
+    """One row of a context table for the book's own study: the estimate under ``analysis_set``."""
+    k, n = int(row["k"]), int(row["n"])
+    return {
+        **common,
+        **fields,
+        "k": k,
+        "n": n,
+        "proportion": row["proportion"],
+        "low": row["low"],
+        "high": row["high"],
+        "basis": f"{SET_NAMES[analysis_set]}: {row['basis']}",
+        "count_text": f"{k}/{n} {SET_NAMES[analysis_set]}",
+    }
+
+
 def context_table(
     package,
     condition: str,
@@ -982,21 +998,14 @@ def context_table(
         for week in (8, 12):
             row = remission.loc[week]
             records.append(
-                {
-                    **common,
-                    "outcome": "clinical_remission",
-                    "outcome_definition": f"clinical remission (CDAI < {CDAI_REMISSION_THRESHOLD} assumed)",
-                    "timepoint": f"week {week}",
-                    "participants": "adults with active refractory CD",
-                    "dose": dose,
-                    "k": int(row["k"]),
-                    "n": int(row["n"]),
-                    "proportion": row["proportion"],
-                    "low": row["low"],
-                    "high": row["high"],
-                    "basis": f"{SET_NAMES[analysis_set]}: {row['basis']}",
-                    "count_text": f"{int(row['k'])}/{int(row['n'])} {SET_NAMES[analysis_set]}",
-                }
+                _own_estimate(
+                    common, row, analysis_set,
+                    outcome="clinical_remission",
+                    outcome_definition=f"clinical remission (CDAI < {CDAI_REMISSION_THRESHOLD} assumed)",
+                    timepoint=f"week {week}",
+                    participants="adults with active refractory CD",
+                    dose=dose,
+                )
             )
     else:
         asas = asas_by_analysis_set(package, method, level)
@@ -1007,23 +1016,16 @@ def context_table(
         )
         for _, row in asas[asas["analysis_set"].eq(analysis_set)].iterrows():
             records.append(
-                {
-                    **common,
-                    "outcome": row["outcome"],
-                    "outcome_definition": "ASAS20 (the paper's paraphrase)"
+                _own_estimate(
+                    common, row, analysis_set,
+                    outcome=row["outcome"],
+                    outcome_definition="ASAS20 (the paper's paraphrase)"
                     if row["outcome"] == "asas20"
                     else "> 40% improvement (the paper's ASAS-40)",
-                    "timepoint": "week 24",
-                    "participants": "men with refractory AS",
-                    "dose": dose,
-                    "k": int(row["k"]),
-                    "n": int(row["n"]),
-                    "proportion": row["proportion"],
-                    "low": row["low"],
-                    "high": row["high"],
-                    "basis": f"{SET_NAMES[analysis_set]}: {row['basis']}",
-                    "count_text": f"{int(row['k'])}/{int(row['n'])} {SET_NAMES[analysis_set]}",
-                }
+                    timepoint="week 24",
+                    participants="men with refractory AS",
+                    dose=dose,
+                )
             )
     context = sorted(
         _context_rows(package, condition, method, level, rounding),

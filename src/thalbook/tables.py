@@ -44,13 +44,16 @@ _LEADING_LIST = re.compile(r"^(\s*)([-+]\s|\d+[.)]\s)")
 def escape(text) -> str:
     """Make ``text`` literal in a MyST cell: markup characters are backslash-escaped.
 
-    Line breaks become spaces (a list-table cell is one paragraph here), and a
-    leading ``- `` or ``1. `` is escaped so that it does not start a list.
+    Line breaks become spaces (a list-table cell is one paragraph here), a
+    leading ``- `` or ``1. `` is escaped so that it does not start a list, and a
+    leading ``%`` so that MyST does not read the line as a comment.
 
     Examples
     --------
     >>> escape("1. first")
     '1\\\\. first'
+    >>> escape("% responding")
+    '\\\\% responding'
     >>> escape(None)
     ''
     """
@@ -63,6 +66,8 @@ def escape(text) -> str:
         marker = match.group(2)
         escaped = "\\" + marker if marker[0] in "-+" else marker.replace(".", "\\.", 1).replace(")", "\\)", 1)
         flat = match.group(1) + escaped + flat[match.end():]
+    if flat.startswith("%"):
+        flat = "\\" + flat
     return flat
 
 
