@@ -11,10 +11,10 @@ Examples
 >>> p = resolve(overrides=["confidence_level=0.9"])
 >>> p["confidence_level"], p["ci_method"]
 (0.9, 'wilson')
->>> resolve(overrides=["ci_method=wald"])
+>>> resolve(overrides=["rounding=up"])
 Traceback (most recent call last):
 ...
-thalbook.errors.ParameterError: --set ci_method: 'wald' is not one of ['wilson', 'clopper-pearson', 'jeffreys', 'agresti-coull']
+thalbook.errors.ParameterError: --set rounding: 'up' is not one of ['half-up', 'half-even']
 """
 
 from __future__ import annotations
