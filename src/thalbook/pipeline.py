@@ -193,7 +193,7 @@ def inputs_digest(data_dir: Path) -> str:
     """
     h = hashlib.sha256()
     h.update(_dir_digest(data_dir).encode())
-    h.update(_dir_digest(paths.PACKAGE, "*.py").encode())
+    h.update(_dir_digest(paths.PACKAGE).encode())  # code, and the Sphinx templates it ships
     h.update(_file_digest(paths.ROOT / "requirements.txt").encode())
     h.update(sys.version.encode())
     return h.hexdigest()
@@ -266,17 +266,16 @@ selector.register(sys.stdin, selectors.EVENT_READ, ("stdin", 0))  # closed: the 
 kernels = {}  # pid -> [client connection or None, pidfd]
 
 
-def receive(conn):
-    header, fds, _, _ = socket.recv_fds(conn, 8, 3)
-    while len(header) < 8:
-        header += conn.recv(8 - len(header)) or b"!" * 8
-    size, body = int.from_bytes(header[:8], "big"), b""
-    while len(body) < size:
-        chunk = conn.recv(size - len(body))
+def receive(conn):  # an 8-byte length with the client's three standard streams, then JSON
+    data, fds, _, _ = socket.recv_fds(conn, 8, 3)
+    if len(fds) != 3:
+        raise ValueError("expected three file descriptors")
+    while len(data) < 8 or len(data) < 8 + int.from_bytes(data[:8], "big"):
+        chunk = conn.recv(65536)
         if not chunk:
             raise EOFError
-        body += chunk
-    return json.loads(body), fds
+        data += chunk
+    return json.loads(data[8:]), fds
 
 
 def become_kernel(request, fds, zygote):
@@ -375,23 +374,24 @@ _ZYGOTE_CLIENT = r"""
 import json, os, signal, socket, sys, time
 
 path, command = sys.argv[1], sys.argv[2:]
-sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-for _ in range(50):
-    try:
-        sock.connect(path)
-        break
-    except OSError:
-        time.sleep(0.1)
-else:
-    os.execv(command[0], command)
 request = json.dumps({"argv": command[3:], "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
-socket.send_fds(sock, [len(request).to_bytes(8, "big")], [0, 1, 2])
-sock.sendall(request)
-reply = sock.makefile("rb")
-line = reply.readline()
-if not line:
-    os.execv(command[0], command)
-pid = int(line)
+try:
+    for attempt in range(50):
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(path)
+            break
+        except OSError:
+            sock.close()
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
+    socket.send_fds(sock, [len(request).to_bytes(8, "big")], [0, 1, 2])
+    sock.sendall(request)
+    reply = sock.makefile("rb")
+    pid = int(reply.readline())  # no pid: the zygote is gone; ValueError
+except (OSError, ValueError):
+    os.execv(command[0], command)  # no zygote: be the kernel command itself
 
 
 def relay(signum, frame):

@@ -55,18 +55,23 @@ def build(project: Path, tag: str, *args: str, log: Path) -> tuple[int, str]:
     return code, log.read_text()
 
 
-def processes(tag: str) -> dict[int, str]:
-    """Every live process that inherited ``TAG=tag``: pid -> command line."""
+def processes(tag: str, project: Path) -> dict[int, str]:
+    """Every live process of a build: it inherited ``TAG=tag``, or it works inside ``project``
+    (papermill starts each kernel in the chapters folder), so a child given a fresh environment
+    is found too. Returns pid -> command line."""
     found = {}
+    inside = str(project.resolve())
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             environ = (entry / "environ").read_bytes().split(b"\0")
+            cwd = os.readlink(entry / "cwd")
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if f"{TAG}={tag}".encode() in environ and cmdline:  # a zombie has no command line
+        ours = f"{TAG}={tag}".encode() in environ or cwd == inside or cwd.startswith(inside + "/")
+        if ours and cmdline:  # a zombie has no command line
             found[int(entry.name)] = cmdline
     return found
 
@@ -81,10 +86,10 @@ def wait_for(condition, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def assert_no_survivors(tag: str, grace: float = 10.0) -> None:
+def assert_no_survivors(tag: str, project: Path, grace: float = 10.0) -> None:
     """Nothing the build started may outlive it (ipykernel polls its parent once a second)."""
     deadline = time.monotonic() + grace
-    while (left := processes(tag)) and time.monotonic() < deadline:
+    while (left := processes(tag, project)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, f"processes of the dead build still running after {grace} s: {left}"
 
@@ -122,7 +127,7 @@ def test_a_chapter_that_raises_loses_nothing(published_project: Path, chapter: P
     assert chapter.stem in last and "planted failure" in last, last
     assert "Traceback" not in stderr
     assert published(project) == before
-    assert_no_survivors(tag)
+    assert_no_survivors(tag, project)
 
     replace_in_cells(chapter, "raise RuntimeError('planted failure')", "planted = 'fixed'")
     code, stderr = build(project, tag, "--format", "html", log=tmp_path / "next.log")
@@ -131,7 +136,7 @@ def test_a_chapter_that_raises_loses_nothing(published_project: Path, chapter: P
     after = published(project)
     assert after["html"] != before["html"], "the next build published nothing"
     assert after["pdf"] == before["pdf"]  # an HTML build leaves the PDF alone
-    assert_no_survivors(tag)
+    assert_no_survivors(tag, project)
 
 
 @pytest.mark.parametrize("moment", ["executing", "typesetting"])
@@ -171,7 +176,7 @@ def test_a_killed_build_loses_nothing(published_project: Path, chapter: Path, tm
     assert proc.returncode == -signal.SIGKILL, log.read_text()
 
     assert published(project) == before, "the killed build changed the published book"
-    assert_no_survivors(tag)
+    assert_no_survivors(tag, project)
 
     if moment == "executing":
         replace_in_cells(chapter, "time.sleep(60)", "time.sleep(0)")
@@ -183,4 +188,4 @@ def test_a_killed_build_loses_nothing(published_project: Path, chapter: Path, tm
     assert after["html"] != before["html"], "the next build published nothing"
     assert after["pdf"] == before["pdf"]  # an HTML build leaves the PDF alone
     assert (out / "html" / "index.html").is_file()
-    assert_no_survivors(tag)
+    assert_no_survivors(tag, project)

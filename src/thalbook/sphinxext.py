@@ -1,0 +1,47 @@
+"""Repairs to what the theme stack writes into every HTML page (upstream defects).
+
+Each was found by the browser tests (tests/browser): a console error on a
+reader's first visit, or a serious or critical axe-core violation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TEMPLATES = Path(__file__).with_name("sphinx_templates")
+
+# pydata-sphinx-theme's head script sets data-mode to "" on a first visit (empty localStorage);
+# its theme script then logs "Got invalid theme mode". Start from the theme's own default.
+_MODE_DEFAULT = 'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
+
+
+def _add_templates(app, config) -> None:
+    # Ours first: they override the theme's components of the same name.
+    config.templates_path = [str(TEMPLATES), *config.templates_path]
+    # Without an icon, every browser asks for /favicon.ico and logs the 404 as a console error.
+    if not config.html_favicon:
+        config.html_favicon = str(TEMPLATES / "favicon.svg")
+
+
+def _page_context(app, pagename, templatename, context, doctree) -> None:
+    # Sphinx < 8.2 lists a script added with add_js_file(None, body=...) after the builder
+    # started twice (sphinx-doc/sphinx#13402); sphinx-thebe's `const THEBE_JS_URL` then throws.
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        key = (str(getattr(script, "filename", script) or ""),
+               tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    context["script_files"] = kept
+    # docutils writes the bibliography as role="list" holding role="doc-biblioentry" entries
+    # (deprecated in ARIA 1.3), which axe reports as a list without list items (critical).
+    if "body" in context:
+        context["body"] = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def setup(app):
+    app.connect("config-inited", _add_templates)
+    app.connect("html-page-context", _page_context)
+    app.add_js_file(None, body=_MODE_DEFAULT)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
