@@ -258,7 +258,10 @@ class Bench:
             papermill.execute_notebook(str(nb), str(nb), parameters=received, prepare_only=True,
                                        kernel_name="python3", progress_bar=False)
         prepare = time.perf_counter() - t0
-        config = yaml.safe_load((book / "_config.yml").read_text())
+        # The configuration the pipeline gives Sphinx (thalbook stages _config.yml with the
+        # version filled in), so that both build the same book.
+        staged = self.thal_dir() / "stage" / "_config.yml"
+        config = yaml.safe_load((staged if staged.exists() else book / "_config.yml").read_text())
         config["execute"] = {**config.get("execute", {}), "execute_notebooks": mode, "timeout": CELL_TIMEOUT_S}
         (book / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         return book, prepare
@@ -275,7 +278,7 @@ class Bench:
         except CommandFailed as exc:
             if "-W" not in self.jb_flags:
                 raise
-            warnings = [ln for ln in str(exc).splitlines() if "WARNING" in ln][:5]
+            warnings = [ln.strip() for ln in str(exc).splitlines() if "WARNING:" in ln][:3]
             self.notes.append("Jupyter Book's own execution produces warnings, so the jb_* builds run "
                               "without -W: " + " | ".join(warnings))
             log(f"  {what}: warnings under -W; retrying without -W")

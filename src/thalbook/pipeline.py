@@ -2,11 +2,13 @@
 
 The flow of one ``thalbook build``::
 
-    parameters + data validated
+    parameters + data validated (once per content: <out>/cache/valid-data)
       -> each notebook chapter keyed by a content hash of (notebook, the
          parameters it declares, data files, package source, requirements)
       -> cache hit: copy; miss: papermill, one kernel per chapter, up to
-         ``jobs`` chapters at a time
+         ``jobs`` chapters at a time, longest first; with several to run, each
+         kernel is forked from one process that has done the imports
+         (see "warm kernels"), and Jupyter Book starts importing meanwhile
       -> <out>/executed/*.ipynb -> <out>/stage/ (the book's sources)
       -> jupyter-book build (warnings are errors) -> <out>/jb/_build/{html,latex}
       -> publish: <out>/html is a symlink swapped atomically to a new
@@ -976,13 +978,20 @@ def _build(params, fmt, out, data_dir, jobs, progress, ahead: _JupyterBookAhead)
             # The previous build was interrupted: its Sphinx environment may be half written.
             shutil.rmtree(work, ignore_errors=True)
         marker.write_text(key + "\n")
-        stage_dir = stage(result)
+        staged: list[Path] = []
+
+        def stage_dir() -> Path:
+            """The stage, assembled once something is to be built (the run record imports pandas)."""
+            if not staged:
+                staged.append(stage(result))
+            return staged[0]
+
         if fmt in ("html", "all"):
             if published_key(out) == key:
                 progress("  html      up to date")
             else:
                 t0 = time.perf_counter()
-                _jupyter_book(stage_dir, "html", work, ahead.take())
+                _jupyter_book(stage_dir(), "html", work, ahead.take())
                 _publish_html(work / "_build" / "html", out, key)
                 progress(f"  html      built ({time.perf_counter() - t0:.1f} s) -> {out / 'html'}")
         if fmt in ("pdf", "all"):
@@ -992,7 +1001,7 @@ def _build(params, fmt, out, data_dir, jobs, progress, ahead: _JupyterBookAhead)
                 progress("  pdf       up to date")
             else:
                 t0 = time.perf_counter()
-                _jupyter_book(stage_dir, "pdflatex", work, ahead.take())
+                _jupyter_book(stage_dir(), "pdflatex", work, ahead.take())
                 _publish_pdf(work / "_build" / "latex" / "book.pdf", out)
                 pdf_key_file.write_text(key + "\n")
                 progress(f"  pdf       built ({time.perf_counter() - t0:.1f} s) -> {pdf_target}")
