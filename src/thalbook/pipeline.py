@@ -31,7 +31,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -42,7 +41,7 @@ from typing import Any
 import nbformat
 import yaml
 
-from thalbook import __version__, paths, record
+from thalbook import __version__, kernels, paths, record
 from thalbook.errors import BuildError, InputError
 
 #: Book sources copied to the stage besides the chapters.
@@ -224,253 +223,6 @@ def _quiet_worker(log: str) -> None:
     os.close(fd)
 
 
-# --------------------------------------------------------------------------- warm kernels
-#
-# Most of a chapter's execution time is its kernel starting, importing (ipykernel,
-# pandas, SciPy, statsmodels, matplotlib, seaborn, this package) and validating the
-# data: the same work in every chapter. When several chapters are to run, one
-# "zygote" process does that work once and every kernel is a fork of it: still a
-# fresh process per chapter, with the arguments, environment, working directory and
-# standard streams jupyter_client gave it. jupyter_client starts _ZYGOTE_CLIENT in
-# place of the kernel; it asks the zygote for a kernel, relays signals to it and
-# exits with its status. A client that cannot reach the zygote becomes the usual
-# kernel command, so the zygote can only make a build faster, never break it.
-
-#: The zygote. It listens before importing, so that clients can queue meanwhile.
-_ZYGOTE = r"""
-import atexit, ctypes, importlib, json, os, selectors, signal, socket, sys
-
-# Die with the build (PR_SET_PDEATHSIG), and each kernel with the zygote: a killed
-# build leaves nothing running.
-prctl = ctypes.CDLL(None, use_errno=True).prctl
-prctl(1, signal.SIGKILL)
-if os.getppid() != int(sys.argv[3]):
-    sys.exit(1)
-ZYGOTE = os.getpid()
-server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-server.bind(sys.argv[1])
-server.listen(64)
-import ipykernel.kernelapp
-for name in json.loads(sys.argv[2]):
-    try:
-        importlib.import_module(name)
-    except Exception:
-        pass  # not a module ("from m import f"), or the chapter will report it itself
-if "thalbook.data" in sys.modules:
-    try:
-        sys.modules["thalbook.data"].load()  # validates once per content and process
-    except Exception:
-        pass
-
-selector = selectors.DefaultSelector()
-selector.register(server, selectors.EVENT_READ, ("accept", 0))
-selector.register(sys.stdin, selectors.EVENT_READ, ("stdin", 0))  # closed: the build is over
-kernels = {}  # pid -> [client connection or None, pidfd]
-
-
-def receive(conn):  # an 8-byte length with the client's three standard streams, then JSON
-    data, fds, _, _ = socket.recv_fds(conn, 8, 3)
-    if len(fds) != 3:
-        raise ValueError("expected three file descriptors")
-    while len(data) < 8 or len(data) < 8 + int.from_bytes(data[:8], "big"):
-        chunk = conn.recv(65536)
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return json.loads(data[8:]), fds
-
-
-def become_kernel(request, fds, zygote):
-    prctl(1, signal.SIGKILL)
-    if os.getppid() != zygote:
-        os._exit(1)
-    server.close()
-    for conn, pidfd in kernels.values():
-        if conn is not None:
-            conn.close()
-        os.close(pidfd)
-    selector.close()
-    os.setsid()
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-    for fd in fds:
-        if fd > 2:
-            os.close(fd)
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    sys.path.insert(0, request["cwd"])  # as `python -m ipykernel_launcher` started there has it
-    sys.argv = [ipykernel.kernelapp.__file__, *request["argv"]]
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed()  # fresh entropy, as a fresh process would have
-    # The one setting ipykernel reads from the environment at import time (the zygote's).
-    parent = int(os.environ.get("JPY_PARENT_PID") or 0)
-    ipykernel.kernelapp.IPKernelApp.launch_instance(parent_handle=parent)
-
-
-while True:
-    for key, _ in selector.select():
-        kind, pid = key.data
-        if kind == "stdin":
-            if not os.read(sys.stdin.fileno(), 1024):
-                for pid in kernels:
-                    os.kill(pid, signal.SIGKILL)
-                sys.exit(0)
-        elif kind == "accept":
-            conn, _ = server.accept()
-            try:
-                request, fds = receive(conn)
-            except Exception:
-                conn.close()
-                continue
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                code = 1
-                try:
-                    become_kernel(request, fds, zygote=ZYGOTE)
-                    code = 0
-                except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-                finally:
-                    try:
-                        atexit._run_exitfuncs()
-                        sys.stdout.flush()
-                        sys.stderr.flush()
-                    finally:
-                        os._exit(code)
-            for fd in fds:
-                os.close(fd)
-            pidfd = os.pidfd_open(pid)
-            kernels[pid] = [conn, pidfd]
-            selector.register(pidfd, selectors.EVENT_READ, ("exited", pid))
-            selector.register(conn, selectors.EVENT_READ, ("client", pid))
-            conn.sendall(f"{pid}\n".encode())
-        elif kind == "exited":
-            conn, pidfd = kernels.pop(pid)
-            _, status = os.waitpid(pid, 0)
-            selector.unregister(pidfd)
-            os.close(pidfd)
-            if conn is not None:
-                selector.unregister(conn)
-                try:
-                    conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
-                except OSError:
-                    pass
-                conn.close()
-        elif kind == "client":  # the client hung up before its kernel ended: it was killed
-            try:
-                gone = not key.fileobj.recv(1)
-            except OSError:
-                gone = True
-            if gone:
-                selector.unregister(key.fileobj)
-                key.fileobj.close()
-                kernels[pid][0] = None
-                os.kill(pid, signal.SIGKILL)
-"""
-
-#: What jupyter_client starts as "the kernel": argv is the zygote's socket, then the kernel command.
-_ZYGOTE_CLIENT = r"""
-import json, os, signal, socket, sys, time
-
-path, command = sys.argv[1], sys.argv[2:]
-request = json.dumps({"argv": command[3:], "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
-try:
-    for attempt in range(50):
-        try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)
-            break
-        except OSError:
-            sock.close()
-            if attempt == 49:
-                raise
-            time.sleep(0.1)
-    socket.send_fds(sock, [len(request).to_bytes(8, "big")], [0, 1, 2])
-    sock.sendall(request)
-    reply = sock.makefile("rb")
-    pid = int(reply.readline())  # no pid: the zygote is gone; ValueError
-except (OSError, ValueError):
-    os.execv(command[0], command)  # no zygote: be the kernel command itself
-
-
-def relay(signum, frame):
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
-    signal.signal(signum, relay)
-status = reply.readline().strip()
-code = int(status) if status else 1
-if code < 0:
-    signal.signal(-code, signal.SIG_DFL)
-    os.kill(os.getpid(), -code)
-sys.exit(code)
-"""
-
-
-def _chapter_imports(chapters: list[Chapter]) -> list[str]:
-    """The modules the chapters' code cells import (and ``module.name`` for ``from module import name``)."""
-    names: dict[str, None] = {}
-    for chapter in chapters:
-        for cell in json.loads(chapter.source.read_bytes()).get("cells", []):
-            if cell.get("cell_type") != "code":
-                continue
-            try:
-                tree = ast.parse("".join(cell.get("source", "")))
-            except SyntaxError:  # IPython magics: not worth parsing
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    names.update(dict.fromkeys(alias.name for alias in node.names))
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    names[node.module] = None
-                    names.update(dict.fromkeys(f"{node.module}.{alias.name}" for alias in node.names))
-    return list(names)
-
-
-@contextlib.contextmanager
-def _kernel_zygote(chapters: list[Chapter], log: Path) -> Iterator[str | None]:
-    """Run a zygote while more than one chapter is executed; yield its socket (or None)."""
-    if len(chapters) < 2 or not hasattr(os, "pidfd_open"):
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="thalbook-") as tmp, open(log, "ab") as err:
-        path = os.path.join(tmp, "zygote")
-        proc = subprocess.Popen([sys.executable, "-P", "-c", _ZYGOTE, path, json.dumps(_chapter_imports(chapters)),
-                                 str(os.getpid())],
-                                stdin=subprocess.PIPE, stdout=err, stderr=err, cwd=paths.CHAPTERS)
-        try:
-            yield path
-        finally:
-            proc.stdin.close()  # the zygote ends, and ends any kernel still running
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _zygote_kernel_manager(zygote: str) -> type:
-    """An ``AsyncKernelManager`` whose python3 kernels are forks of ``zygote``."""
-    from jupyter_client import AsyncKernelManager
-
-    class ZygoteKernelManager(AsyncKernelManager):
-        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-            command = super().format_kernel_cmd(extra_arguments)
-            # Only the kernel the zygote is: ipykernel on this very interpreter.
-            if command[0] == sys.executable and command[1:3] == ["-m", "ipykernel_launcher"]:
-                return [sys.executable, "-P", "-S", "-c", _ZYGOTE_CLIENT, zygote, *command]
-            return command
-
-    return ZygoteKernelManager
-
-
 def _execute_one(source: str, output: str, params: dict[str, Any], cwd: str,
                  zygote: str | None = None) -> dict[str, Any]:
     """Run one notebook with papermill in this (worker) process; never raises."""
@@ -488,7 +240,7 @@ def _execute_one(source: str, output: str, params: dict[str, Any], cwd: str,
             request_save_on_cell_execute=False,
             cwd=cwd,
             execution_timeout=CELL_TIMEOUT_S,
-            **({"kernel_manager_class": _zygote_kernel_manager(zygote)} if zygote else {}),
+            **({"kernel_manager_class": kernels.zygote_kernel_manager(zygote)} if zygote else {}),
         )
     except PapermillExecutionError as exc:
         return {
@@ -710,7 +462,7 @@ def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunRe
     try:
         log = out / "logs" / "kernels.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        with _kernel_zygote([chapter for chapter, _, _ in todo], log) as zygote, \
+        with kernels.kernel_zygote([chapter for chapter, _, _ in todo], log) as zygote, \
                 ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_quiet_worker,
                                     initargs=(str(log),)) as pool:
             futures = {

@@ -35,8 +35,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
-from statsmodels.stats.proportion import proportion_confint
 
 from thalbook.errors import InputError
 
@@ -212,6 +210,10 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
         raise InputError(f"proportion_ci: method must be one of {', '.join(CI_METHODS)}, got {method!r}")
     if not isinstance(confidence_level, Real) or not 0 < confidence_level < 1:
         raise InputError(f"proportion_ci: confidence_level must be between 0 and 1, got {confidence_level!r}")
+    # Imported here: the audit never needs statsmodels, and a kernel that runs
+    # only the audit starts faster without it.
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(k, n, alpha=1 - confidence_level, method=_STATSMODELS_METHOD[method])
     low = 0.0 if k == 0 else min(max(float(low), 0.0), 1.0)
     high = 1.0 if k == n else min(max(float(high), 0.0), 1.0)
@@ -581,6 +583,8 @@ def paired_t_bounds(
     sd_change = np.sqrt(np.clip(variance, 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (mean_after - mean_before) / (sd_change / math.sqrt(n))
+    from scipy import stats as scipy_stats  # imported here for the same reason as in proportion_ci
+
     p = 2 * scipy_stats.t.sf(np.abs(t), df=n - 1)
     return pd.DataFrame({"correlation": r, "sd_change": sd_change, "t": t, "p": p})
 
