@@ -235,8 +235,8 @@ class _Study:
         return f"{span} of {self.enrolled} enrolled still in the study at week {_week(week)}{source}{caveat}"
 
 
-def _non_totals(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows that are not the stated total of other rows (``is_total``)."""
+def non_totals(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows that are not the stated total of other rows (``is_total``): the parts to add up."""
     return rows[~rows["is_total"].map(_flag)] if "is_total" in rows else rows
 
 
@@ -255,7 +255,7 @@ def study_accounts(package) -> dict[str, _Study]:
             )
     # Several places may list the same withdrawals: take the timing from the
     # one place that accounts for the most patients, with the most weeks stated.
-    for study_id, rows in _non_totals(package.withdrawals).groupby("study_id", sort=False):
+    for study_id, rows in non_totals(package.withdrawals).groupby("study_id", sort=False):
 
         def weight(item):
             counts = item[1]["count"].astype(float)
@@ -630,7 +630,7 @@ def _cross_place(
 def _cross_place_rows(
     file: str, table: pd.DataFrame, key: list[str], fields: list[str], label, rounding
 ) -> Iterator[dict]:
-    for keys, rows in _non_totals(table).groupby(["study_id", *key], sort=False, dropna=False):
+    for keys, rows in non_totals(table).groupby(["study_id", *key], sort=False, dropna=False):
         for column in fields:
             items = [
                 (r["location"], v)
@@ -648,7 +648,7 @@ def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
     for (study_id, category, location), rows in table.groupby(
         ["study_id", "reason_category", "location"], sort=False
     ):
-        parts = _non_totals(rows)
+        parts = non_totals(rows)
         totals = rows.drop(parts.index)
         for _, total in totals.iterrows():
             whole, added = int(total["count"]), int(parts["count"].sum())
@@ -662,7 +662,7 @@ def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
                 f"the stated total {whole} {'equals' if whole == added else 'differs from'} "
                 f"the {added} listed by reason",
             )
-    for (study_id, category), rows in _non_totals(table).groupby(["study_id", "reason_category"], sort=False):
+    for (study_id, category), rows in non_totals(table).groupby(["study_id", "reason_category"], sort=False):
         items = [
             (location, Decimal(int(n)))
             for location, n in rows.groupby("location", sort=False)["count"].sum().items()
@@ -671,10 +671,10 @@ def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
         if row:
             yield row
     # withdrawals for adverse events against the adverse events said to have led to withdrawal
-    events = _non_totals(package.adverse_events)
+    events = non_totals(package.adverse_events)
     if "led_to_withdrawal" in events:
         events = events[events["led_to_withdrawal"].map(_flag) & events["count"].notna()]
-        left = _non_totals(table)[lambda t: t["reason_category"].eq("adverse-event")]
+        left = non_totals(table)[lambda t: t["reason_category"].eq("adverse-event")]
         for (study_id, location), rows in events.groupby(["study_id", "location"], sort=False):
             same = left[left["study_id"].eq(study_id) & left["location"].eq(location)]
             if same.empty:

@@ -276,8 +276,8 @@ def markdown_table(
       - 11/47
     ````
     """
-    if "{cite" in caption or "\n" in caption:
-        raise InputError(f"markdown_table: {name}: the caption must be one line without citations")
+    if "\n" in caption:
+        raise InputError(f"markdown_table: {name}: the caption must be one line")
     return tables.frame_table(frame.astype(str), caption, name, None if widths is None else list(widths), markup)
 
 

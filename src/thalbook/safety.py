@@ -27,7 +27,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 
-from thalbook import stats
+from thalbook import audit, stats
 from thalbook.errors import InputError
 
 #: Withdrawal categories as the tables and the flow diagram name them.
@@ -279,10 +279,6 @@ def adverse_event_table(events: pd.DataFrame, confidence_level: float) -> pd.Dat
 # withdrawals
 
 
-def _non_totals(table: pd.DataFrame) -> pd.DataFrame:
-    return table[~table["is_total"].astype(bool)]
-
-
 def accounting_by_place(package, study_id: str) -> pd.DataFrame:
     """How each place of a paper accounts for its withdrawals, by reason category.
 
@@ -293,7 +289,7 @@ def accounting_by_place(package, study_id: str) -> pd.DataFrame:
         present, ``withdrawn`` (their sum) and ``remaining`` (enrolled minus
         withdrawn).
     """
-    table = _non_totals(package.withdrawals)
+    table = audit.non_totals(package.withdrawals)
     table = table[table["study_id"].eq(study_id)]
     if table.empty:
         raise InputError(f"withdrawals.csv: no withdrawals of {study_id}")
@@ -321,7 +317,7 @@ def as_accounting(package, study_id: str = "wei2003") -> pd.DataFrame:
         (number or NaN), ``left``, ``reason``, ``category``, ``remaining``
         (patients still in the study after the step) and ``location``.
     """
-    table = _non_totals(package.withdrawals)
+    table = audit.non_totals(package.withdrawals)
     table = table[table["study_id"].eq(study_id)]
     if table.empty:
         raise InputError(f"withdrawals.csv: no withdrawals of {study_id}")
@@ -357,7 +353,7 @@ def ae_withdrawals(package, ci_method: str = "wilson", confidence_level: float =
         ``study, dose, duration, enrolled, k, low, high, places``.
     """
     sources = package.studies.loc[package.studies["role"].eq("source"), "study_id"]
-    table = _non_totals(package.withdrawals)
+    table = audit.non_totals(package.withdrawals)
     table = table[table["reason_category"].eq("adverse-event")]
     rows = []
     for study_id in sources:

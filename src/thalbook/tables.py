@@ -107,10 +107,13 @@ def list_table(
     Raises
     ------
     InputError
-        If a row has not as many cells as the header, or ``widths`` not as many
-        entries.
+        If the caption cites, a row has not as many cells as the header, or
+        ``widths`` not as many entries.
     """
     header = list(header)
+    if "{cite" in caption:
+        # In LaTeX a citation inside a caption breaks the PDF build (hyperref).
+        raise InputError(f"list_table {name}: the caption must not hold citations; cite in the cells or the prose")
     if widths is not None and len(widths) != len(header):
         raise InputError(f"list_table {name}: {len(widths)} widths for {len(header)} columns")
     # longtable: the PDF breaks the table across pages (Sphinx does so by itself only above 30 rows).
