@@ -1,12 +1,12 @@
 """Build-time benchmarks of the real book: thalbook against Jupyter Book's own execution.
 
 Every scenario runs on a snapshot of the project taken at start-up, in
-``<out>/`` (default ``_build/bench/``), so the user's ``_build/html`` is never
+``<out>/`` (default ``benchmarks/results/``), so the user's ``_build/html`` is never
 touched and edits made to the working tree meanwhile do not leak into a run.
 The scenarios are interleaved per repetition (cold, warm, one_param, jb_force,
 jb_cache_warm, pdf, floor; then again), so that a slow spell on the machine
 spreads over all of them instead of landing on one. Medians, every raw sample,
-the ratios, the targets and whether each is met go to ``_build/bench.json``;
+the ratios, the targets and whether each is met go to ``benchmarks/results/bench.json``;
 a table goes to stdout. See ``benchmarks/README.md``.
 
 Usage::
@@ -435,10 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3, help="repetitions of every scenario (default: 3)")
     parser.add_argument("--quick", action="store_true", help="one repetition")
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "bench",
-                        help="working directory (default: _build/bench)")
-    parser.add_argument("--json", type=Path, default=ROOT / "_build" / "bench.json",
-                        help="where to write the results (default: _build/bench.json)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",
+                        help="working directory (default: benchmarks/results)")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "bench.json",
+                        help="where to write the results (default: benchmarks/results/bench.json)")
     parser.add_argument("--only", default=",".join(SCENARIOS),
                         help=f"comma-separated scenarios to run (default: all: {','.join(SCENARIOS)})")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory build")

@@ -94,24 +94,30 @@ def project_copy(tmp_path, built_book) -> Path:
 
     Cache keys hash content, not paths, so the copy's first build executes nothing.
     """
-    project = copy_project(tmp_path / "project")
-    shutil.copytree(built_book / "cache", project / "_build" / "cache")
-    return project
+    return seeded_copy(tmp_path / "project", built_book)
 
 
 # --------------------------------------------------------------------------- reader-level helpers
 # Used by tests/browser, tests/integration/test_bad_input.py, test_faults.py and test_pdf.py.
 
-#: Where tests leave what a person should look at (screenshots): git-ignored _build/ unless
-#: THALBOOK_ARTIFACTS names another folder (CI can upload it).
-ARTIFACTS = Path(os.environ.get("THALBOOK_ARTIFACTS", ROOT / "_build" / "test-artifacts"))
+#: Where tests leave what a person should look at (screenshots): git-ignored test-artifacts/
+#: unless THALBOOK_ARTIFACTS names another folder (CI can upload it). Not under _build/, which
+#: belongs to the build alone.
+ARTIFACTS = Path(os.environ.get("THALBOOK_ARTIFACTS", ROOT / "test-artifacts"))
 
 
 def seeded_copy(dest: Path, built_book: Path) -> Path:
     """A copy of the project at ``dest`` whose ``_build/cache`` holds the session's executions."""
     project = copy_project(dest)
-    shutil.copytree(built_book / "cache", project / "_build" / "cache")
+    seed_cache(built_book, project / "_build")
     return project
+
+
+def seed_cache(built: Path, out: Path) -> Path:
+    """Make ``out`` a build directory holding a copy of ``built``'s cache (and its build marker)."""
+    shutil.copytree(built / "cache", out / "cache")
+    shutil.copy2(built / ".thalbook-build", out / ".thalbook-build")
+    return out
 
 
 def published(project: Path) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The thalbook command: build, run, check-data, audit.
+"""The thalbook command: build, run, check-data, audit, params.
 
 Exit codes: 0 success; 2 invalid input (a parameter, a parameter file, the
 data), reported in one line that names the culprit; 1 a chapter or the book
@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
-from thalbook import __version__, paths
-from thalbook.errors import InputError, ThalbookError
+from thalbook import __version__, builddir, paths
+from thalbook.errors import InputError, Interrupted, ThalbookError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,8 +47,8 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
                         help="override one parameter (repeatable)")
     parser.add_argument("--format", choices=("html", "pdf", "all"), default="html",
                         help="what to build (default: html)")
-    parser.add_argument("--out", type=Path, default=paths.BUILD, metavar="DIR",
-                        help="build directory (default: _build)")
+    parser.add_argument("--out", default=str(paths.BUILD), metavar="DIR",
+                        help="build directory: new, empty, or made by an earlier build (default: _build)")
     parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="chapters executed at once (default: number of CPUs)")
     _add_data_option(parser)
@@ -70,13 +73,26 @@ def make_parser() -> argparse.ArgumentParser:
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
     audit.add_argument("--rounding", choices=("half-up", "half-even"), default="half-up",
                        help="rounding convention assumed for reported numbers (default: half-up)")
+    params = verbs.add_parser("params", help="validate the parameters and print them",
+                              description="The dry run of build's parameters: validate --params and --set "
+                                          "exactly as build does and print the resolved parameter set as YAML.")
+    params.add_argument("--params", type=Path, metavar="FILE", help="parameter set (YAML) over params/default.yml")
+    params.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
+                        help="override one parameter (repeatable)")
     return parser
 
 
 def _data_dir(arg: Path | None) -> Path:
+    # Name the directory the way the user gave it: the option, the environment, or the default.
+    if arg is not None:
+        given = f"--data {arg}"
+    elif os.environ.get(paths.DATA_DIR_ENV):
+        given = f"{paths.DATA_DIR_ENV}={os.environ[paths.DATA_DIR_ENV]}"
+    else:
+        given = str(paths.DATA)
     directory = (arg or paths.data_dir()).resolve()
     if not directory.is_dir():
-        raise InputError(f"--data {arg}: no such directory")
+        raise InputError(f"{given}: no such directory")
     return directory
 
 
@@ -101,6 +117,16 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _params(args: argparse.Namespace) -> int:
+    import yaml
+
+    from thalbook import params
+
+    values = params.resolve(args.params, args.overrides)
+    sys.stdout.write(yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
+    return 0
+
+
 def _build(args: argparse.Namespace) -> int:
     from thalbook import params, pipeline
 
@@ -114,17 +140,54 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _raise_interrupted(signum: int, frame) -> None:
+    raise Interrupted(signum)
+
+
+def _crash_log(exc: BaseException) -> str:
+    """Write the traceback of an unexpected exception to a new file; return its path."""
+    fd, path = tempfile.mkstemp(prefix="thalbook-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as handle:
+        traceback.print_exception(exc, file=handle)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    handler = {"build": _build, "run": _build, "check-data": _check_data, "audit": _audit}[args.verb]
+    handler = {"build": _build, "run": _build, "check-data": _check_data, "audit": _audit,
+               "params": _params}[args.verb]
+    # SIGTERM (kill, timeout, a cancelled CI job) and SIGHUP (a closed terminal) end the
+    # build as Ctrl-C does: through every cleanup on the way out.
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, _raise_interrupted)
     try:
         return handler(args)
     except ThalbookError as exc:
         print(f"thalbook: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        state = ("the published book is unchanged" if not exc.published
+                 else f"the new {' and '.join(exc.published).upper()} had already been published")
+        print(f"thalbook: interrupted by {name}; {state}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("thalbook: interrupted; the published book is unchanged", file=sys.stderr)
         return 130
+    except ImportError as exc:
+        print(f"thalbook: error: Python package {exc.name or exc} is missing from {sys.prefix}; "
+              "run `make setup`", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the machine's fault (a full disk, a read-only directory): exit 1
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"thalbook: error: {where}{builddir.os_reason(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a defect: one line here, the traceback in a file
+        log = _crash_log(exc)
+        first = (str(exc).splitlines() or [""])[0][:200]
+        print(f"thalbook: internal error: {type(exc).__name__}: {first} (traceback in {log})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ keys). :func:`validate` checks the package in two passes:
    denominator, p > 0, plain decimal notation, units consistent per measure
    and per fact, source and context studies kept apart, ids prefixed by their
    study, paired baseline/follow-up rows, means within the measure's scale,
-   and that every quote contains the numbers of its row as written.
+   that every quote contains the numbers of its row as written, and that
+   every row a chapter looks up by its text is there (:data:`REQUIRED_ROWS`).
+
+Before either pass, every entry of the directory must be safe to read and to
+publish with the book: a regular file, or a link that stays inside the
+package.
 
 :func:`load` validates (once per content, see below) and returns the tables
 as pandas DataFrames. Every numeric column is read twice: as a float and as
@@ -39,6 +44,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -105,6 +111,81 @@ QUOTED_FIELDS: dict[str, dict[str, str]] = {
                          "effect": "number", "ci_low": "number", "ci_high": "number", "ci_level": "number",
                          "p_value": "number"},
     "cited_results": {"value": "number", "denominator": "number"},
+}
+
+
+def _rows(file: str, column: str, *values: str, **cells: str) -> tuple[tuple[str, dict[str, str]], ...]:
+    """One required row per value of ``column`` (the cell a chapter names), with the same other ``cells``."""
+    return tuple((file, {**cells, column: value}) for value in values)
+
+
+#: Rows that a chapter finds by their text (an id, a study, a fact name, an
+#: event or a reason as worded), because its prose, tables or figures are
+#: written about them. Chapter (notebook stem) -> (file, the cells that
+#: identify the row; the last is the one the chapter names). Such a row
+#: renamed or deleted leaves the package valid by its schema but fails the
+#: chapter, so the validator requires each one (:func:`_rule_required`). A
+#: chapter that looks up a new row by its text lists it here:
+#: ``tests/unit/test_data_rules.py`` renames every string literal of the
+#: package and the chapters that names a cell of the data, and fails unless
+#: the validator objects or the chapters still run.
+REQUIRED_ROWS: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
+    "background": (
+        *_rows("studies", "study_id", "he2017", "wei2003"),
+        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
+        *_rows("study_facts", "fact", "enrolled", "duration_months", "stable_background_months", study_id="wei2003"),
+        *_rows("context_outcomes", "id", "lazzerini2013-remission-w8-thalidomide",
+               "lazzerini2013-remission-w8-placebo"),
+        *_rows("context_outcomes", "study_id", "huang2002"),
+    ),
+    "audit": _rows("studies", "study_id", "he2017", "wei2003"),
+    "methods": (
+        *_rows("studies", "study_id", "he2017", "wei2003"),
+        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
+        *_rows("study_facts", "fact", "enrolled", "completed", study_id="wei2003"),
+        *_rows("binary_outcomes", "outcome", "clinical_remission", study_id="he2017", timepoint_week="8"),
+        *_rows("binary_outcomes", "id", "wei2003-asas20-results"),
+        *_rows("adverse_events", "id", "wei2003-neuropathy-results"),
+        *_rows("continuous_outcomes", "id", "wei2003-esr-w24-results", "wei2003-esr-w24-fig2",
+               "wei2003-basdai-baseline-for-w24-fig1", "wei2003-basdai-w24-fig1"),
+    ),
+    "crohns_results": (
+        *_rows("study_facts", "fact", "enrolled", "dose_mg_per_day_min", "dose_mg_per_day_max", "primary_endpoint_week",
+               "endoscopy_week", "endoscopy_n", "suggested_optimal_induction_week",
+               "complete_endoscopic_remission_cdeis_lt", "endoscopic_response_baseline_cdeis_min",
+               "endoscopic_response_cdeis_decrease_gt", study_id="he2017"),
+        *_rows("context_outcomes", "outcome", "clinical_remission", arm="thalidomide"),
+        *_rows("context_outcomes", "outcome", "clinical_remission", arm="placebo"),
+    ),
+    "as_results": (
+        *_rows("studies", "study_id", "wei2003", "huang2002", "zhu2010"),
+        *_rows("study_facts", "fact", "enrolled", "completed", "stable_background_months", "dose_mg_per_day_start",
+               "dose_start_weeks", "dose_mg_per_day_maintenance", "dose_maintenance_weeks", "duration_weeks",
+               "significance_level", "subtype_count", study_id="wei2003"),
+        *_rows("continuous_outcomes", "measure", "basdai", "basfi", "basg", "esr", "crp", "iga", study_id="wei2003",
+               comparison="week 24 vs baseline", location="results"),
+        *_rows("continuous_outcomes", "measure", "basdai", study_id="wei2003", comparison="week 8 vs baseline",
+               location="results"),
+        *_rows("withdrawals", "id", "wei2003-drug-eruption-results", "wei2003-dizziness-drowsiness-results",
+               "wei2003-lack-of-efficacy-results", "wei2003-side-effects-results"),
+        *_rows("context_outcomes", "id", "huang2002-improvement-gt20-12m"),
+        *_rows("context_outcomes", "outcome", "improvement_gt20_4_of_7", study_id="huang2002"),
+        *_rows("context_outcomes", "outcome", "basdai_and_pain_improvement_gt50", study_id="zhu2010"),
+        *_rows("cited_results", "id", "wei2003-cited-huang-improved"),
+    ),
+    "safety": (
+        *_rows("studies", "study_id", "he2017", "wei2003"),
+        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
+        *_rows("study_facts", "fact", "enrolled", "completed", "duration_weeks", "duration_months", "bedtime_dose_mg",
+               "rash_resolution_weeks", "dizziness_resolution_days", "numbness_resolution_weeks", study_id="wei2003"),
+        *_rows("adverse_events", "event", "any adverse event", "adverse event necessitating therapy discontinuation",
+               study_id="he2017"),
+        *_rows("adverse_events", "event", "dry mouth", "constipation", "dizziness", "daytime drowsiness",
+               study_id="wei2003", location="results"),
+        *_rows("adverse_events", "event", "neuropathy", "numbness of the hands",
+               "severe drowsiness under the twice-daily regimen", study_id="wei2003"),
+        *_rows("withdrawals", "reason", "rash", study_id="wei2003", location="abstract: results"),
+    ),
 }
 
 # (part, whole): the part may not exceed the whole on any row.
@@ -337,7 +418,45 @@ class _Table:
             yield line, row.get(name, "")
 
 
-def _read_bytes(path: Path, file: str, problems: list[Problem]) -> bytes | None:
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"))
+
+
+def _unsafe(path: Path, directory: Path) -> str | None:
+    """Why ``path``, in the data directory, must be neither read nor published; None if it may be.
+
+    The book publishes the files of the package: a link leading outside would
+    publish what it points to, and reading a FIFO would wait for ever.
+    """
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(directory):
+            return f"a symbolic link to outside the data package ({os.readlink(path)})"
+        mode = path.stat().st_mode
+    except RuntimeError:  # pathlib's word for a loop of links
+        return "a symbolic link that leads back to itself"
+    except OSError:
+        return None  # missing, or a dangling link: reported as missing where it matters
+    kind = next((name for test, name in _KINDS if test(mode)), None)
+    return f"not a regular file but {kind}; the package holds regular files only" if kind else None
+
+
+def _entry_problems(directory: Path) -> list[Problem]:
+    """A problem for every entry of the data directory that is unsafe to read or publish.
+
+    The top level only: the package is flat, and only its top level is read and published.
+    """
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return []  # no directory: the missing descriptor says so
+    return [Problem(path.name, None, "file", reason) for path in entries if (reason := _unsafe(path, directory))]
+
+
+def _read_bytes(path: Path, file: str, problems: list[Problem], directory: Path) -> bytes | None:
+    reason = _unsafe(path, directory)
+    if reason:
+        problems.append(Problem(file, None, "file", reason))
+        return None
     if not path.is_file():
         problems.append(Problem(file, None, "file", f"missing: no file at {path}"))
         return None
@@ -381,7 +500,7 @@ def _parse_csv(text: str, file: str, problems: list[Problem]) -> _Table | None:
 
 
 def _read_descriptor(directory: Path, problems: list[Problem]) -> dict | None:
-    blob = _read_bytes(directory / DESCRIPTOR, DESCRIPTOR, problems)
+    blob = _read_bytes(directory / DESCRIPTOR, DESCRIPTOR, problems, directory)
     if blob is None:
         return None
     text = _decode(blob, DESCRIPTOR, problems)
@@ -484,10 +603,14 @@ def _checkable(descriptor: dict, tables: dict[str, _Table]) -> dict:
     """Return a copy of the descriptor that frictionless can check without failing early.
 
     Files we could not read are left out (their problem is already
-    reported), and so are keys whose columns are missing from a header:
-    otherwise one broken file would abort the checks of every file that
-    refers to it, and the report would no longer hold all problems at once.
+    reported), and so are files whose header names a column twice (reported
+    by :func:`_rule_header`; frictionless cannot match such columns by name,
+    and fails every file that refers to it), and keys whose columns are
+    missing from a header: otherwise one broken file would abort the checks
+    of every file that refers to it, and the report would no longer hold all
+    problems at once, or would blame the wrong file.
     """
+    tables = {name: table for name, table in tables.items() if len(set(table.header)) == len(table.header)}
     checkable = copy.deepcopy(descriptor)
     kept = []
     for resource in checkable["resources"]:
@@ -757,6 +880,23 @@ def _rule_quotes(tables: _Tables, types: _Types) -> Iterator[Problem]:
                                   f"{value!r} does not appear in the quote as written")
 
 
+def _rule_required(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    needed: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = defaultdict(list)
+    for chapter, rows in REQUIRED_ROWS.items():
+        for name, cells in rows:
+            needed[(name, tuple(cells.items()))].append(chapter)
+    for (name, cells), chapters in needed.items():
+        table = tables.get(name)
+        if table is None or not {column for column, _ in cells} <= set(table.header):
+            continue  # an unreadable file or a missing column is reported already
+        if any(all(row.get(column) == value for column, value in cells) for _, row in table.rows):
+            continue
+        wanted = ", ".join(f"{column} {value!r}" for column, value in cells)
+        who = (f"the {chapters[0]} chapter looks" if len(chapters) == 1
+               else f"the {', '.join(chapters[:-1])} and {chapters[-1]} chapters look")
+        yield Problem(table.file, None, cells[-1][0], f"no row with {wanted}: {who} it up")
+
+
 #: The hand-written rules, each a generator of problems; tests break each one.
 RULES = (
     _rule_header,
@@ -777,7 +917,8 @@ RULES = (
 # ------------------------------------------------------------------ validate
 
 def _directory(data_dir: str | os.PathLike | None) -> Path:
-    return Path(data_dir).resolve() if data_dir is not None else paths.data_dir()
+    # Resolved, so that a link is judged by where it leads (see _unsafe).
+    return Path(data_dir if data_dir is not None else paths.data_dir()).resolve()
 
 
 def _sort_key(problem: Problem) -> tuple:
@@ -819,7 +960,7 @@ def validate(data_dir: str | os.PathLike | None = None) -> list[Problem]:
 
 
 def _validate(directory: Path) -> list[Problem]:
-    problems: list[Problem] = []
+    problems = _entry_problems(directory)
     descriptor = _read_descriptor(directory, problems)
     if descriptor is None:
         return problems
@@ -834,7 +975,7 @@ def _validate(directory: Path) -> list[Problem]:
                                     f"needs a name and a plain file name as path, got {file!r}"))
             continue
         types[name] = _field_types(resource)
-        blob = _read_bytes(directory / file, file, problems)
+        blob = _read_bytes(directory / file, file, problems, directory)
         text = _decode(blob, file, problems) if blob is not None else None
         table = _parse_csv(text, file, problems) if text is not None else None
         if table is not None:
@@ -842,6 +983,10 @@ def _validate(directory: Path) -> list[Problem]:
     problems += _schema_problems(directory, descriptor, tables)
     for rule in RULES:
         problems += rule(tables, types)
+    # A row a chapter needs may be missing only because it is malformed: that problem names it
+    # better, so missing rows are reported for files without any other problem.
+    spoilt = {problem.file for problem in problems}
+    problems += [p for p in _rule_required(tables, types) if p.file not in spoilt]
     return problems
 
 
@@ -877,7 +1022,9 @@ _VERDICTS: dict[str, tuple[Problem, ...]] = {}
 
 
 def _snapshot(directory: Path) -> tuple[str, dict[str, bytes], dict] | None:
-    """Read the descriptor and every file once; None if any is unreadable."""
+    """Read the descriptor and every file once; None if any is unreadable or unsafe to read."""
+    if _entry_problems(directory):
+        return None
     try:
         raw = (directory / DESCRIPTOR).read_bytes()
         descriptor = json.loads(raw.decode("utf-8"))

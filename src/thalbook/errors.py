@@ -66,3 +66,27 @@ class DataError(InputError):
 
 class BuildError(ThalbookError):
     """A chapter failed to execute or the book failed to build: exit code 1."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGINT, SIGTERM or SIGHUP) ended the build.
+
+    A ``KeyboardInterrupt``, so that no ``except Exception`` on the way swallows
+    it and every ``finally`` runs (ending the processes the build started).
+    ``published`` lists what had been swapped in when it arrived (usually nothing).
+
+    Examples
+    --------
+    >>> import signal
+    >>> Interrupted(signal.SIGTERM).exit_code
+    143
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.published: list[str] = []
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

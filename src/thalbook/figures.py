@@ -28,6 +28,9 @@ def use_book_style() -> None:
             # Text as shapes, and no timestamp in metadata: reproducible bytes.
             "svg.hashsalt": "thalbook",
             "figure.autolayout": False,
+            # Labels come from the data package: a '$' there is a dollar sign,
+            # not the start of mathtext (which would fail to parse and stop the chapter).
+            "text.parse_math": False,
         }
     )
     # The inline backend renders PNG; retina doubling would change sizes per machine.

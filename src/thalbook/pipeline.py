@@ -11,11 +11,16 @@ The flow of one ``thalbook build``::
          (see "warm kernels"), and Jupyter Book starts importing meanwhile
       -> <out>/executed/*.ipynb -> <out>/stage/ (the book's sources)
       -> jupyter-book build (warnings are errors) -> <out>/jb/_build/{html,latex}
-      -> publish: <out>/html is a symlink swapped atomically to a new
-         <out>/site/<id>/ tree; <out>/pdf/book.pdf is replaced atomically.
+      -> publish: HTML and PDF are prepared beside the published ones, then
+         swapped in together with signals held: <out>/html is a symlink
+         replaced atomically by one to a new <out>/site/<id>/ tree, and
+         <out>/pdf/book.pdf is replaced atomically.
 
-A build that fails or is killed at any point never touches the published
-``<out>/html`` or ``<out>/pdf/book.pdf``. Jupyter Book has no parameters,
+The build directory is claimed and locked for the whole build
+(:mod:`thalbook.builddir`): the build writes and deletes only what it made.
+A build that fails, or is interrupted or killed at any point, never touches the
+published ``<out>/html`` or ``<out>/pdf/book.pdf``, and every process it
+started (pool workers, kernels, Jupyter Book and its LaTeX run) ends with it. Jupyter Book has no parameters,
 parallel execution or data-aware cache of its own (see the methods chapter);
 this module adds those around it and leaves the HTML and LaTeX to it.
 """
@@ -24,16 +29,16 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import fcntl
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,8 +46,8 @@ from typing import Any
 import nbformat
 import yaml
 
-from thalbook import __version__, kernels, paths, record
-from thalbook.errors import BuildError, InputError
+from thalbook import __version__, builddir, kernels, paths, record
+from thalbook.errors import BuildError, Interrupted
 
 #: Book sources copied to the stage besides the chapters.
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff")
@@ -180,7 +185,9 @@ def _file_digest(path: Path) -> str:
 def _dir_digest(directory: Path, pattern: str = "*") -> str:
     """Digest of the names and bytes of every file under ``directory`` matching ``pattern``."""
     h = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+    # Regular files only: a link out of the directory is not part of it (and a FIFO would block).
+    for path in sorted(p for p in directory.rglob(pattern)
+                       if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts):
         h.update(str(path.relative_to(directory)).encode() + b"\0")
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -213,19 +220,22 @@ def chapter_key(chapter: Chapter, params: dict[str, Any], inputs: str) -> str:
 
 
 def _quiet_worker(log: str) -> None:
-    """Send this worker's stderr, which its kernels inherit, to a log file.
+    """Prepare a pool worker: its stderr (which its kernels inherit) goes to a log file.
 
     Kernels print start-up and shutdown chatter on stderr; the progress display
     stays readable, and the chatter stays available in ``<out>/logs/kernels.log``.
+    An interrupt from the terminal reaches the whole process group: the workers
+    leave it to the build, which ends them (see :func:`_execute`).
     """
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _execute_one(source: str, output: str, params: dict[str, Any], cwd: str,
-                 zygote: str | None = None) -> dict[str, Any]:
+def _execute_one(task: tuple[int, str, str, dict[str, Any], str, str | None]) -> tuple[int, dict[str, Any]]:
     """Run one notebook with papermill in this (worker) process; never raises."""
+    index, source, output, params, cwd, zygote = task
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -243,14 +253,14 @@ def _execute_one(source: str, output: str, params: dict[str, Any], cwd: str,
             **({"kernel_manager_class": kernels.zygote_kernel_manager(zygote)} if zygote else {}),
         )
     except PapermillExecutionError as exc:
-        return {
+        return index, {
             "ok": False,
             "cell": exc.exec_count,
             "error": f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:300],
         }
     except Exception as exc:  # kernel death, timeout, malformed notebook: report, do not crash the pool
-        return {"ok": False, "cell": None, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
-    return {"ok": True, "seconds": time.perf_counter() - start}
+        return index, {"ok": False, "cell": None, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+    return index, {"ok": True, "seconds": time.perf_counter() - start}
 
 
 def _hide_injected_parameters(path: Path) -> None:
@@ -281,12 +291,9 @@ def _copy_if_changed(src: Path, dst: Path) -> bool:
 
 def _write_if_changed(dst: Path, content: bytes) -> bool:
     """Write ``content`` to ``dst`` unless it already holds exactly that (see :func:`_copy_if_changed`)."""
-    if dst.exists() and dst.read_bytes() == content:
+    if dst.is_file() and not dst.is_symlink() and dst.read_bytes() == content:
         return False
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, dst)
+    builddir.write_atomic(dst, content)
     return True
 
 
@@ -301,16 +308,42 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _cached_execution(chapter: Chapter, key: str, out: Path) -> Execution | None:
+    """The cached execution of ``chapter`` under ``key``, or None when there is none to trust.
+
+    An entry is a notebook and its metadata, which records the notebook's
+    sha256: a truncated, missing or altered half makes the entry worthless, so
+    it is discarded (the chapter is executed again) rather than trusted or
+    fatal.
+    """
+    notebook = out / "cache" / chapter.name / f"{key}.ipynb"
+    meta_path = notebook.with_suffix(".json")
+    if not notebook.exists() and not meta_path.exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_bytes())
+        if hashlib.sha256(notebook.read_bytes()).hexdigest() != meta["sha256"]:
+            raise ValueError("notebook does not match its metadata")
+        execution = Execution(chapter.name, key, True, float(meta["seconds"]), str(meta["executed_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        notebook.unlink(missing_ok=True)
+        meta_path.unlink(missing_ok=True)
+        return None
+    os.utime(notebook)  # keep recently used entries when pruning
+    return execution
+
+
 @contextlib.contextmanager
-def _build_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``out`` so two builds never write it at once."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildError(f"{out}: another thalbook build is running there") from None
-        yield
+def session(out: Path | str) -> Iterator[Path]:
+    """Claim and lock the build directory ``out`` for one build; yield it as an absolute path.
+
+    See :mod:`thalbook.builddir`: a directory the build did not make is
+    refused, and so is any link under the build's own names that it did not make.
+    """
+    directory = builddir.claim(out)
+    with builddir.lock(directory):
+        builddir.check_links(directory)
+        yield directory
 
 
 def run(
@@ -345,53 +378,59 @@ def run(
 
     Raises
     ------
+    thalbook.errors.InputError
+        The build directory is not one the build may write.
     thalbook.errors.DataError
         The data package is invalid (nothing is executed).
     thalbook.errors.BuildError
         A chapter failed; its executed notebook is kept in ``out/failed``.
     """
-    out = Path(out).resolve()
+    with session(out) as out:
+        return _run(params, out, data_dir, jobs, progress, on_execute)
+
+
+def _run(params, out: Path, data_dir, jobs, progress, on_execute) -> RunResult:
     data_dir = Path(data_dir).resolve() if data_dir else paths.data_dir()
     inputs = inputs_digest(data_dir)
     _validate_data(data_dir, out, inputs)
     jobs = jobs or os.cpu_count() or 1
 
-    with _build_lock(out):
-        result = RunResult(out=out, params=params, data_dir=data_dir)
-        todo: list[tuple[Chapter, dict[str, Any], str]] = []
-        for chapter in chapters():
-            if not chapter.is_notebook:
-                continue
-            unknown = set(chapter.declared) - set(params)
-            if unknown:
-                raise BuildError(f"{chapter.source.name}: declares unknown parameter {sorted(unknown)[0]}")
-            received = {k: params[k] for k in chapter.declared}
-            result.declared[chapter.name] = chapter.declared
-            key = chapter_key(chapter, received, inputs)
-            cached = out / "cache" / chapter.name / f"{key}.ipynb"
-            if cached.exists():
-                meta = json.loads(cached.with_suffix(".json").read_text())
-                os.utime(cached)  # keep recently used entries when pruning
-                result.executions.append(Execution(chapter.name, key, True, meta["seconds"], meta["executed_at"]))
-                progress(f"  cached    {chapter.name}")
-            else:
-                todo.append((chapter, received, key))
+    result = RunResult(out=out, params=params, data_dir=data_dir)
+    todo: list[tuple[Chapter, dict[str, Any], str]] = []
+    for chapter in chapters():
+        if not chapter.is_notebook:
+            continue
+        unknown = set(chapter.declared) - set(params)
+        if unknown:
+            raise BuildError(f"{chapter.source.name}: declares unknown parameter {sorted(unknown)[0]}")
+        received = {k: params[k] for k in chapter.declared}
+        result.declared[chapter.name] = chapter.declared
+        key = chapter_key(chapter, received, inputs)
+        cache_dir = out / "cache" / chapter.name
+        had_entry = (cache_dir / f"{key}.ipynb").exists() or (cache_dir / f"{key}.json").exists()
+        execution = _cached_execution(chapter, key, out)
+        if execution is not None:
+            result.executions.append(execution)
+            progress(f"  cached    {chapter.name}")
+        else:
+            if had_entry:
+                progress(f"  repaired  {chapter.name}: its cache entry was incomplete or damaged; executing it again")
+            todo.append((chapter, received, key))
 
-        if todo:
-            progress(f"thalbook: executing {len(todo)} chapter(s), {min(jobs, len(todo))} at a time")
-            if on_execute is not None:
-                on_execute()
-        failures = _execute(todo, out, data_dir, jobs, progress, result)
-        if failures:
-            raise BuildError(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+    if todo:
+        progress(f"thalbook: executing {len(todo)} chapter(s), {min(jobs, len(todo))} at a time")
+        if on_execute is not None:
+            on_execute()
+    failures = _execute(todo, out, data_dir, jobs, progress, result)
+    if failures:
+        raise BuildError(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
 
-        executed = result.executed_dir
-        executed.mkdir(parents=True, exist_ok=True)
-        for e in result.executions:
-            _copy_if_changed(out / "cache" / e.chapter / f"{e.key}.ipynb", executed / f"{e.chapter}.ipynb")
-        result.executions.sort(key=lambda e: e.chapter)
-        (out / "run.json").write_text(json.dumps(_run_record(result), indent=2) + "\n")
-        return result
+    executed = result.executed_dir
+    for e in result.executions:
+        _copy_if_changed(out / "cache" / e.chapter / f"{e.key}.ipynb", executed / f"{e.chapter}.ipynb")
+    result.executions.sort(key=lambda e: e.chapter)
+    builddir.write_atomic(out / "run.json", (json.dumps(_run_record(result), indent=2) + "\n").encode())
+    return result
 
 
 def _validate_data(data_dir: Path, out: Path, inputs: str) -> None:
@@ -444,10 +483,17 @@ def _longest_first(todo: list, out: Path) -> list:
 
 
 def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunResult) -> list[str]:
+    """Execute ``todo`` in a pool of worker processes; return one message per failed chapter.
+
+    The workers are started with ``spawn``: fresh interpreters that inherit no
+    open file (the build's lock above all) and no thread state. Any exception
+    here, an interrupt included, terminates the pool before it propagates, so
+    no worker outlives the build; a worker's kernel ends with its worker.
+    """
     if not todo:
         return []
     pending = out / "pending"
-    # Partial notebooks of a killed build are of no use: start clean.
+    # Partial notebooks of a killed build are of no use: start clean (pending/ is the build's own).
     shutil.rmtree(pending, ignore_errors=True)
     pending.mkdir(parents=True, exist_ok=True)
     # Kernels inherit the environment of the process that starts them.
@@ -457,52 +503,26 @@ def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunRe
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     failures = []
     todo = _longest_first(todo, out)
-    import papermill  # noqa: F401 - once here rather than in every worker: they are forked from this process
-
     try:
         log = out / "logs" / "kernels.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        with kernels.kernel_zygote([chapter for chapter, _, _ in todo], log) as zygote, \
-                ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_quiet_worker,
-                                    initargs=(str(log),)) as pool:
-            futures = {
-                pool.submit(
-                    _execute_one,
-                    str(chapter.source),
-                    str(pending / f"{chapter.name}-{key[:16]}.ipynb"),
-                    received,
-                    str(paths.CHAPTERS),
-                    zygote,
-                ): (chapter, key)
-                for chapter, received, key in todo
-            }
-            for future in as_completed(futures):
-                chapter, key = futures[future]
-                outcome = future.result()
-                produced = pending / f"{chapter.name}-{key[:16]}.ipynb"
-                if not outcome["ok"]:
-                    kept = out / "failed" / f"{chapter.name}.ipynb"
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    if produced.exists():
-                        os.replace(produced, kept)
-                    cell = f"cell {outcome['cell']}" if outcome["cell"] is not None else "start-up"
-                    failures.append(
-                        f"chapter {chapter.name} failed at {cell}: {outcome['error']} "
-                        f"(executed notebook kept at {kept})"
-                    )
-                    progress(f"  FAILED    {chapter.name}: {outcome['error']}")
-                    continue
-                _hide_injected_parameters(produced)
-                (out / "failed" / f"{chapter.name}.ipynb").unlink(missing_ok=True)  # an old failure is over
-                executed_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-                target = out / "cache" / chapter.name / f"{key}.ipynb"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                meta = {"seconds": round(outcome["seconds"], 2), "executed_at": executed_at}
-                target.with_suffix(".json").write_text(json.dumps(meta) + "\n")
-                os.replace(produced, target)  # the notebook last: its presence means a complete entry
-                _prune_cache(target.parent)
-                result.executions.append(Execution(chapter.name, key, False, meta["seconds"], executed_at))
-                progress(f"  executed  {chapter.name} ({meta['seconds']:.1f} s)")
+        with kernels.kernel_zygote([chapter for chapter, _, _ in todo], log) as zygote:
+            pool = multiprocessing.get_context("spawn").Pool(
+                processes=min(jobs, len(todo)), initializer=_quiet_worker, initargs=(str(log),))
+            try:
+                tasks = [(i, str(chapter.source), str(pending / f"{chapter.name}-{key[:16]}.ipynb"), received,
+                          str(paths.CHAPTERS), zygote) for i, (chapter, received, key) in enumerate(todo)]
+                for index, outcome in pool.imap_unordered(_execute_one, tasks):
+                    chapter, _, key = todo[index]
+                    message = _collect(chapter, key, outcome, out, pending, result, progress)
+                    if message:
+                        failures.append(message)
+                pool.close()
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
     finally:
         for k, v in env_before.items():
             if v is None:
@@ -510,6 +530,35 @@ def _execute(todo, out: Path, data_dir: Path, jobs: int, progress, result: RunRe
             else:
                 os.environ[k] = v
     return failures
+
+
+def _collect(chapter: Chapter, key: str, outcome: dict[str, Any], out: Path, pending: Path,
+             result: RunResult, progress) -> str | None:
+    """File one chapter's execution in the cache (or in ``failed/``); return a failure message or None."""
+    produced = pending / f"{chapter.name}-{key[:16]}.ipynb"
+    if not outcome["ok"]:
+        kept = out / "failed" / f"{chapter.name}.ipynb"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        cell = f"cell {outcome['cell']}" if outcome["cell"] is not None else "start-up"
+        progress(f"  FAILED    {chapter.name}: {outcome['error']}")
+        message = f"chapter {chapter.name} failed at {cell}: {outcome['error']}"
+        if not produced.exists():
+            return message
+        os.replace(produced, kept)
+        return f"{message} (executed notebook kept at {kept})"
+    _hide_injected_parameters(produced)
+    (out / "failed" / f"{chapter.name}.ipynb").unlink(missing_ok=True)  # an old failure is over
+    executed_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    target = out / "cache" / chapter.name / f"{key}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"seconds": round(outcome["seconds"], 2), "executed_at": executed_at,
+            "sha256": hashlib.sha256(produced.read_bytes()).hexdigest()}
+    os.replace(produced, target)
+    builddir.write_atomic(target.with_suffix(".json"), (json.dumps(meta) + "\n").encode())
+    _prune_cache(target.parent)
+    result.executions.append(Execution(chapter.name, key, False, meta["seconds"], executed_at))
+    progress(f"  executed  {chapter.name} ({meta['seconds']:.1f} s)")
+    return None
 
 
 def _render_record(result: RunResult) -> str:
@@ -571,7 +620,8 @@ def stage(result: RunResult) -> Path:
         _copy_if_changed(nb, stage_dir / "chapters" / nb.name)
         wanted.add(stage_dir / "chapters" / nb.name)
     # The data package travels with the book so that readers can download it.
-    for f in sorted(p for p in result.data_dir.iterdir() if p.is_file()):
+    # Regular files only: a link could publish a file from outside the package.
+    for f in sorted(p for p in result.data_dir.iterdir() if p.is_file() and not p.is_symlink()):
         _copy_if_changed(f, stage_dir / "data" / f.name)
         wanted.add(stage_dir / "data" / f.name)
     for stale in [*stage_dir.glob("chapters/*"), *stage_dir.glob("data/*")]:
@@ -619,9 +669,8 @@ class _JupyterBookAhead:
 
     def start(self) -> None:
         if self.proc is None:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-P", "-c", _JB_AHEAD, str(paths.ROOT / "_config.yml")],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.proc = _start_jupyter_book(
+                [sys.executable, "-P", "-c", _JB_AHEAD, str(paths.ROOT / "_config.yml")], stdin=subprocess.PIPE)
 
     def take(self) -> subprocess.Popen | None:
         proc, self.proc = self.proc, None
@@ -629,9 +678,29 @@ class _JupyterBookAhead:
 
     def close(self) -> None:
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.communicate()
+            _end_group(self.proc)
             self.proc = None
+
+
+def _start_jupyter_book(command: list[str], **kwargs) -> subprocess.Popen:
+    """Start a Jupyter Book process in a process group of its own, so that the build can end it whole.
+
+    Its LaTeX run (``make``, ``latexmk``, ``xelatex``) belongs to that group:
+    an interrupted build ends every one of them (:func:`_end_group`).
+    """
+    try:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, **kwargs)
+    except OSError as exc:
+        raise BuildError(f"{command[0]}: cannot start Jupyter Book ({exc.strerror or exc}); "
+                         "run `make setup`") from None
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Kill the process group ``proc`` leads (see :func:`_start_jupyter_book`) and reap ``proc``."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
 
 
 def _jupyter_book(stage_dir: Path, builder: str, work: Path, ahead: subprocess.Popen | None = None) -> None:
@@ -639,63 +708,136 @@ def _jupyter_book(stage_dir: Path, builder: str, work: Path, ahead: subprocess.P
     args = ["build", str(stage_dir), "--path-output", str(work), "--builder", builder,
             "-W", "-n", "--keep-going", "--quiet"]
     if ahead is not None and ahead.poll() is None:
-        stdout, stderr = ahead.communicate(json.dumps(args) + "\n")
-        proc = subprocess.CompletedProcess(ahead.args, ahead.returncode, stdout, stderr)
+        proc, feed = ahead, json.dumps(args) + "\n"
     else:
-        proc = subprocess.run([str(exe), *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-        interesting = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln or "Error" in ln] or lines[-5:]
-        log = work / f"{builder}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(proc.stdout + "\n" + proc.stderr)
-        raise BuildError(f"jupyter-book {builder} build failed: {interesting[0].strip()[:400]} (full log: {log})")
+        proc, feed = _start_jupyter_book([str(exe), *args], stdin=subprocess.DEVNULL), None
+    try:
+        stdout, stderr = proc.communicate(feed)
+    except BaseException:
+        _end_group(proc)
+        raise
+    finally:
+        # Whatever Jupyter Book left running in its group (a LaTeX run) ends with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    if proc.returncode == 0:
+        return
+    log = work / f"{builder}.log"
+    builddir.write_atomic(log, (stdout + "\n" + stderr).encode())
+    latex_log = work / "_build" / "latex" / "book.log"
+    if builder == "pdflatex" and latex_log.is_file():
+        errors = [ln for ln in latex_log.read_text(errors="replace").splitlines() if ln.startswith("!")]
+        first = errors[0][:300] if errors else "no error line in its log"
+        raise BuildError(f"LaTeX (xelatex) failed: {first} (read {latex_log}; Jupyter Book's output: {log})")
+    lines = [ln for ln in (stderr + stdout).splitlines() if ln.strip()]
+    interesting = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln or "Error" in ln] or lines[-5:] or [
+        f"exit status {proc.returncode}"]
+    raise BuildError(f"jupyter-book {builder} build failed: {interesting[0].strip()[:400]} (full log: {log})")
 
 
-def _publish_html(built: Path, out: Path, key: str) -> Path:
-    """Copy ``built`` to a new ``out/site/<id>`` and swap the ``out/html`` symlink to it.
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back SIGINT, SIGTERM and SIGHUP while the book is swapped in; deliver them after.
 
-    ``os.replace`` of a symlink is atomic, so a reader or a killed build sees
-    either the old book or the new one, never a mixture.
+    The swap is a few renames: held signals make it all or nothing.
     """
-    site = out / "site"
-    site.mkdir(parents=True, exist_ok=True)
-    new = site / f"{time.strftime('%Y%m%dT%H%M%S')}-{key[:12]}"
-    tmp = site / f".{new.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(built, tmp)
-    (tmp / ".thalbook-key").write_text(key + "\n")
-    if new.exists():
-        shutil.rmtree(new)
-    tmp.rename(new)
-    link = out / "html"
-    if link.exists() and not link.is_symlink():
-        # A real directory (an older layout, or another tool's output) cannot be swapped
-        # atomically: move it into site/, where it is pruned like any older book.
-        link.rename(site / f"previous-{time.strftime('%Y%m%dT%H%M%S')}")
-    tmp_link = out / ".html.tmp"
-    tmp_link.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(new, out), tmp_link)
-    os.replace(tmp_link, link)
-    for old in site.iterdir():
-        if old != new and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
-    return link
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _publish_pdf(built: Path, out: Path) -> Path:
-    target = out / "pdf" / "book.pdf"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(".book.pdf.tmp")
-    shutil.copyfile(built, tmp)
-    os.replace(tmp, target)
-    return target
+def _site_name(key: str) -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{key[:12]}"
+
+
+def _is_site(path: Path) -> bool:
+    """Whether ``path`` is a published tree the build made (its name and its key file say so)."""
+    return (not path.is_symlink() and path.is_dir() and (path / ".thalbook-key").is_file()
+            and len(path.name) == 28 and path.name[8] == "T" and path.name[15] == "-")
+
+
+class _Publication:
+    """What is to be swapped in: a new site tree and/or a new PDF, prepared beside the published ones.
+
+    :meth:`commit` swaps them in together with signals held; anything prepared
+    but not committed is removed by :meth:`discard`.
+    """
+
+    def __init__(self, out: Path, key: str) -> None:
+        self.out, self.key = out, key
+        self.site_tmp: Path | None = None
+        self.pdf_tmp: Path | None = None
+
+    def prepare_html(self, built: Path) -> None:
+        site = self.out / "site"
+        self.site_tmp = site / f".{_site_name(self.key)}.tmp"
+        try:
+            site.mkdir(exist_ok=True)
+            shutil.rmtree(self.site_tmp, ignore_errors=True)
+            shutil.copytree(built, self.site_tmp)
+            (self.site_tmp / ".thalbook-key").write_text(self.key + "\n")
+        except OSError as exc:
+            raise BuildError(f"{self.site_tmp}: cannot prepare the new HTML book: {builddir.os_reason(exc)}") from None
+
+    def prepare_pdf(self, built: Path) -> None:
+        pdf = self.out / "pdf"
+        self.pdf_tmp = pdf / ".book.pdf.tmp"
+        try:
+            pdf.mkdir(exist_ok=True)
+            shutil.copyfile(built, self.pdf_tmp)
+        except OSError as exc:
+            raise BuildError(f"{self.pdf_tmp}: cannot prepare the new PDF book: {builddir.os_reason(exc)}") from None
+
+    def commit(self) -> list[str]:
+        """Swap in what was prepared; return what was published ("html", "pdf")."""
+        done = []
+        link = self.out / "html"
+        with _signals_held():
+            if self.site_tmp is not None:
+                new = self.site_tmp.with_name(self.site_tmp.name[1:-4])
+                if new.exists():
+                    shutil.rmtree(new)
+                self.site_tmp.rename(new)
+                self.site_tmp = None
+                tmp_link = self.out / ".html.tmp"
+                tmp_link.unlink(missing_ok=True)
+                os.symlink(os.path.relpath(new, self.out), tmp_link)
+                os.replace(tmp_link, link)
+                done.append("html")
+            if self.pdf_tmp is not None:
+                os.replace(self.pdf_tmp, self.out / "pdf" / "book.pdf")
+                self.pdf_tmp = None
+                builddir.write_atomic(self.out / "pdf" / ".thalbook-key", (self.key + "\n").encode())
+                done.append("pdf")
+        if "html" in done:
+            current = link.resolve()
+            for old in (self.out / "site").iterdir():
+                if old != current and _is_site(old):
+                    shutil.rmtree(old, ignore_errors=True)
+        return done
+
+    def discard(self) -> None:
+        if self.site_tmp is not None:
+            shutil.rmtree(self.site_tmp, ignore_errors=True)
+        if self.pdf_tmp is not None:
+            self.pdf_tmp.unlink(missing_ok=True)
 
 
 def published_key(out: Path) -> str | None:
     """The key of the book currently published in ``out/html``, if any."""
     marker = out / "html" / ".thalbook-key"
-    return marker.read_text().strip() if marker.exists() else None
+    return marker.read_text().strip() if marker.is_file() else None
+
+
+def _pdf_key(out: Path) -> str | None:
+    target, key_file = out / "pdf" / "book.pdf", out / "pdf" / ".thalbook-key"
+    return key_file.read_text().strip() if target.is_file() and key_file.is_file() else None
 
 
 def build(
@@ -706,56 +848,73 @@ def build(
     jobs: int | None = None,
     progress: Callable[[str], None] = _say,
 ) -> RunResult:
-    """Execute (see :func:`run`), then build and publish the HTML and/or PDF book.
+    """Execute (see :func:`run`), then build the HTML and/or PDF book and publish them together.
 
     Nothing is rebuilt when the published book already has this exact key.
+    With ``fmt="all"``, both are built before either is swapped in: a failure
+    or a signal before the swap leaves both as they were.
+
+    Raises
+    ------
+    thalbook.errors.Interrupted
+        A signal ended the build; its ``published`` lists what had been
+        swapped in by then (nothing, unless the signal came after the swap).
     """
     if fmt not in ("html", "pdf", "all"):
-        raise InputError(f"--format: {fmt!r} is not one of html, pdf, all")
+        raise ValueError(f"fmt: {fmt!r} is not one of html, pdf, all")
     ahead = _JupyterBookAhead()
+    published: list[str] = []
     try:
-        return _build(params, fmt, out, data_dir, jobs, progress, ahead)
+        with session(out) as out:
+            return _build(params, fmt, out, data_dir, jobs, progress, ahead, published)
+    except Interrupted as exc:
+        exc.published = published
+        raise
     finally:
         ahead.close()
 
 
-def _build(params, fmt, out, data_dir, jobs, progress, ahead: _JupyterBookAhead) -> RunResult:
-    result = run(params, out=out, data_dir=data_dir, jobs=jobs, progress=progress, on_execute=ahead.start)
-    out = result.out
+def _build(params, fmt, out: Path, data_dir, jobs, progress, ahead: _JupyterBookAhead,
+           published: list[str]) -> RunResult:
+    result = _run(params, out, data_dir, jobs, progress, ahead.start)
     key = result.book_key
-    with _build_lock(out):
-        work = out / "jb"
-        marker = out / ".building"
-        if marker.exists():
-            # The previous build was interrupted: its Sphinx environment may be half written.
-            shutil.rmtree(work, ignore_errors=True)
-        marker.write_text(key + "\n")
-        staged: list[Path] = []
+    work = out / "jb"
+    marker = out / ".building"
+    if marker.exists():
+        # The previous build was interrupted: its Sphinx environment may be half written.
+        shutil.rmtree(work, ignore_errors=True)
+    builddir.write_atomic(marker, (key + "\n").encode())
+    staged: list[Path] = []
 
-        def stage_dir() -> Path:
-            """The stage, assembled once something is to be built (the run record imports pandas)."""
-            if not staged:
-                staged.append(stage(result))
-            return staged[0]
+    def stage_dir() -> Path:
+        """The stage, assembled once something is to be built (the run record imports pandas)."""
+        if not staged:
+            staged.append(stage(result))
+        return staged[0]
 
+    publication = _Publication(out, key)
+    try:
+        timings = []
         if fmt in ("html", "all"):
             if published_key(out) == key:
                 progress("  html      up to date")
             else:
                 t0 = time.perf_counter()
                 _jupyter_book(stage_dir(), "html", work, ahead.take())
-                _publish_html(work / "_build" / "html", out, key)
-                progress(f"  html      built ({time.perf_counter() - t0:.1f} s) -> {out / 'html'}")
+                publication.prepare_html(work / "_build" / "html")
+                timings.append(("html", time.perf_counter() - t0, out / "html"))
         if fmt in ("pdf", "all"):
-            pdf_key_file = out / "pdf" / ".thalbook-key"
-            pdf_target = out / "pdf" / "book.pdf"
-            if pdf_target.exists() and pdf_key_file.exists() and pdf_key_file.read_text().strip() == key:
+            if _pdf_key(out) == key:
                 progress("  pdf       up to date")
             else:
                 t0 = time.perf_counter()
                 _jupyter_book(stage_dir(), "pdflatex", work, ahead.take())
-                _publish_pdf(work / "_build" / "latex" / "book.pdf", out)
-                pdf_key_file.write_text(key + "\n")
-                progress(f"  pdf       built ({time.perf_counter() - t0:.1f} s) -> {pdf_target}")
-        marker.unlink()
+                publication.prepare_pdf(work / "_build" / "latex" / "book.pdf")
+                timings.append(("pdf", time.perf_counter() - t0, out / "pdf" / "book.pdf"))
+        published.extend(publication.commit())
+    finally:
+        publication.discard()
+    for what, seconds, where in timings:
+        progress(f"  {what:<9} built ({seconds:.1f} s) -> {where}")
+    marker.unlink()
     return result

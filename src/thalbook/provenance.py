@@ -253,8 +253,7 @@ def study_overview(package) -> pd.DataFrame:
     columns = {}
     for _, study in studies.iterrows():
         f = safety.facts(package, study["study_id"])
-        period = (f"{f['study_start']} to {f['study_end']}" if "study_start" in f
-                  else "not stated")
+        period = f"{f['study_start']} to {f['study_end']}" if {"study_start", "study_end"} <= f.keys() else "not stated"
         people = f"{f['enrolled']} enrolled" + (f", all {f['male']} men" if f.get("male") == f.get("enrolled") else "")
         if "age_mean" in f:
             people += f", mean age {f['age_mean']} years"

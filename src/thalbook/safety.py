@@ -428,8 +428,9 @@ def flow_figure(accounting: pd.DataFrame, n_enrolled: int, n_completed: int, dos
     """
     import matplotlib.pyplot as plt
 
-    from thalbook.figures import PALETTE
+    from thalbook.figures import PALETTE, use_book_style
 
+    use_book_style()
     colours = {"adverse event": PALETTE[3], "lack of efficacy": PALETTE[0]}
     steps = len(accounting)
     fig, ax = plt.subplots(figsize=(7.6, 2.2 + 1.0 * steps))
@@ -470,8 +471,9 @@ def events_figure(events: pd.DataFrame, study_labels: dict[str, str], confidence
     """
     import matplotlib.pyplot as plt
 
-    from thalbook.figures import PALETTE
+    from thalbook.figures import PALETTE, use_book_style
 
+    use_book_style()
     shown = events[events["k"].notna() & ~events["is_total"]].copy()
     studies = list(dict.fromkeys(shown["study"]))
     heights = [max(len(shown[shown["study"].eq(s)]), 1) for s in studies]

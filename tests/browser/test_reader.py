@@ -7,7 +7,6 @@ anywhere else, and the single visit of every page these tests inspect.
 from __future__ import annotations
 
 import re
-import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 import yaml
 
 from tests.browser.conftest import SCREENSHOTS, Reader, Site, Visit, serve
-from tests.conftest import ROOT, thalbook
+from tests.conftest import ROOT, seed_cache, thalbook
 from thalbook.params import SCHEMA
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -154,8 +153,7 @@ OVERRIDES = {"rounding": "half-even"}
 @pytest.fixture(scope="module")
 def other_book(tmp_path_factory, built_book: Path):
     """The book built with non-default parameters (the chapters that declare them re-executed)."""
-    out = tmp_path_factory.mktemp("other-params") / "_build"
-    shutil.copytree(built_book / "cache", out / "cache")
+    out = seed_cache(built_book, tmp_path_factory.mktemp("other-params") / "_build")
     sets = [a for name, value in OVERRIDES.items() for a in ("--set", f"{name}={value}")]
     proc = thalbook("build", "--format", "html", "--out", str(out), *sets)
     assert proc.returncode == 0, proc.stderr

@@ -109,6 +109,15 @@ def append_cell(path: Path, source: str) -> None:
     nbformat.write(nb, path)
 
 
+def plant(chapter: Path, moment: str, started: Path) -> None:
+    """Change ``chapter`` so that it re-executes; when ``moment`` is "executing", so that its kernel
+    leaves ``started`` and then sleeps, to be caught inside a cell."""
+    if moment == "executing":
+        append_cell(chapter, f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(60)")
+    else:
+        append_cell(chapter, f"changed = {uuid.uuid4().hex!r}")
+
+
 def replace_in_cells(path: Path, old: str, new: str) -> None:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -152,10 +161,7 @@ def test_a_killed_build_loses_nothing(published_project: Path, chapter: Path, tm
     before = published(project)
     started = tmp_path / "kernel-started"
     log = tmp_path / "killed.log"
-    if moment == "executing":
-        append_cell(chapter, f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(60)")
-    else:
-        append_cell(chapter, "changed = True")
+    plant(chapter, moment, started)
 
     def typesetting() -> bool:
         executed = re.search(rf"executed\s+{chapter.stem}\b", log.read_text()) if log.exists() else None
@@ -188,4 +194,85 @@ def test_a_killed_build_loses_nothing(published_project: Path, chapter: Path, tm
     assert after["html"] != before["html"], "the next build published nothing"
     assert after["pdf"] == before["pdf"]  # an HTML build leaves the PDF alone
     assert (out / "html" / "index.html").is_file()
+    assert_no_survivors(tag, project)
+
+
+# --------------------------------------------------------------------------- the signal matrix
+
+#: (moment, format): LaTeX runs only when the PDF is built.
+MOMENTS = [("executing", "html"), ("executing", "all"), ("sphinx", "html"), ("sphinx", "all"), ("latex", "all")]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+@pytest.mark.parametrize(("moment", "fmt"), MOMENTS, ids=[f"{m}-{f}" for m, f in MOMENTS])
+def test_a_signal_ends_the_build_cleanly(published_project: Path, chapter: Path, tmp_path: Path,
+                                         moment: str, fmt: str, signum: signal.Signals):
+    """A signal to the build's own process (as ``kill``, ``timeout`` or a cancelled CI job send it).
+
+    The build must end with 128 + the signal's number and an honest last line, leave the
+    published HTML and PDF byte-identical, leave no process behind, and the next build must
+    succeed. The moments are recognised from outside: a file the planted cell leaves, Sphinx's
+    doctrees, a running ``xelatex`` of this build.
+    """
+    project, tag = published_project, uuid.uuid4().hex
+    out = project / "_build"
+    before = published(project)
+    started = tmp_path / "kernel-started"
+    log = tmp_path / "interrupted.log"
+    plant(chapter, moment, started)
+
+    def sphinx_running() -> bool:
+        executed = re.search(rf"executed\s+{chapter.stem}\b", log.read_text()) if log.exists() else None
+        return bool(executed) and any(p.stat().st_mtime > t0 for p in out.glob("jb/**/*.doctree"))
+
+    def latex_running() -> bool:
+        return any("xelatex" in command for command in processes(tag, project).values())
+
+    ready = {"executing": started.exists, "sphinx": sphinx_running, "latex": latex_running}[moment]
+    t0 = time.time()
+    proc = start(project, tag, "--format", fmt, log=log)
+    try:
+        wait_for(ready, 300, f"the build to be {moment}")
+        time.sleep(0.3)  # inside the step, not at its first instruction
+        os.kill(proc.pid, signum)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    stderr = log.read_text()
+    assert proc.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"thalbook: interrupted by {signum.name}; the published book is unchanged"), stderr
+    assert published(project) == before, "the interrupted build changed the published book"
+    assert_no_survivors(tag, project)
+
+    if moment == "executing":
+        replace_in_cells(chapter, "time.sleep(60)", "time.sleep(0)")
+    code, stderr = build(project, tag, "--format", fmt, log=tmp_path / "next.log")
+    assert code == 0, stderr
+    after = published(project)
+    assert after["html"] != before["html"], "the next build published nothing"
+    if fmt == "all":
+        assert after["pdf"] != before["pdf"], "the next build published no PDF"
+    assert_no_survivors(tag, project)
+
+
+def test_a_failing_latex_run_names_the_tool_and_its_log_and_publishes_neither(
+        published_project: Path, chapter: Path, tmp_path: Path):
+    """With ``--format all`` the new HTML is built fine, but the PDF fails: neither is published."""
+    project, tag = published_project, uuid.uuid4().hex
+    before = published(project)
+    nb = nbformat.read(chapter, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("```{raw} latex\n\\thalbookundefinedcommand\n```"))
+    nbformat.write(nb, chapter)
+    code, stderr = build(project, tag, "--format", "all", log=tmp_path / "latex.log")
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert re.search(r"LaTeX \(xelatex\) failed: ! Undefined control sequence.*\(read \S+book\.log", last), last
+    log = Path(re.search(r"\(read (\S+book\.log)", last).group(1))
+    assert "thalbookundefinedcommand" in log.read_text(errors="replace")
+    assert published(project) == before, "a failed PDF must leave the HTML unpublished too"
     assert_no_survivors(tag, project)

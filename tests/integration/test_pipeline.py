@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from tests.conftest import ROOT, glued, thalbook, tree_digest
+from tests.conftest import ROOT, glued, seed_cache, thalbook, tree_digest
 
 NOTEBOOK_CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 
@@ -63,10 +63,7 @@ def test_rebuild_with_nothing_changed_executes_nothing(built_book: Path):
 
 
 def test_changing_one_parameter_reexecutes_only_the_chapters_that_declare_it(tmp_path: Path, built_book: Path):
-    import shutil
-
-    out = tmp_path / "_build"
-    shutil.copytree(built_book / "cache", out / "cache")
+    out = seed_cache(built_book, tmp_path / "_build")
     proc = thalbook("run", "--out", str(out), "--set", "rounding=half-even")
     assert proc.returncode == 0, proc.stderr
     executed = re.findall(r"executed\s+(\w+)", proc.stderr)

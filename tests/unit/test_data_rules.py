@@ -7,15 +7,26 @@ and field; the real data is never touched.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import csv
+import io
 import json
+import os
+import re
 import shutil
+import threading
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
+import nbformat
 import pytest
 
-from thalbook import data, paths
-from thalbook.errors import Problem
+from thalbook import cli, data, efficacy, figures, paths, provenance, safety, tables
+from thalbook.errors import DataError, Problem
+
+matplotlib.use("Agg")
 
 
 @pytest.fixture
@@ -384,3 +395,297 @@ def test_validate_never_raises_on_a_directory_that_is_a_file(tmp_path):
     target.write_text("x", encoding="utf-8")
     problems = data.validate(target)
     assert problems and problems[0].file == "datapackage.json"
+
+
+# ------------------------------------------------ what the chapters look up
+
+def test_a_renamed_label_that_a_chapter_looks_up(copy):
+    edit(copy, "adverse_events.csv", "wei2003-dry-mouth-results", event="mouth dryness")
+    assert [str(p) for p in data.validate(copy)] == [
+        "adverse_events.csv: event: no row with study_id 'wei2003', location 'results', event 'dry mouth': "
+        "the safety chapter looks it up"]
+
+
+def test_a_fact_that_several_chapters_look_up(copy):
+    header, rows = _rows(copy, "study_facts.csv")
+    for row in rows:
+        if row["study_id"] == "wei2003" and row["fact"] == "completed":
+            row["fact"] = "completers"
+    _write(copy, "study_facts.csv", header, rows)
+    assert [str(p) for p in data.validate(copy)] == [
+        "study_facts.csv: fact: no row with study_id 'wei2003', fact 'completed': "
+        "the methods, as_results and safety chapters look it up"]
+
+
+def test_a_looked_up_id_deleted(copy):
+    header, rows = _rows(copy, "cited_results.csv")
+    _write(copy, "cited_results.csv", header, [r for r in rows if r["id"] != "wei2003-cited-huang-improved"])
+    assert_reported(copy, "cited_results.csv", None, "id", "'wei2003-cited-huang-improved'", "as_results chapter")
+
+
+# Columns of free text: no chapter finds a row by them.
+_FREE_TEXT = {"quote", "note", "description", "title"}
+_GLUE_REFERENCE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)|```\{glue:figure\}\s+(\S+)")
+
+
+def _string_literals() -> dict[str, set[str]]:
+    """Every string literal of the package's reading modules and the chapters' code -> where it stands.
+
+    A query string (``"study_id == 'he2017'"``) also gives its quoted values.
+    Literals only: a chapter that looks a row up writes the id or label out
+    in full, never as an f-string, so that this scan finds it.
+    """
+    found: dict[str, set[str]] = {}
+
+    def scan(source: str, where: str) -> None:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for text in {node.value, *re.findall(r"'([^']+)'", node.value)}:
+                    found.setdefault(text, set()).add(where)
+
+    for module in sorted(paths.PACKAGE.glob("*.py")):
+        if module.name != "data.py":  # the validator, whose literals are the expectations themselves
+            scan(module.read_text(encoding="utf-8"), module.name)
+    for notebook in sorted(paths.CHAPTERS.glob("*.ipynb")):
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type == "code":
+                scan(cell.source, notebook.name)
+    return found
+
+
+def _cells(directory: Path) -> dict[str, set[tuple[str, str]]]:
+    """Every non-numeric, non-free-text cell of the package -> the (file, column) pairs holding it."""
+    cells: dict[str, set[tuple[str, str]]] = {}
+    for path in sorted(directory.glob("*.csv")):
+        header, rows = _rows(directory, path.name)
+        for row in rows:
+            for column, value in row.items():
+                if value and column not in _FREE_TEXT and not re.fullmatch(r"[0-9.]+", value):
+                    cells.setdefault(value, set()).add((path.name, column))
+    return cells
+
+
+def _rename(directory: Path, file: str, column: str, old: str, new: str) -> None:
+    header, rows = _rows(directory, file)
+    for row in rows:
+        if row[column] == old:
+            row[column] = new
+    _write(directory, file, header, rows)
+
+
+def run_chapters(directory: Path, monkeypatch) -> dict[str, str]:
+    """Run the code of every chapter in this process on the package in ``directory``.
+
+    Figures shown or glued are drawn to PNG, as the notebook's display would.
+    Returns chapter -> the failure: an exception, or a glued name that the
+    chapter's prose refers to but its code did not glue (the build would fail).
+    """
+    import IPython.display
+    import myst_nb
+
+    glued: set[str] = set()
+
+    def draw(value) -> None:
+        if isinstance(value, plt.Figure):
+            value.savefig(io.BytesIO(), format="png")
+
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(directory))
+    monkeypatch.setattr(IPython.display, "display", lambda *values, **_: [draw(v) for v in values])
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: (glued.add(name), draw(value)))
+    failures = {}
+    for notebook in sorted(paths.CHAPTERS.glob("*.ipynb")):
+        glued.clear()
+        cells = nbformat.read(notebook, as_version=4).cells
+        namespace: dict = {"__name__": notebook.stem}
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                for cell in cells:
+                    if cell.cell_type == "code":
+                        exec(compile(cell.source, str(notebook), "exec"), namespace)
+        except Exception as exc:  # noqa: BLE001 - reported per chapter
+            failures[notebook.stem] = f"{type(exc).__name__}: {exc}"
+            continue
+        finally:
+            plt.close("all")
+        referred = {a or b for c in cells if c.cell_type == "markdown" for a, b in _GLUE_REFERENCE.findall(c.source)}
+        if referred - glued:
+            failures[notebook.stem] = f"prose refers to values never glued: {sorted(referred - glued)}"
+    return failures
+
+
+def _schema_forbids(file: str, column: str, value: str) -> bool:
+    """Whether the Table Schema of ``file`` rejects ``value`` in ``column`` (type, enum or pattern)."""
+    descriptor = json.loads((paths.DATA / data.DESCRIPTOR).read_text(encoding="utf-8"))
+    resource = next(r for r in descriptor["resources"] if r["path"] == file)
+    field = next(f for f in resource["schema"]["fields"] if f["name"] == column)
+    constraints = field.get("constraints", {})
+    return (field.get("type", "string") != "string" or value not in constraints.get("enum", [value])
+            or not re.fullmatch(constraints.get("pattern", ".*"), value))
+
+
+def _names(message: str, value: str) -> bool:
+    """Whether a problem's message names ``value``, as it was or renamed."""
+    return repr(value) in message or repr(value + "x") in message
+
+
+def test_every_row_the_code_names_is_required_or_not_needed(tmp_path, copy, monkeypatch):
+    """Rename each cell that a literal of the code names: the validator objects, or the chapters still run.
+
+    Renamed in each (file, column) that holds it, one column at a time; a
+    rename counts as objected to when a problem names the old or the new
+    value. The renames the validator accepts are applied together to one
+    package, on which every chapter must still run and glue everything its
+    prose refers to (together, two renames could hide each other: code that
+    tests for one fact and then reads another, as study_overview did, has its
+    own test).
+    """
+    literals = _string_literals()
+    by_column: dict[tuple[str, str], list[str]] = {}
+    for value, places in sorted(_cells(copy).items()):
+        for file, column in sorted(places) if value in literals else ():
+            if not _schema_forbids(file, column, value + "x"):  # else the schema pass rejects it (test_enum, ...)
+                by_column.setdefault((file, column), []).append(value)
+    assert sum(map(len, by_column.values())) > 50  # the scan finds the lookups (ids, events, facts, ...)
+    accepted = []
+    for (file, column), values in by_column.items():
+        trial = tmp_path / "trial"
+        shutil.rmtree(trial, ignore_errors=True)
+        shutil.copytree(copy, trial)
+        for value in values:
+            _rename(trial, file, column, value, value + "x")
+        messages = [p.message for p in data.validate(trial)]
+        assert all(any(_names(m, v) for v in values) for m in messages), messages  # each names its culprit
+        accepted += [(v, file, column) for v in values if not any(_names(m, v) for m in messages)]
+    for value, file, column in accepted:
+        _rename(copy, file, column, value, value + "x")
+    assert data.validate(copy) == []
+    failures = run_chapters(copy, monkeypatch)
+    renamed = "; ".join(f"{file} {column} {value!r}" for value, file, column in accepted)
+    assert failures == {}, f"valid data the chapters cannot use: renamed {renamed}; failures: {failures}"
+
+
+def test_the_study_overview_does_without_the_recruitment_period(copy):
+    # It tested for study_start and then read study_end: a package without study_end failed the background chapter.
+    header, rows = _rows(copy, "study_facts.csv")
+    _write(copy, "study_facts.csv", header, [r for r in rows if r["fact"] != "study_end"])
+    assert data.validate(copy) == []
+    overview = provenance.study_overview(data.load(copy))
+    assert overview.loc["recruitment"].tolist() == ["not stated", "not stated"]
+
+
+# ------------------------------------------------------ a '$' in a label
+
+DOLLAR = r"(cost: $\notasymbol$)"  # between two $, mathtext would parse (and fail on) the rest
+
+
+def _png_and_svg(figure) -> None:
+    for fmt in ("png", "svg"):
+        figure.savefig(io.BytesIO(), format=fmt)
+
+
+def test_a_dollar_in_labels_is_drawn_as_text(copy):
+    # Labels reach matplotlib, whose mathtext would parse $...$ and fail with an empty ValueError.
+    edit(copy, "adverse_events.csv", "wei2003-drug-eruption-results", event=f"eruptions {DOLLAR}")
+    edit(copy, "withdrawals.csv", "wei2003-drug-eruption-results", reason=f"eruptions {DOLLAR}")
+    edit(copy, "measures.csv", "basdai", label=f"BASDAI {DOLLAR}")
+    edit(copy, "context_outcomes.csv", "zhu2010-improvement-gt50", outcome_definition=f"improved {DOLLAR}")
+    assert data.validate(copy) == []
+    pkg = data.load(copy)
+    matplotlib.rcdefaults()  # each figure function sets the book's style itself
+    events = safety.adverse_events(pkg)
+    steps = safety.as_accounting(pkg)
+    figures_drawn = [
+        safety.events_figure(events, provenance.study_labels(pkg), 0.95),
+        safety.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),
+        figures.as_means(efficacy.as_outcomes_table(pkg), efficacy.CLINICAL_MEASURES, 10),
+        figures.forest(efficacy.context_table(pkg, "as"), "95% Wilson interval", "Responders (%)"),
+    ]
+    for figure in figures_drawn:
+        _png_and_svg(figure)
+        shown = [t.get_text() for ax in figure.axes for t in [*ax.get_yticklabels(), *ax.texts, ax.yaxis.label]]
+        assert any(DOLLAR in text for text in shown), "the label is drawn as written"
+        plt.close(figure)
+
+
+def test_a_dollar_in_a_label_is_escaped_in_tables(copy):
+    # MyST reads $...$ as inline maths; the tables escape it.
+    edit(copy, "adverse_events.csv", "wei2003-drug-eruption-results", event=f"eruptions {DOLLAR}")
+    events = safety.adverse_events(data.load(copy))
+    myst = tables.frame_table(safety.adverse_event_table(events, 0.95), "Events.", "tbl-events")
+    assert r"(cost: \$\\notasymbol\$)" in myst
+
+
+# -------------------------------------------- the files of the data directory
+
+def test_duplicate_column_names_its_own_file(copy):
+    # studies.csv is referred to by every other file: the problem is its own, not theirs.
+    header, rows = _rows(copy, "studies.csv")
+    lines = (copy / "studies.csv").read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",journal", *(line + ",again" for line in lines[1:])]
+    (copy / "studies.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert [str(p) for p in data.validate(copy)] == ["studies.csv:1: journal: column appears twice in the header"]
+
+
+def test_a_link_to_outside_the_package_is_reported(copy, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not for publication\n", encoding="utf-8")
+    (copy / "README.md").unlink()
+    (copy / "README.md").symlink_to(outside)
+    problems = data.validate(copy)
+    assert [(p.file, p.row, p.field) for p in problems] == [("README.md", None, "file")]
+    assert "symbolic link to outside the data package" in problems[0].message
+
+
+def test_a_resource_linked_from_outside_is_not_read(copy, tmp_path):
+    moved = tmp_path / "measures.csv"
+    (copy / "measures.csv").rename(moved)
+    (copy / "measures.csv").symlink_to(moved)
+    problems = data.validate(copy)
+    assert [(p.file, p.field) for p in problems] == [("measures.csv", "file")]
+    assert "symbolic link to outside" in problems[0].message
+
+
+def test_a_link_inside_the_package_is_fine(copy):
+    (copy / "measures-link.csv").symlink_to("measures.csv")
+    assert data.validate(copy) == []
+
+
+def _finishes(call, timeout: float = 30):
+    """Run ``call`` in a thread; fail, instead of hanging the suite, if it does not return in time."""
+    outcome = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except Exception as exc:  # noqa: BLE001 - raised again in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "hangs (reading a FIFO waits for a writer)"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_is_reported_not_read(copy):
+    os.mkfifo(copy / "notes.txt")
+    (copy / "withdrawals.csv").unlink()
+    os.mkfifo(copy / "withdrawals.csv")
+    problems = _finishes(lambda: data.validate(copy))
+    assert [(p.file, p.row, p.field) for p in problems] == [("withdrawals.csv", None, "file"),
+                                                            ("notes.txt", None, "file")]
+    assert all("not a regular file but a FIFO" in p.message for p in problems)
+    with pytest.raises(DataError, match="withdrawals.csv: file: not a regular file"):
+        _finishes(lambda: data.load(copy))
+
+
+def test_a_bad_data_directory_from_the_environment_is_named(monkeypatch, capsys, tmp_path):
+    missing = tmp_path / "no-such-data"
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(missing))
+    assert cli.main(["check-data"]) == 2
+    assert capsys.readouterr().err == f"thalbook: error: {paths.DATA_DIR_ENV}={missing}: no such directory\n"
+    assert cli.main(["check-data", "--data", str(missing)]) == 2
+    assert capsys.readouterr().err == f"thalbook: error: --data {missing}: no such directory\n"

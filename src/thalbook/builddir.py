@@ -1,0 +1,204 @@
+"""The build directory: claimed by the build, locked, and never followed through a foreign symlink.
+
+A build directory (``thalbook build --out DIR``, default ``_build``) is one of:
+
+- new: the build creates it;
+- empty: the build adopts it;
+- marked: it holds :data:`MARKER`, a regular file the build wrote when it
+  created or adopted the directory.
+
+Anything else (a non-empty directory the build did not mark, a file, ``""``,
+``/``, the project's sources or a directory that contains them) is refused with
+one line and exit code 2: the build only ever writes or deletes what it made.
+Inside a marked directory the build touches only the names in :data:`OWNED`;
+anything else there is left alone. Before it writes, the build checks that no
+path under those names is a symbolic link it did not make (the one link it
+makes is ``html``, pointing into ``site/``).
+
+Written by hand: no library keeps a directory's ownership this way.
+
+Examples
+--------
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     out = claim(Path(tmp) / "book")
+...     (out / MARKER).is_file()
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from thalbook import paths
+from thalbook.errors import BuildError, InputError
+
+#: Written by the build in every directory it builds into.
+MARKER = ".thalbook-build"
+#: The names the build creates inside its directory; nothing else there is touched.
+OWNED = (MARKER, ".lock", ".building", "run.json", "cache", "executed", "pending", "failed", "stage",
+         "jb", "site", "html", ".html.tmp", "pdf", "logs")
+#: Directories of the project's sources: a build directory may not be inside one.
+SOURCE_DIRS = ("chapters", "data", "params", "src", "tests", "benchmarks", "scripts", ".git")
+
+
+def _describe(text: str) -> str:
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+
+
+def claim(out: str | os.PathLike) -> Path:
+    """Return ``out`` as an absolute build directory the build may write, creating or marking it.
+
+    Parameters
+    ----------
+    out : str or path
+        The directory the user named (``--out``).
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute directory, holding :data:`MARKER`.
+
+    Raises
+    ------
+    thalbook.errors.InputError
+        ``out`` is empty, ``/``, the project or inside its sources, a file, or a
+        non-empty directory the build did not mark; or it cannot be created.
+    """
+    text = os.fspath(out)
+    if not text.strip():
+        raise InputError("--out '': an empty path (an unset variable?); name a build directory")
+    try:
+        directory = Path(text).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"--out {_describe(text)}: {os_reason(exc)}") from None
+    where = f"--out {directory}"
+    if directory == Path(directory.anchor):
+        raise InputError(f"{where}: the root of the file system cannot be a build directory")
+    root = paths.ROOT.resolve()
+    if directory == root or directory in root.parents:
+        raise InputError(f"{where}: holds the book's sources; name a directory of its own (default: _build)")
+    for name in SOURCE_DIRS:
+        if directory.is_relative_to(root / name):
+            raise InputError(f"{where}: inside the book's sources ({name}/); name a directory of its own")
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise InputError(f"{where}: not a directory")
+        marker = directory / MARKER
+        if directory.is_dir():
+            try:
+                marked = stat.S_ISREG(marker.lstat().st_mode)
+            except FileNotFoundError:
+                marked = False
+            if not marked:
+                if marker.is_symlink() or any(directory.iterdir()):
+                    raise InputError(
+                        f"{where}: not empty and not a thalbook build directory (no {MARKER}); "
+                        "name a new or empty directory")
+                marker.write_text("A thalbook build directory: the build owns the names it creates here.\n")
+        else:
+            directory.mkdir(parents=True)
+            marker.write_text("A thalbook build directory: the build owns the names it creates here.\n")
+    except OSError as exc:
+        raise InputError(f"{where}: {os_reason(exc)}") from None
+    return directory
+
+
+def os_reason(exc: BaseException) -> str:
+    """What went wrong, in a few words: an OSError's ``strerror`` (the first of a ``shutil.Error``).
+
+    Examples
+    --------
+    >>> os_reason(OSError(28, "No space left on device"))
+    'no space left on device'
+    """
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        first = exc.args[0][0]
+        return str(first[-1] if isinstance(first, tuple) else first).splitlines()[0][:200]
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def check_links(out: Path) -> None:
+    """Refuse any symbolic link under the build's own names that the build did not make.
+
+    ``html`` must be the build's link into ``site/`` (or absent); every other
+    owned path must not be a link, nor hold one.
+
+    Raises
+    ------
+    thalbook.errors.InputError
+        Naming the first foreign link (or a real ``html`` directory, which
+        another tool such as ``jupyter-book build`` left there).
+    """
+    html = out / "html"
+    if html.is_symlink():
+        target = Path(os.readlink(html))
+        if target.is_absolute() or len(target.parts) != 2 or target.parts[0] != "site":
+            raise InputError(f"{html}: a symbolic link the build did not make (to {target}); remove it")
+    elif html.exists():
+        raise InputError(f"{html}: a {'directory' if html.is_dir() else 'file'} the build did not make "
+                         "(left by another tool?); move it away")
+    for name in OWNED:
+        if name == "html":
+            continue
+        path = out / name
+        if path.is_symlink():
+            raise InputError(f"{path}: a symbolic link the build did not make; remove it")
+        if not path.is_dir():
+            continue
+        for folder, dirs, files in os.walk(path):
+            for entry in (*dirs, *files):
+                if os.path.islink(os.path.join(folder, entry)):
+                    raise InputError(f"{os.path.join(folder, entry)}: a symbolic link the build did not make; "
+                                     "remove it")
+
+
+@contextlib.contextmanager
+def lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out`` for the whole build, so that two builds never write it at once.
+
+    The lock file is opened without following a link and without truncating;
+    its descriptor is not inherited by programs the build starts.
+    """
+    path = out / ".lock"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{path}: a symbolic link the build did not make; remove it") from None
+        raise BuildError(f"{path}: cannot lock the build directory: {os_reason(exc)}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError(f"{out}: another thalbook build is running there") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file and ``os.replace``.
+
+    A link at ``path`` is replaced, never followed; a reader never sees half a file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
