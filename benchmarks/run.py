@@ -187,7 +187,7 @@ class Bench:
         return env
 
     def thalbook(self, *args: str) -> list[str]:
-        return [str(self.python), "-m", "thalbook.cli", *args]
+        return [str(self.python), "-m", "thalbook.build.cli", *args]
 
     def jupyter_book(self) -> str:
         return str(self.python.with_name("jupyter-book"))

@@ -42,7 +42,7 @@ def thalbook(*args: str, project: Path = ROOT, timeout: float = 1800, **kwargs) 
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     env.pop(  # the data directory must come from --data or the project, never from the caller
         "THALBOOK_DATA_DIR", None)
-    return subprocess.run([sys.executable, "-m", "thalbook.cli", *args], cwd=project, env=env,
+    return subprocess.run([sys.executable, "-m", "thalbook.build.cli", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
 
 

@@ -18,7 +18,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.conftest import ROOT, thalbook
-from thalbook import __version__, citation
+from thalbook import __version__
+from thalbook.core import citation
 
 pytestmark = pytest.mark.slow
 

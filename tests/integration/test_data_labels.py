@@ -16,7 +16,7 @@ import papermill
 import pytest
 
 from tests.conftest import ROOT
-from thalbook import data, paths
+from thalbook.core import data, paths
 
 pytestmark = pytest.mark.slow
 

@@ -44,7 +44,7 @@ def start(project: Path, tag: str, *args: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(project / "src"), TAG: tag}
     env.pop("THALBOOK_DATA_DIR", None)
     with open(log, "w") as stderr:
-        return subprocess.Popen([sys.executable, "-m", "thalbook.cli", "build", *args], cwd=project, env=env,
+        return subprocess.Popen([sys.executable, "-m", "thalbook.build.cli", "build", *args], cwd=project, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
                                 start_new_session=True)
 

@@ -1,4 +1,4 @@
-"""thalbook.audit on a small synthetic data package with planted inconsistencies.
+"""thalbook.core.audit on a small synthetic data package with planted inconsistencies.
 
 Three studies: ``alpha`` (shaped like the AS paper), ``beta`` (like the
 Crohn's abstract) and ``gamma`` (a context study). Every inconsistency of
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thalbook import audit
-from thalbook.errors import InputError, ThalbookError
+from thalbook.core import audit
+from thalbook.core.errors import InputError, ThalbookError
 
 NUMERIC = {
     "count",
@@ -179,7 +179,7 @@ PLANTED = {
 
 @dataclass(frozen=True)
 class Package:
-    """Stand-in for thalbook.data.DataPackage: the tables the audit reads."""
+    """Stand-in for thalbook.core.data.DataPackage: the tables the audit reads."""
 
     studies: pd.DataFrame
     study_facts: pd.DataFrame
@@ -398,7 +398,7 @@ def test_invalid_data_raises_an_input_error_naming_the_culprit(edits, message):
 
 
 def test_the_real_package_shows_what_the_papers_say():
-    data = pytest.importorskip("thalbook.data")
+    data = pytest.importorskip("thalbook.core.data")
     try:
         package = data.load()
     except ThalbookError as error:  # the data package is written elsewhere; judge it there

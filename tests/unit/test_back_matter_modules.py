@@ -1,5 +1,5 @@
-"""The modules behind the back matter and the methods chapter: thalbook.tables,
-thalbook.provenance, thalbook.methods and thalbook.record.
+"""The modules behind the back matter and the methods chapter: thalbook.chapters.tables,
+thalbook.chapters.provenance, thalbook.chapters.methods and thalbook.build.record.
 
 Expected values come from the data files read with the csv module, from
 scipy, from counting by hand, or from the MyST rendered by markdown-it (the
@@ -19,8 +19,10 @@ import pytest
 import scipy.stats
 from markdown_it import MarkdownIt
 
-from thalbook import audit, data, methods, paths, provenance, record, stats, tables
-from thalbook.errors import InputError
+from thalbook.build import record
+from thalbook.chapters import methods, provenance, tables
+from thalbook.core import audit, data, paths, vocabulary
+from thalbook.core.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +175,7 @@ def test_interval_comparison_matches_scipy():
     wilson = scipy.stats.binomtest(11, 47).proportion_ci(0.9, method="wilson")
     assert table.loc["clopper-pearson", "low"] == pytest.approx(exact.low, abs=1e-9)
     assert table.loc["wilson", "high"] == pytest.approx(wilson.high, abs=1e-9)
-    assert list(table.index) == list(stats.CI_METHODS)
+    assert list(table.index) == list(vocabulary.CI_METHODS)
     assert (table["width"] == table["high"] - table["low"]).all()
 
 
@@ -196,7 +198,7 @@ def test_parameter_table_and_effects():
     assert table.loc["`rounding`", "default"] == "`half-up`"
     assert "`wilson`" in table.loc["`ci_method`", "allowed values"]
     effects = methods.parameter_effects()
-    assert all(f"`{name}`\n: " in effects for name in record.EFFECTS)
+    assert all(f"`{name}`\n: " in effects for name in vocabulary.EFFECTS)
 
 
 # --------------------------------------------------------------------------
@@ -223,14 +225,14 @@ def test_record_lists_every_parameter_its_chapters_and_checksums(tmp_path):
 
 
 def test_allowed_values_in_words():
-    assert record.allowed("analysis_set") == "`itt`, `reported`, `complete-case`"
-    assert record.allowed("nonexistent") == "see `params.py`"
+    assert vocabulary.allowed("analysis_set") == "`itt`, `reported`, `complete-case`"
+    assert vocabulary.allowed("nonexistent") == "see `params.py`"
 
 
 def test_effects_cover_every_parameter():
-    from thalbook.params import SCHEMA
+    from thalbook.build.params import SCHEMA
 
-    assert set(record.EFFECTS) == set(SCHEMA["properties"])
+    assert set(vocabulary.EFFECTS) == set(SCHEMA["properties"])
 
 
 def test_paths_used_by_the_back_matter_exist():

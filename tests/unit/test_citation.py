@@ -2,7 +2,7 @@
 book's BibTeX is derived from it; references.bib gives DOI or PMID where it can.
 
 The schema check uses cffconvert (pinned in requirements.txt), both its command
-line, as a user would run it, and its Python API through thalbook.citation.
+line, as a user would run it, and its Python API through thalbook.core.citation.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import yaml
 from pybtex.database import parse_string
 
 from tests.conftest import ROOT
-from thalbook import __version__, citation, paths, pipeline
-from thalbook.errors import InputError
+from thalbook import __version__
+from thalbook.build import pipeline
+from thalbook.core import citation, paths
+from thalbook.core.errors import InputError
 
 CFF = ROOT / "CITATION.cff"
 #: Cited works that have neither a DOI nor a PMID in the project's sources

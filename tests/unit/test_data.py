@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from thalbook import data, paths
-from thalbook.errors import DataError
+from thalbook.core import data, paths
+from thalbook.core.errors import DataError
 
 SHARED = paths.ROOT.parent / "shared"
 SEEDS = Path(os.environ.get("THALBOOK_SEEDS_DIR", SHARED / "seeds"))

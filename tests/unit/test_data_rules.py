@@ -1,7 +1,7 @@
 """Each validation rule rejects a corrupted copy of the data package.
 
 Every test copies ``data/`` into a temporary directory, breaks one thing and
-checks that :func:`thalbook.data.validate` reports it at the right file, row
+checks that :func:`thalbook.core.data.validate` reports it at the right file, row
 and field; the real data is never touched.
 """
 
@@ -23,8 +23,10 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from thalbook import cli, data, efficacy, figures, paths, provenance, safety, tables
-from thalbook.errors import DataError, Problem
+from thalbook.build import cli
+from thalbook.chapters import figures, provenance, tables
+from thalbook.core import data, efficacy, paths, safety
+from thalbook.core.errors import DataError, Problem
 
 matplotlib.use("Agg")
 
@@ -595,8 +597,8 @@ def test_a_dollar_in_labels_is_drawn_as_text(copy):
     events = safety.adverse_events(pkg)
     steps = safety.as_accounting(pkg)
     figures_drawn = [
-        safety.events_figure(events, provenance.study_labels(pkg), 0.95),
-        safety.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),
+        figures.events_figure(events, provenance.study_labels(pkg), 0.95),
+        figures.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),
         figures.as_means(efficacy.as_outcomes_table(pkg), efficacy.CLINICAL_MEASURES, 10),
         figures.forest(efficacy.context_table(pkg, "as"), "95% Wilson interval", "Responders (%)"),
     ]

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from thalbook import data, efficacy, figures
-from thalbook.errors import InputError
+from thalbook.chapters import figures, results
+from thalbook.core import data, efficacy
+from thalbook.core.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -183,9 +184,9 @@ def test_huang_percentage_fits_the_recruited_not_the_completers(package):
 
 
 def test_grim_findings_on_esr(package):
-    from thalbook import audit
+    from thalbook.core import audit
 
-    found = efficacy.grim_findings(audit.run_audit(package), "wei2003", "esr").set_index("reported")
+    found = results.grim_findings(audit.run_audit(package), "wei2003", "esr").set_index("reported")
     # 34.2 over 8 patients: 273/8 = 34.125, 274/8 = 34.25, neither is 34.2 rounded half up
     assert found.loc["34.2", "status"] == "inconsistent"
     assert found.loc["69.5", "status"] == "consistent"  # 556/8
@@ -196,13 +197,13 @@ def test_grim_findings_on_esr(package):
 
 def test_markdown_table_escapes_text_keeps_markup_and_refuses_citations_in_captions():
     frame = pd.DataFrame({"Study": ["{cite:t}`he2017`"], "Group": ["> 40%"], "n": [3]})
-    text = efficacy.markdown_table(frame, "tbl-test", "A caption.", widths=(2, 2, 1), markup=["Study"])
+    text = results.markdown_table(frame, "tbl-test", "A caption.", widths=(2, 2, 1), markup=["Study"])
     lines = text.splitlines()
     assert lines[0] == "````{list-table} A caption." and ":name: tbl-test" in lines and ":widths: 2 2 1" in lines
     # the citation stays a role; a leading '>' would start a block quote, so it is escaped
     assert "* - {cite:t}`he2017`" in lines and "  - \\> 40%" in lines and "  - 3" in lines
     with pytest.raises(InputError, match="citations"):
-        efficacy.markdown_table(frame, "tbl-test", "See {cite:p}`he2017`.")
+        results.markdown_table(frame, "tbl-test", "See {cite:p}`he2017`.")
 
 
 def test_count_inference_refuses_to_guess_between_candidates(package):

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from thalbook import params, paths
-from thalbook.errors import ParameterError
+from thalbook.build import params
+from thalbook.core import paths
+from thalbook.core.errors import ParameterError
 
 
 def test_defaults_file_is_complete_and_valid():
@@ -301,7 +302,7 @@ def test_describe_is_short_for_any_value():
 
 
 def test_params_verb_prints_the_resolved_set_as_yaml(tmp_path: Path, capsys):
-    from thalbook import cli
+    from thalbook.build import cli
 
     f = tmp_path / "p.yml"
     f.write_text("ci_method: jeffreys\n")
@@ -313,7 +314,7 @@ def test_params_verb_prints_the_resolved_set_as_yaml(tmp_path: Path, capsys):
 
 
 def test_params_verb_reports_one_line_and_exit_code_2(tmp_path: Path, capsys):
-    from thalbook import cli
+    from thalbook.build import cli
 
     dup = tmp_path / "dup.yml"
     dup.write_text("rounding: half-up\nrounding: half-even\n")

@@ -1,8 +1,8 @@
-"""thalbook.safety against independent references.
+"""thalbook.core.safety against independent references.
 
 Expected values come from the source texts (the counts a reader can read off
 the papers), from scipy's own interval code or closed forms, and from counting
-by hand; none from thalbook.safety itself.
+by hand; none from thalbook.core.safety itself.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import matplotlib
 import pytest
 import scipy.stats
 
-from thalbook import data, safety
-from thalbook.errors import InputError
+from thalbook.chapters import figures
+from thalbook.core import data, safety
+from thalbook.core.errors import InputError
 
 matplotlib.use("Agg")
 
@@ -138,11 +139,11 @@ def test_figures_are_drawn_the_same_every_time(pkg, events):
     import matplotlib.pyplot as plt
 
     steps = safety.as_accounting(pkg)
-    flows = [safety.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24") for _ in range(2)]
+    flows = [figures.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24") for _ in range(2)]
     assert _png(flows[0]) == _png(flows[1])
     texts = " ".join(t.get_text() for t in flows[0].axes[0].texts)
     assert "n = 13" in texts and "n = 8" in texts and "8 remain" in texts
     labels = {"he2017": "He", "wei2003": "Wei"}
-    figure = safety.events_figure(events, labels, 0.95)
+    figure = figures.events_figure(events, labels, 0.95)
     assert [ax.get_title(loc="left") for ax in figure.axes] == ["He", "Wei"]
     plt.close("all")

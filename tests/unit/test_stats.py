@@ -1,4 +1,4 @@
-"""thalbook.stats against independent references.
+"""thalbook.core.stats against independent references.
 
 Each test names its reference: a published table, a brute-force enumeration
 done here, or a scipy routine that computes the same thing another way.
@@ -15,8 +15,8 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thalbook import stats
-from thalbook.errors import InputError
+from thalbook.core import stats, vocabulary
+from thalbook.core.errors import InputError
 
 FAST = settings(max_examples=60, deadline=None)
 DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}
@@ -112,7 +112,7 @@ def test_proportion_ci_names_the_invalid_argument(args, message):
 @given(
     n=st.integers(1, 200),
     fraction=st.floats(0, 1),
-    method=st.sampled_from(stats.CI_METHODS),
+    method=st.sampled_from(vocabulary.CI_METHODS),
     levels=st.tuples(st.floats(0.5, 0.999), st.floats(0.5, 0.999)).map(sorted),
 )
 def test_interval_contains_estimate_and_widens_with_level(n, fraction, method, levels):
@@ -205,7 +205,7 @@ def test_wilcoxon_matches_rounding_convention_decides_ties():
 # percentages to counts
 
 
-@pytest.mark.parametrize("rounding", stats.ROUNDINGS)
+@pytest.mark.parametrize("rounding", vocabulary.ROUNDINGS)
 @pytest.mark.parametrize(
     ("percent", "decimals"),
     [
@@ -277,7 +277,7 @@ def test_percent_to_counts_names_the_invalid_argument(call, message):
 # GRIM and GRIMMER
 
 
-@pytest.mark.parametrize("rounding", stats.ROUNDINGS)
+@pytest.mark.parametrize("rounding", vocabulary.ROUNDINGS)
 @pytest.mark.parametrize("n", range(1, 8))
 def test_grim_matches_enumeration_of_integer_samples(n, rounding):
     # Samples of n integers in 0..10 reach every total 0..10n, hence every
@@ -295,7 +295,7 @@ def test_grim_matches_enumeration_of_integer_samples(n, rounding):
 @given(
     sample=st.lists(st.integers(-50, 50), min_size=1, max_size=40),
     decimals=st.integers(0, 3),
-    rounding=st.sampled_from(stats.ROUNDINGS),
+    rounding=st.sampled_from(vocabulary.ROUNDINGS),
 )
 def test_grim_accepts_every_mean_it_generates_from_integers(sample, decimals, rounding):
     mean = decimal_round(sum(sample), len(sample), decimals, rounding)
@@ -379,7 +379,7 @@ def test_paired_t_bounds_shrink_sd_as_correlation_grows():
 
 def test_analysis_sets_for_the_as_response_rate():
     table = stats.analysis_sets(count=8, denominator_reported=10, enrolled=13, assessed=8)
-    assert list(table.index) == list(stats.ANALYSIS_SETS)
+    assert list(table.index) == list(stats.SET_ORDER)
     assert table[["k", "n"]].to_dict("index") == {
         "reported": {"k": 8, "n": 10},
         "itt": {"k": 8, "n": 13},

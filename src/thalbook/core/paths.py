@@ -7,7 +7,7 @@ the pipeline sets for every kernel it starts (``thalbook build --data DIR``).
 
 Examples
 --------
->>> from thalbook import paths
+>>> from thalbook.core import paths
 >>> (paths.ROOT / "_toc.yml").exists()
 True
 >>> paths.data_dir().name
@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]
 ROOT = PACKAGE.parents[1]
 CHAPTERS = ROOT / "chapters"
 PARAMS = ROOT / "params"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from thalbook import stats
-from thalbook.params import SCHEMA
+from thalbook.core import stats
+from thalbook.core.vocabulary import CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values  # noqa: F401
 
 #: Each check of the audit: what it compares, and what its verdict assumes.
 CHECKS = {
@@ -65,23 +65,8 @@ CHECKS = {
 }
 
 
-def allowed_values(name: str) -> list:
-    """The values a parameter may take, when :data:`thalbook.params.SCHEMA` lists them.
-
-    Examples
-    --------
-    >>> allowed_values("analysis_set")
-    ['itt', 'reported', 'complete-case']
-    >>> allowed_values("confidence_level")
-    []
-    """
-    return list(SCHEMA["properties"].get(name, {}).get("enum", []))
-
-
 def parameter_table(defaults: dict, declared: dict[str, tuple[str, ...]]) -> pd.DataFrame:
     """One row per parameter: allowed values, default and the chapters that use it (MyST cells)."""
-    from thalbook.record import allowed
-
     rows = []
     for name in SCHEMA["properties"]:
         users = [chapter for chapter, names in declared.items() if name in names]
@@ -102,8 +87,6 @@ def parameter_effects() -> str:
     >>> parameter_effects().splitlines()[0]
     '`confidence_level`'
     """
-    from thalbook.record import EFFECTS
-
     return "\n\n".join(f"`{name}`\n: {EFFECTS[name]}" for name in SCHEMA["properties"] if name in EFFECTS)
 
 
@@ -114,11 +97,11 @@ def interval_comparison(cases: list[tuple[str, int, int]], confidence_level: flo
     -------
     pandas.DataFrame
         ``case, k, n, method, low, high, width`` (proportions), methods in
-        the order of :data:`thalbook.stats.CI_METHODS`.
+        the order of :data:`thalbook.core.CI_METHODS`.
     """
     rows = []
     for label, k, n in cases:
-        for method in stats.CI_METHODS:
+        for method in CI_METHODS:
             low, high = stats.proportion_ci(k, n, method, confidence_level)
             rows.append({"case": label, "k": k, "n": n, "method": method, "low": low, "high": high,
                          "width": high - low})
@@ -134,10 +117,10 @@ def interval_figure(table: pd.DataFrame, method_in_force: str, confidence_level:
     """
     import matplotlib.pyplot as plt
 
-    from thalbook.figures import PALETTE
+    from thalbook.chapters.figures import PALETTE
 
     cases = list(dict.fromkeys(table["case"]))
-    methods = list(stats.CI_METHODS)
+    methods = list(CI_METHODS)
     fig, ax = plt.subplots(figsize=(7.6, 0.9 + 0.95 * len(cases)))
     offsets = np.linspace(0.27, -0.27, len(methods))
     for i, case in enumerate(cases[::-1]):
@@ -173,7 +156,7 @@ def lattice(n: int, p_max: float = 0.2) -> pd.DataFrame:
 
 def analysis_set_table(count: int, reported: int, enrolled: int, assessed: int, ci_method: str,
                        confidence_level: float) -> pd.DataFrame:
-    """A binary outcome under every analysis set, with its interval (see :func:`thalbook.stats.analysis_sets`)."""
+    """A binary outcome under every analysis set, with its interval (see :func:`thalbook.core.stats.analysis_sets`)."""
     table = stats.analysis_sets(count, reported, enrolled, assessed)
     limits = [stats.proportion_ci(int(k), int(n), ci_method, confidence_level) for k, n in zip(table["k"], table["n"],
                                                                                                 strict=True)]

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from thalbook import paths
-from thalbook.errors import InputError
+from thalbook.core import paths
+from thalbook.core.errors import InputError
 
 _ENTRY_START = re.compile(r"@(\w+)\s*\{\s*([^,\s]+)\s*,")
 

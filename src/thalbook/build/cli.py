@@ -15,8 +15,10 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from thalbook import __version__, builddir, paths
-from thalbook.errors import InputError, Interrupted, ThalbookError
+from thalbook import __version__
+from thalbook.build import builddir
+from thalbook.core import paths
+from thalbook.core.errors import InputError, Interrupted, ThalbookError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,7 +99,7 @@ def _data_dir(arg: Path | None) -> Path:
 
 
 def _check_data(args: argparse.Namespace) -> int:
-    from thalbook import data
+    from thalbook.core import data
 
     problems = data.validate(_data_dir(args.data))
     for problem in problems:
@@ -109,7 +111,7 @@ def _check_data(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from thalbook import audit, data
+    from thalbook.core import audit, data
 
     package = data.load(_data_dir(args.data))
     table = audit.run_audit(package, rounding=args.rounding)
@@ -120,7 +122,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _params(args: argparse.Namespace) -> int:
     import yaml
 
-    from thalbook import params
+    from thalbook.build import params
 
     values = params.resolve(args.params, args.overrides)
     sys.stdout.write(yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
@@ -128,7 +130,7 @@ def _params(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from thalbook import params, pipeline
+    from thalbook.build import params, pipeline
 
     values = params.resolve(args.params, args.overrides)
     data_dir = _data_dir(args.data)

@@ -1,9 +1,9 @@
 """Efficacy results of the two source studies, as the tables the chapters show.
 
-Each function reads the validated data package (:func:`thalbook.data.load`)
-and returns a small, sorted pandas DataFrame built with :mod:`thalbook.stats`
-and :mod:`thalbook.audit`; the chapters glue values from these tables into
-their prose and draw them with :mod:`thalbook.figures`. Nothing computed here
+Each function reads the validated data package (:func:`thalbook.core.data.load`)
+and returns a small, sorted pandas DataFrame built with :mod:`thalbook.core.stats`
+and :mod:`thalbook.core.audit`; the chapters glue values from these tables into
+their prose and draw them with :mod:`thalbook.chapters.figures`. Nothing computed here
 is stored: every count that a paper gives only as a percentage is inferred
 again, with its candidates, each time.
 
@@ -21,7 +21,7 @@ Analysis sets (the ``analysis_set`` parameter) for a binary outcome:
 
 Examples
 --------
->>> from thalbook import data
+>>> from thalbook.core import data
 >>> pkg = data.load()
 >>> remission_table(pkg, "itt").loc[lambda t: t.week == 8, ["k", "n"]].to_numpy().tolist()
 [[11, 47]]
@@ -39,28 +39,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from thalbook import audit, stats, tables
-from thalbook.errors import InputError
-
-#: The analysis sets a chapter can be run with (``params.ANALYSIS_SETS``).
-ANALYSIS_SETS = ("itt", "reported", "complete-case")
-
-#: One line on each analysis set, for tables, captions and prose.
-SET_LABELS = {
-    "itt": "intention to treat: all enrolled, missing = no response",
-    "reported": "the denominators the paper used",
-    "complete-case": "patients assessed at that time point",
-    "best-case": "every patient without an assessment a responder",
-    "worst-case": "every patient without an assessment a non-responder",
-}
-#: Short names of the analysis sets for column headings and legends.
-SET_NAMES = {
-    "itt": "ITT",
-    "reported": "as reported",
-    "complete-case": "complete case",
-    "best-case": "best case",
-    "worst-case": "worst case",
-}
+from thalbook.core import audit, stats
+from thalbook.core.errors import InputError
+from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_LABELS, SET_NAMES  # noqa: F401
 
 OUTCOME_LABELS = {
     "clinical_remission": "clinical remission",
@@ -93,12 +74,6 @@ CORRELATIONS = stats.DEFAULT_CORRELATIONS
 #: CDAI below which a patient is in clinical remission (Best et al. 1976). The
 #: Crohn's record does not restate it: the book assumes it.
 CDAI_REMISSION_THRESHOLD = 150
-METHOD_NAMES = {
-    "wilson": "Wilson",
-    "clopper-pearson": "Clopper-Pearson",
-    "jeffreys": "Jeffreys",
-    "agresti-coull": "Agresti-Coull",
-}
 
 
 # --------------------------------------------------------------------------
@@ -124,7 +99,7 @@ def source_study(package, condition: str) -> str:
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> source_study(data.load(), "as")
     'wei2003'
     """
@@ -142,7 +117,7 @@ def fact(package, study_id: str, name: str) -> int | float:
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> fact(data.load(), "he2017", "endoscopy_n"), fact(data.load(), "wei2003", "significance_level")
     (32, 0.05)
     """
@@ -183,7 +158,7 @@ def patients_in_study(package, study_id: str, week) -> tuple[int, int]:
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> patients_in_study(data.load(), "he2017", 8)
     (42, 47)
     >>> patients_in_study(data.load(), "wei2003", 8)
@@ -208,79 +183,6 @@ def interval(k: int, n: int, method: str, level: float) -> tuple[float, float, f
     return k / n, low, high
 
 
-def interval_text(method: str, level: float) -> str:
-    """The interval's name for legends and prose.
-
-    Examples
-    --------
-    >>> interval_text("clopper-pearson", 0.9)
-    '90% Clopper-Pearson interval'
-    """
-    if method not in METHOD_NAMES:
-        raise InputError(f"interval_text: method must be one of {', '.join(METHOD_NAMES)}, got {method!r}")
-    return f"{100 * level:g}% {METHOD_NAMES[method]} interval"
-
-
-def percent_text(proportion: float, low: float | None = None, high: float | None = None) -> str:
-    """A proportion, with its interval, as percentages with one decimal (display only).
-
-    Examples
-    --------
-    >>> percent_text(11 / 47, 0.1359, 0.3721)
-    '23.4% (13.6–37.2)'
-    """
-    text = f"{100 * proportion:.1f}%"
-    if low is not None and high is not None:
-        text += f" ({100 * low:.1f}–{100 * high:.1f})"
-    return text
-
-
-def markdown_table(
-    frame: pd.DataFrame,
-    name: str,
-    caption: str,
-    widths: Iterable[int] | None = None,
-    markup: Iterable[str] = (),
-) -> str:
-    """A DataFrame as a numbered, captioned MyST table that renders in HTML and in the PDF.
-
-    The book's ``{list-table}`` (:func:`thalbook.tables.frame_table`: cells
-    escaped except the ``markup`` columns, long tables broken across PDF
-    pages), every value shown as text. The caption must not cite: a citation
-    inside a LaTeX caption breaks the PDF build (hyperref), so cite in the
-    cells or the prose.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The table; every value is shown as text (format numbers first).
-    name : str
-        The label, referenced from the prose with ``{numref}`name```.
-    caption : str
-        One line, no citations.
-    widths : iterable of int, optional
-        Relative column widths (the PDF wraps each column to its width).
-    markup : iterable of str
-        Columns whose cells are MyST (e.g. citations) rather than literal text.
-
-    Returns
-    -------
-    str
-        MyST; display it with :func:`thalbook.tables.show`.
-
-    Examples
-    --------
-    >>> myst = markdown_table(pd.DataFrame({"week": [8], "k/n": ["11/47"]}), "tbl-x", "Remission.")
-    >>> print(*myst.splitlines()[-3:], sep=chr(10))
-    * - 8
-      - 11/47
-    ````
-    """
-    if "\n" in caption:
-        raise InputError(f"markdown_table: {name}: the caption must be one line")
-    return tables.frame_table(frame.astype(str), caption, name, None if widths is None else list(widths), markup)
-
-
 # --------------------------------------------------------------------------
 # counts behind reported percentages
 
@@ -296,7 +198,7 @@ def count_inference(package, study_id: str, outcomes: Iterable[str], rounding: s
 
     Parameters
     ----------
-    package : thalbook.data.DataPackage
+    package : thalbook.core.data.DataPackage
     study_id : str
     outcomes : iterable of str
         Outcomes of ``binary_outcomes.csv`` (whole-study rows only).
@@ -319,7 +221,7 @@ def count_inference(package, study_id: str, outcomes: Iterable[str], rounding: s
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> t = count_inference(data.load(), "he2017", ["complete_endoscopic_remission"])
     >>> t.loc[0, "candidates"], t.loc[0, ["k", "n"]].tolist()
     ([(7, 16), (14, 32)], [14, 32])
@@ -400,10 +302,10 @@ def remission_table(
 
     Parameters
     ----------
-    package : thalbook.data.DataPackage
+    package : thalbook.core.data.DataPackage
     analysis_set : {"itt", "reported", "complete-case"}
     method : str
-        Interval method, one of :data:`thalbook.stats.CI_METHODS`.
+        Interval method, one of :data:`thalbook.core.vocabulary.CI_METHODS`.
     level : float
         Confidence level.
     rounding : {"half-up", "half-even"}
@@ -416,7 +318,7 @@ def remission_table(
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> t = remission_table(data.load(), "complete-case")
     >>> t[["week", "k", "n", "n_min"]].to_numpy().tolist()
     [[4, 7, 47, 42], [8, 11, 47, 42], [12, 22, 47, 42], [24, 25, 47, 42]]
@@ -463,7 +365,7 @@ def remission_by_set(package, method: str = "wilson", level: float = 0.95, round
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> remission_by_set(data.load()).groupby("analysis_set", sort=False).size().to_dict()
     {'itt': 4, 'reported': 4, 'complete-case': 4}
     """
@@ -488,7 +390,7 @@ def endoscopy_table(
 
     Parameters
     ----------
-    package : thalbook.data.DataPackage
+    package : thalbook.core.data.DataPackage
     analysis_set : {"itt", "reported", "complete-case"}
     method, level, rounding
         As for :func:`remission_table`.
@@ -503,7 +405,7 @@ def endoscopy_table(
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> t = endoscopy_table(data.load(), "itt")
     >>> t[["k", "n", "best_k", "best_n"]].to_numpy().tolist()
     [[13, 34, 28, 34], [14, 47, 29, 47], [9, 47, 24, 47]]
@@ -547,7 +449,7 @@ def endoscopy_by_set(package, method: str = "wilson", level: float = 0.95, round
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> t = endoscopy_by_set(data.load())
     >>> t[t.outcome == "mucosal_healing"][["analysis_set", "k", "n"]].to_numpy().tolist()
     [['itt', 9, 47], ['reported', 9, 32], ['complete-case', 9, 32]]
@@ -589,7 +491,7 @@ def as_outcomes_table(
 
     The paired t-test needs the SD of the changes, which the paper does not
     give: ``t_p_min`` and ``t_p_max`` bound its two-sided p over the assumed
-    correlations and the range of n (:func:`thalbook.stats.paired_t_bounds`),
+    correlations and the range of n (:func:`thalbook.core.stats.paired_t_bounds`),
     and ``r_needed`` is the smallest correlation (in steps of 0.01) giving p
     below the paper's significance level (``alpha``) at the smallest n. ``change_low`` and ``change_high`` are the
     t interval of the mean change at ``level`` with correlation 0 and the
@@ -597,13 +499,13 @@ def as_outcomes_table(
 
     Parameters
     ----------
-    package : thalbook.data.DataPackage
+    package : thalbook.core.data.DataPackage
     level : float
         Confidence level of the interval of the change.
     rounding : {"half-up", "half-even"}
         For the Wilcoxon lattice and the audit.
     audit_table : pandas.DataFrame, optional
-        :func:`thalbook.audit.run_audit` output with the same rounding (run if not given).
+        :func:`thalbook.core.audit.run_audit` output with the same rounding (run if not given).
     correlations : sequence of float
         Assumed baseline/follow-up correlations.
     location : str
@@ -621,7 +523,7 @@ def as_outcomes_table(
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> t = as_outcomes_table(data.load())
     >>> t.loc[t.measure == "basfi", ["week", "n_min", "lattice"]].to_numpy().tolist()
     [[24, 8, 'n = 8, W = 0 (p = 0.0078125)']]
@@ -734,7 +636,7 @@ def asas_by_analysis_set(package, method: str = "wilson", level: float = 0.95) -
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> t = asas_by_analysis_set(data.load())
     >>> t[t.outcome == "asas20"][["analysis_set", "k", "n"]].to_numpy().tolist()
     [['itt', 8, 13], ['reported', 8, 10], ['complete-case', 8, 8]]
@@ -796,7 +698,7 @@ def response_by_subtype(package) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> response_by_subtype(data.load())[["subtype", "n", "gt40", "from20to40", "other"]].to_numpy().tolist()
     [['juvenile', 3, 2, 0, 1], ['axial', 5, 0, 2, 3], ['peripheral', 4, 1, 2, 1], ['psoriatic', 1, 1, 0, 0]]
     """
@@ -949,7 +851,7 @@ def context_table(
 
     Parameters
     ----------
-    package : thalbook.data.DataPackage
+    package : thalbook.core.data.DataPackage
     condition : {"crohns", "as"}
     analysis_set : {"itt", "reported", "complete-case"}
         For the source study's rows.
@@ -967,7 +869,7 @@ def context_table(
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> t = context_table(data.load(), "crohns")
     >>> t[["study_id", "kind", "k", "n"]].to_numpy().tolist()
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -1032,242 +934,3 @@ def context_table(
         key=lambda r: (r["year"], r["study_id"], {"thalidomide": 0, "placebo": 1, "pooled": 2}[r["kind"]], -r["n"]),
     )
     return pd.DataFrame.from_records(records + context)
-
-
-# --------------------------------------------------------------------------
-# the tables as the chapters show them (text, one decimal for percentages)
-
-
-def _kn(k, n, proportion=None, low=None, high=None) -> str:
-    proportion = k / n if proportion is None else proportion
-    return f"{k}/{n} = {percent_text(proportion, low, high)}"
-
-
-def _heading(analysis_set: str, in_force: str) -> str:
-    return SET_NAMES[analysis_set] + (" (in force)" if analysis_set == in_force else "")
-
-
-def counts_display(inference: pd.DataFrame) -> pd.DataFrame:
-    """:func:`count_inference` as shown: every candidate count and the one used.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> t = counts_display(count_inference(data.load(), "he2017", ["mucosal_healing"]))
-    >>> t.iloc[0].tolist()
-    ['mucosal healing', '24', '28.1%', '1 to 32 (none stated; endoscopy set)', '9/32', '9/32 (only candidate)']
-    """
-    reasons = {"the stated denominator": "stated n", "the only candidate": "only candidate"}
-    return pd.DataFrame(
-        {
-            "Outcome": inference["outcome"].map(OUTCOME_LABELS),
-            "Week": inference["week"].astype(str),
-            "Reported": inference["percent"] + "%",
-            "n tried": [
-                f"{int(n)} (stated)"
-                if not pd.isna(n)
-                else searched.removeprefix("n = ").replace(" (the ", " (none stated; ")
-                for n, searched in inference[["stated_n", "searched"]].to_numpy()
-            ],
-            "Every k/n that rounds to it": inference["candidates"].map(
-                lambda c: ", ".join(f"{k}/{n}" for k, n in c) or "none"
-            ),
-            "Used": [
-                f"{k}/{n} ({reasons.get(reason, reason)})"
-                for k, n, reason in inference[["k", "n", "reason"]].to_numpy()
-            ],
-        }
-    )
-
-
-def remission_display(by_set: pd.DataFrame, in_force: str) -> pd.DataFrame:
-    """:func:`remission_by_set` as shown: one column per analysis set.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> t = remission_display(remission_by_set(data.load()), "itt")
-    >>> list(t.columns), t.iloc[1, 1]
-    (['Week', 'ITT (in force)', 'as reported', 'complete case'], '11/47 = 23.4% (13.6–37.2)')
-    """
-    frame = pd.DataFrame({"Week": sorted(by_set["week"].unique())})
-    for analysis_set in ANALYSIS_SETS:
-        rows = by_set[by_set["analysis_set"].eq(analysis_set)].sort_values("week")
-        cells = []
-        for _, r in rows.iterrows():
-            text = _kn(r["k"], r["n"], r["proportion"], r["low"], r["high"])
-            if r["n_min"] != r["n"]:
-                text = f"not reported; {r['k']}/{r['n']} shown, at most {_kn(r['k'], r['n_min'])}"
-            cells.append(text)
-        frame[_heading(analysis_set, in_force)] = cells
-    frame["Week"] = frame["Week"].astype(str)
-    return frame
-
-
-def endoscopy_display(by_set: pd.DataFrame, in_force: str) -> pd.DataFrame:
-    """:func:`endoscopy_by_set` as shown: the reported rate, each set, and the best-worst range.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> t = endoscopy_display(endoscopy_by_set(data.load()), "itt")
-    >>> t.iloc[2, -1]
-    '9/47 = 19.1% to 24/47 = 51.1%'
-    """
-    first = by_set[by_set["analysis_set"].eq(ANALYSIS_SETS[0])].reset_index(drop=True)
-    frame = pd.DataFrame({"Outcome": first["label"], "Reported": first["percent"] + "%"})
-    for analysis_set in ANALYSIS_SETS:
-        rows = by_set[by_set["analysis_set"].eq(analysis_set)].reset_index(drop=True)
-        frame[_heading(analysis_set, in_force)] = [
-            _kn(r["k"], r["n"], r["proportion"], r["low"], r["high"]) for _, r in rows.iterrows()
-        ]
-    frame["Worst to best case"] = [
-        f"{_kn(r['worst_k'], r['worst_n'])} to {_kn(r['best_k'], r['best_n'])}" for _, r in first.iterrows()
-    ]
-    return frame
-
-
-def context_display(context: pd.DataFrame) -> pd.DataFrame:
-    """:func:`context_table` as shown, each study cited.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> context_display(context_table(data.load(), "as")).iloc[3, 0]
-    '{cite:t}`zhu2010`'
-    """
-    return pd.DataFrame(
-        {
-            "Study": context["citation_key"].map(lambda key: f"{{cite:t}}`{key}`"),
-            "Design; participants; dose": context["design"] + "; " + context["participants"] + "; " + context["dose"],
-            "Outcome, time point": context["outcome_definition"] + ", " + context["timepoint"],
-            "k/n (basis)": [f"{k}/{n} ({b})" for k, n, b in context[["k", "n", "basis"]].to_numpy()],
-            "Percent (interval)": [
-                percent_text(p, lo, hi) for p, lo, hi in context[["proportion", "low", "high"]].to_numpy()
-            ],
-        }
-    )
-
-
-def as_means_display(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`as_outcomes_table` as shown: means, change and n.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> as_means_display(as_outcomes_table(data.load())).iloc[1].tolist()[:4]
-    ['BASDAI (points)', '24', '4.97 ± 2.33', '3.1 ± 2.08']
-    """
-    return pd.DataFrame(
-        {
-            "Measure (unit)": table["label"] + " (" + table["unit"] + ")",
-            "Week": table["week"].astype(str),
-            "Baseline, mean ± SD": table["baseline"],
-            "Follow-up, mean ± SD": table["followup"],
-            "Change (%)": [f"{c:+.2f} ({p:+.0f}%)" for c, p in table[["change", "change_percent"]].to_numpy()],
-            "Interval of the change, r = 0": [
-                f"{lo:.2f} to {hi:.2f}" for lo, hi in table[["change_low", "change_high"]].to_numpy()
-            ],
-            "n": table["n_basis"],
-        }
-    )
-
-
-def _p_text(p: float) -> str:
-    """A computed p-value for display: four decimals, or ``< 0.0001``."""
-    return "< 0.0001" if p < 0.0001 else f"{p:.4f}"
-
-
-def as_pvalues_display(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`as_outcomes_table` as shown: the reported p, the Wilcoxon lattice and the paired-t bounds.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> as_pvalues_display(as_outcomes_table(data.load())).iloc[7].tolist()[2:4]
-    ['0.375', 'only with fewer non-zero changes: n = 4, W = 2 (p = 0.375); n = 7, W = 8 (p = 0.375)']
-    """
-    return pd.DataFrame(
-        {
-            "Measure": table["label"],
-            "Week": table["week"].astype(str),
-            "Reported p": table["p_text"],
-            "Exact Wilcoxon p that rounds to it": table["lattice"],
-            "Audit": table["audit_status"],
-            f"Paired t, p over r = {min(CORRELATIONS):g} to {max(CORRELATIONS):g}": [
-                f"{_p_text(lo)} to {_p_text(hi)}" for lo, hi in table[["t_p_min", "t_p_max"]].to_numpy()
-            ],
-            f"Least r for p < {table['alpha'].iloc[0]:g}": table["r_needed"].map(
-                lambda r: "none" if pd.isna(r) else f"{r:.2f}"
-            ),
-        }
-    )
-
-
-def asas_display(table: pd.DataFrame, in_force: str) -> pd.DataFrame:
-    """:func:`asas_by_analysis_set` as shown: one column per set.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> asas_display(asas_by_analysis_set(data.load()), "reported").columns.tolist()
-    ['Outcome', 'ITT', 'as reported (in force)', 'complete case']
-    """
-    outcomes = list(dict.fromkeys(table["outcome"]))
-    frame = pd.DataFrame({"Outcome": [OUTCOME_LABELS[o] for o in outcomes]})
-    for analysis_set in ANALYSIS_SETS:
-        rows = table[table["analysis_set"].eq(analysis_set)].set_index("outcome").loc[outcomes]
-        frame[_heading(analysis_set, in_force)] = [
-            _kn(r["k"], r["n"], r["proportion"], r["low"], r["high"]) for _, r in rows.iterrows()
-        ]
-    return frame
-
-
-def subtype_display(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`response_by_subtype` as shown.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> subtype_display(response_by_subtype(data.load())).iloc[0].tolist()
-    ['juvenile-onset AS', '3', '2', '0', '1']
-    """
-    return pd.DataFrame(
-        {
-            "Subtype": table["label"],
-            "Patients": table["n"].astype(str),
-            "> 40% (abstract: > 50%)": table["gt40"].astype(str),
-            "> 20% but < 40% (abstract: > 20%)": table["from20to40"].astype(str),
-            "No response, or left": table["other"].astype(str),
-        }
-    )
-
-
-def grim_findings(audit_table: pd.DataFrame, study_id: str, measure: str, location: str = "results") -> pd.DataFrame:
-    """The audit's GRIM verdicts on the means of one integer-valued measure at one place.
-
-    Parameters
-    ----------
-    audit_table : pandas.DataFrame
-        :func:`thalbook.audit.run_audit` output.
-    study_id, measure, location : str
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``quantity, reported, status, detail``, in audit order.
-
-    Examples
-    --------
-    >>> from thalbook import data
-    >>> t = grim_findings(audit.run_audit(data.load()), "wei2003", "esr")
-    >>> t[["reported", "status"]].to_numpy().tolist()
-    [['70.03', 'inconsistent'], ['39.34', 'inconsistent'], ['69.5', 'consistent'], ['34.2', 'inconsistent']]
-    """
-    rows = audit_table[
-        audit_table["study"].eq(study_id)
-        & audit_table["check"].eq("grim")
-        & audit_table["location"].eq(location)
-        & audit_table["quantity"].str.startswith(f"{measure} week ")
-    ]
-    return rows[["quantity", "reported", "status", "detail"]].reset_index(drop=True)

@@ -3,11 +3,11 @@ glance, and the consistency audit grouped by study with its findings explained.
 
 The data files are shown as written: :func:`raw_tables` reads every CSV as
 text, so ``3.1`` stays ``3.1`` and a quote keeps its typos, after
-:func:`thalbook.data.load` has validated the package.
+:func:`thalbook.core.data.load` has validated the package.
 
 Examples
 --------
->>> from thalbook import data
+>>> from thalbook.core import data
 >>> tables = raw_tables(data.load().data_dir)
 >>> list(tables)[:2]
 ['studies', 'study_facts']
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from thalbook.errors import InputError
-from thalbook.tables import escape
+from thalbook.chapters.tables import escape
+from thalbook.core.errors import InputError
 
 DESCRIPTOR = "datapackage.json"
 STATUS_ORDER = ("inconsistent", "not-checkable", "consistent")
@@ -89,7 +89,7 @@ def descriptor(data_dir: Path | str) -> dict:
 def raw_tables(data_dir: Path | str) -> dict[str, pd.DataFrame]:
     """Every resource of the data package as text, exactly as written, in descriptor order.
 
-    Empty cells are empty strings. Call :func:`thalbook.data.load` first: this
+    Empty cells are empty strings. Call :func:`thalbook.core.data.load` first: this
     reads, it does not validate.
     """
     data_dir = Path(data_dir)
@@ -105,7 +105,7 @@ def files(data_dir: Path | str) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from thalbook import paths
+    >>> from thalbook.core import paths
     >>> files(paths.DATA).iloc[0]["path"]
     'datapackage.json'
     """
@@ -227,7 +227,7 @@ def study_labels(package, with_disease: bool = False) -> dict[str, str]:
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> study_labels(data.load(), with_disease=True)["wei2003"]
     'Wei et al. 2003 (ankylosing spondylitis)'
     """
@@ -247,7 +247,7 @@ def study_overview(package) -> pd.DataFrame:
     Rows: disease, design, recruitment, patients, dose, treatment, primary
     outcome; one column per source study, named by its citation key.
     """
-    from thalbook import safety
+    from thalbook.core import safety
 
     studies = package.studies[package.studies["role"].eq("source")]
     columns = {}
@@ -369,7 +369,7 @@ def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
     ``audit`` should already be ordered (:func:`order_audit`): the rows are
     shown in its order.
     """
-    from thalbook.tables import frame_table
+    from thalbook.chapters.tables import frame_table
 
     rows = audit[audit["study"].eq(study)]
     shown = audit_rows(rows)
@@ -381,7 +381,7 @@ def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
 
 def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> str:
     """MyST of one data file's table (``tbl-data-<name>``): every row with what it reports and its quote."""
-    from thalbook.tables import list_table
+    from thalbook.chapters.tables import list_table
 
     rows = file_rows(name, table)
     header = ["id", "reports", "where", "quote (and extractor's note)"]

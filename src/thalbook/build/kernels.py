@@ -29,10 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thalbook import paths
+from thalbook.core import paths
 
 if TYPE_CHECKING:
-    from thalbook.pipeline import Chapter
+    from thalbook.build.pipeline import Chapter
 
 #: Imported by the zygote besides what the chapters import: the package imports
 #: these lazily, so that one chapter alone starts fast, but forked kernels should

@@ -36,11 +36,11 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from thalbook.errors import InputError
+from thalbook.core.errors import InputError
+from thalbook.core.vocabulary import BOUNDING_SETS, CI_METHODS, ROUNDINGS
 
-CI_METHODS = ("wilson", "clopper-pearson", "jeffreys", "agresti-coull")
-ROUNDINGS = ("half-up", "half-even")
-ANALYSIS_SETS = ("reported", "itt", "complete-case", "best-case", "worst-case")
+#: Rows of :func:`analysis_sets`: the parameter's sets, the paper's first, then the bounds.
+SET_ORDER = ("reported", "itt", "complete-case", *BOUNDING_SETS)
 
 _STATSMODELS_METHOD = dict(zip(CI_METHODS, ("wilson", "beta", "jeffreys", "agresti_coull"), strict=True))
 DEFAULT_CORRELATIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -606,7 +606,7 @@ def analysis_sets(count, denominator_reported, enrolled, assessed) -> pd.DataFra
     Returns
     -------
     pandas.DataFrame
-        Indexed by analysis set (:data:`ANALYSIS_SETS`), columns ``k, n,
+        Indexed by analysis set (:data:`SET_ORDER`), columns ``k, n,
         proportion``: ``reported`` (count / denominator_reported), ``itt``
         (missing counted as non-response), ``complete-case`` (count /
         assessed), ``best-case`` (every missing patient a responder) and

@@ -1,6 +1,6 @@
 """The kernel zygote: imports once, then forks one fresh kernel per chapter.
 
-Run by :func:`thalbook.kernels.kernel_zygote` as
+Run by :func:`thalbook.build.kernels.kernel_zygote` as
 ``python -P zygote_server.py SOCKET IMPORTS BUILD_PID``. It listens on the Unix
 socket SOCKET before importing (so that clients can queue meanwhile), imports
 ipykernel and the modules in the JSON list IMPORTS, loads the data package once,
@@ -80,9 +80,9 @@ if __name__ == "__main__":
             importlib.import_module(name)
         except Exception:
             pass  # not a module ("from m import f"), or the chapter will report it itself
-    if "thalbook.data" in sys.modules:
+    if "thalbook.core.data" in sys.modules:
         try:
-            sys.modules["thalbook.data"].load()  # validates once per content and process
+            sys.modules["thalbook.core.data"].load()  # validates once per content and process
         except Exception:
             pass
 

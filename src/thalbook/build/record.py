@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from thalbook import __version__
-from thalbook.params import DESCRIPTIONS, SCHEMA
+from thalbook.core.vocabulary import DESCRIPTIONS, EFFECTS, allowed
 
 MARKER = "<!-- thalbook:run-record -->"
 #: Packages whose versions the page reports (every pin is in requirements.txt).
@@ -24,66 +24,15 @@ KEY_PACKAGES = (
     "statsmodels", "seaborn", "matplotlib", "frictionless", "cffconvert",
 )
 
-#: What changing each parameter changes in the book (the methods chapter shows the same text).
-EFFECTS = {
-    "confidence_level": (
-        "The level of every confidence interval for a proportion, in the results and safety chapters and in "
-        "the worked examples of the methods chapter. Estimates stay the same; every interval widens at a "
-        "higher level and narrows at a lower one."
-    ),
-    "ci_method": (
-        "The method of every interval for a single proportion (Wilson, Clopper-Pearson, Jeffreys or "
-        "Agresti-Coull): the limits change, the estimates do not. The methods chapter compares the four "
-        "methods on real outcomes."
-    ),
-    "analysis_set": (
-        "The denominators of the binary efficacy outcomes: `itt` counts every enrolled patient (a missing "
-        "outcome is a non-response), `reported` uses the denominators the papers printed, `complete-case` "
-        "only the patients assessed. Proportions and intervals of the efficacy chapters change; adverse "
-        "events do not use it."
-    ),
-    "rounding": (
-        "The rounding convention (`half-up` or `half-even`) the consistency audit assumes when it asks "
-        "whether a printed number can come from whole counts. Only verdicts that hinge on a tie change, and "
-        "with them the audit chapter and the counts on the landing page."
-    ),
-}
-
-
 def _table(header: list[str], rows: list[list[Any]], caption: str, name: str, widths: list[int]) -> str:
     """A captioned list-table (cells are MyST): it wraps in the PDF, where a pipe table would overflow."""
-    from thalbook.tables import list_table
+    from thalbook.chapters.tables import list_table
 
     return list_table([[str(c) for c in row] for row in rows], header, caption, name, widths)
 
 
-def allowed(name: str) -> str:
-    """The values a parameter may take, in words, from :data:`thalbook.params.SCHEMA`.
-
-    Examples
-    --------
-    >>> allowed("rounding")
-    '`half-up`, `half-even`'
-    >>> allowed("confidence_level")
-    'a number from 0.5 up to, not including, 1'
-    """
-    spec = SCHEMA["properties"].get(name, {})
-    if "enum" in spec:
-        return ", ".join(f"`{v}`" for v in spec["enum"])
-    if spec.get("type") == "number":
-        low = spec.get("minimum", spec.get("exclusiveMinimum"))
-        high = spec.get("maximum", spec.get("exclusiveMaximum"))
-        text = "a number"
-        if low is not None:
-            text += f" from {low}" + (" (excluded)" if "exclusiveMinimum" in spec else "")
-        if high is not None:
-            text += f" up to, not including, {high}" if "exclusiveMaximum" in spec else f" up to {high}"
-        return text
-    return "see `params.py`"
-
-
 def _defaults() -> dict[str, Any]:
-    from thalbook import params
+    from thalbook.build import params
 
     try:
         return params.resolve()

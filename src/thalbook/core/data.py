@@ -7,7 +7,7 @@ Schema (types, required fields, allowed values, ranges, primary and foreign
 keys). :func:`validate` checks the package in two passes:
 
 1. the schema, by the ``frictionless`` library (its errors are translated
-   into :class:`~thalbook.errors.Problem` objects);
+   into :class:`~thalbook.core.errors.Problem` objects);
 2. the rules a Table Schema cannot express, written here by hand: count <=
    denominator, p > 0, plain decimal notation, units consistent per measure
    and per fact, source and context studies kept apart, ids prefixed by their
@@ -26,7 +26,7 @@ because the audit uses the printed precision as evidence.
 
 Examples
 --------
->>> from thalbook import data
+>>> from thalbook.core import data
 >>> data.validate()
 []
 >>> pkg = data.load()
@@ -54,8 +54,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from thalbook import paths
-from thalbook.errors import DataError, Problem
+from thalbook.core import paths
+from thalbook.core.errors import DataError, Problem
 
 DESCRIPTOR = "datapackage.json"
 
@@ -938,11 +938,11 @@ def validate(data_dir: str | os.PathLike | None = None) -> list[Problem]:
     ----------
     data_dir : path-like, optional
         Directory holding ``datapackage.json`` and the CSV files; default
-        :func:`thalbook.paths.data_dir`.
+        :func:`thalbook.core.paths.data_dir`.
 
     Returns
     -------
-    list of thalbook.errors.Problem
+    list of thalbook.core.errors.Problem
         Sorted by file and row; empty when the package is valid.
 
     Examples
@@ -1071,7 +1071,7 @@ def load(data_dir: str | os.PathLike | None = None) -> DataPackage:
     Parameters
     ----------
     data_dir : path-like, optional
-        Directory of the package; default :func:`thalbook.paths.data_dir`.
+        Directory of the package; default :func:`thalbook.core.paths.data_dir`.
 
     Returns
     -------
@@ -1080,7 +1080,7 @@ def load(data_dir: str | os.PathLike | None = None) -> DataPackage:
 
     Raises
     ------
-    thalbook.errors.DataError
+    thalbook.core.errors.DataError
         If :func:`validate` finds any problem; ``error.problems`` lists them.
 
     Examples

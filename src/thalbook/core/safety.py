@@ -22,13 +22,12 @@ Examples
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 import pandas as pd
 
-from thalbook import audit, stats
-from thalbook.errors import InputError
+from thalbook.core import audit, stats
+from thalbook.core.errors import InputError
 
 #: Withdrawal categories as the tables and the flow diagram name them.
 CATEGORY_LABELS = {
@@ -84,7 +83,7 @@ def facts(package, study_id: str) -> dict[str, str]:
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> facts(data.load(), "wei2003")["enrolled"]
     '13'
     """
@@ -106,7 +105,7 @@ def dose_text(package, study_id: str) -> str:
 
     Examples
     --------
-    >>> from thalbook import data
+    >>> from thalbook.core import data
     >>> dose_text(data.load(), "he2017")
     '50–100 mg/day'
     """
@@ -166,9 +165,9 @@ def adverse_events(package, ci_method: str = "wilson", confidence_level: float =
 
     Parameters
     ----------
-    package : thalbook.data.DataPackage
+    package : thalbook.core.data.DataPackage
     ci_method, confidence_level
-        The interval for each proportion (:func:`thalbook.stats.proportion_ci`).
+        The interval for each proportion (:func:`thalbook.core.stats.proportion_ci`).
 
     Returns
     -------
@@ -392,113 +391,3 @@ def context_ae_withdrawals(package, ci_method: str = "wilson", confidence_level:
         rows.append({"study": row["study_id"], "dose": row["dose"], "duration": row["timepoint"] or "not stated",
                      "enrolled": n, "k": k, "low": low, "high": high, "places": row["location"]})
     return pd.DataFrame(rows, columns=["study", "dose", "duration", "enrolled", "k", "low", "high", "places"])
-
-
-# --------------------------------------------------------------------------
-# figures
-
-
-def _box(ax, x, y, text, colour, width, height=0.085, size=9.5):
-    from matplotlib.patches import FancyBboxPatch
-
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                boxstyle="round,pad=0.008,rounding_size=0.012",
-                                facecolor=(*colour[:3], 0.16), edgecolor=colour, linewidth=1.4))
-    ax.text(x, y, text, ha="center", va="center", fontsize=size)
-
-
-def flow_figure(accounting: pd.DataFrame, n_enrolled: int, n_completed: int, dose: str, end: str):
-    """A CONSORT-style flow diagram of one study's patients, from enrolment to the end.
-
-    Parameters
-    ----------
-    accounting : pandas.DataFrame
-        What :func:`as_accounting` returns.
-    n_enrolled, n_completed : int
-        As the paper states them.
-    dose : str
-        The regimen, shown in the enrolment box.
-    end : str
-        The end of treatment as written (e.g. ``week 24``).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Fixed size and fonts, so that the PNG is the same on every run.
-    """
-    import matplotlib.pyplot as plt
-
-    from thalbook.figures import PALETTE, use_book_style
-
-    use_book_style()
-    colours = {"adverse event": PALETTE[3], "lack of efficacy": PALETTE[0]}
-    steps = len(accounting)
-    fig, ax = plt.subplots(figsize=(7.6, 2.2 + 1.0 * steps))
-    ax.set_axis_off()
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    top, bottom, spine = 0.88, 0.06, 0.27
-    grey = (0.35, 0.35, 0.35)
-    wrapped_dose = "\n".join(textwrap.wrap(dose, 48))
-    _box(ax, spine, top, f"Enrolled and started thalidomide\nn = {n_enrolled}\n{wrapped_dose}", PALETTE[2],
-         0.5, height=0.21, size=9)
-    _box(ax, spine, bottom, f"Completed treatment to {end}\nn = {n_completed}", PALETTE[2], 0.46, height=0.1)
-    ax.annotate("", xy=(spine, bottom + 0.05), xytext=(spine, top - 0.11),
-                arrowprops={"arrowstyle": "-|>", "color": grey, "lw": 1.3})
-    ys = np.linspace(top - 0.24, bottom + 0.16, steps) if steps > 1 else [0.5]
-    for y, (_, row) in zip(ys, accounting.iterrows(), strict=True):
-        colour = colours.get(row["category"], PALETTE[7])
-        ax.annotate("", xy=(0.56, y), xytext=(spine, y),
-                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.3})
-        reason = "\n".join(textwrap.wrap(str(row["reason"]), 38))
-        _box(ax, 0.77, y, f"Left {row['when']}: n = {row['left']}\n{reason}", colour, 0.42, height=0.12, size=8.5)
-        ax.text(spine - 0.015, y - 0.045, f"{row['remaining']} remain", ha="right", va="center", fontsize=8.5,
-                color=grey)
-    fig.tight_layout(pad=0.3)
-    return fig
-
-
-def events_figure(events: pd.DataFrame, study_labels: dict[str, str], confidence_level: float):
-    """Every counted adverse event with its interval, one panel per study.
-
-    Filled markers: the paper states the denominator; open markers: the
-    denominator is assumed to be every enrolled patient. Totals of other
-    rows are left out.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    from thalbook.figures import PALETTE, use_book_style
-
-    use_book_style()
-    shown = events[events["k"].notna() & ~events["is_total"]].copy()
-    studies = list(dict.fromkeys(shown["study"]))
-    heights = [max(len(shown[shown["study"].eq(s)]), 1) for s in studies]
-    fig, axes = plt.subplots(len(studies), 1, figsize=(7.6, 1.0 + 0.36 * sum(heights) + 0.5 * len(studies)),
-                             sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, study, colour in zip(axes[:, 0], studies, PALETTE, strict=False):
-        mine = shown[shown["study"].eq(study)].iloc[::-1]
-        y = np.arange(len(mine))
-        p = (mine["k"] / mine["n"]).to_numpy(dtype=float)
-        low, high = mine["low"].to_numpy(dtype=float), mine["high"].to_numpy(dtype=float)
-        stated = (mine["basis"] == STATED_BASIS).to_numpy()
-        ax.hlines(y, 100 * low, 100 * high, color=colour, lw=2)
-        ax.scatter(100 * p[stated], y[stated], color=colour, zorder=3, s=36, label="denominator stated")
-        ax.scatter(100 * p[~stated], y[~stated], facecolor="white", edgecolor=colour, zorder=3, s=36, lw=1.5,
-                   label="denominator assumed (all enrolled)")
-        labels = [
-            "\n".join(textwrap.wrap(f"{e} ({loc}): {int(k)}/{int(n)}", 46))
-            for e, loc, k, n in zip(mine["event"], mine["location"], mine["k"], mine["n"], strict=True)
-        ]
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.set_ylim(-0.7, len(mine) - 0.3)
-        ax.set_title(study_labels.get(study, study), loc="left", fontsize=10)
-    axes[-1, 0].set_xlim(0, 100)
-    axes[-1, 0].set_xlabel(f"patients with the event, % ({100 * confidence_level:g}% interval)")
-    handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False, fontsize=8.5, bbox_to_anchor=(0.5, 0))
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig

@@ -7,7 +7,7 @@ before anything is executed, and each chapter then receives only the
 parameters its ``parameters`` cell declares.
 
 Whatever the input, the outcome is a parameter set or one
-:class:`~thalbook.errors.ParameterError` line of bounded length, never a
+:class:`~thalbook.core.errors.ParameterError` line of bounded length, never a
 traceback or a hang. PyYAML parses and ``jsonschema`` judges; what is written
 by hand is only what neither library offers:
 
@@ -30,11 +30,11 @@ Examples
 >>> resolve(overrides=["rounding=up"])
 Traceback (most recent call last):
 ...
-thalbook.errors.ParameterError: --set rounding: 'up' is not one of ['half-up', 'half-even']
+thalbook.core.errors.ParameterError: --set rounding: 'up' is not one of ['half-up', 'half-even']
 >>> resolve(overrides=["confidence_level=.nan"])
 Traceback (most recent call last):
 ...
-thalbook.errors.ParameterError: --set confidence_level: nan is not a finite number
+thalbook.core.errors.ParameterError: --set confidence_level: nan is not a finite number
 """
 
 from __future__ import annotations
@@ -50,33 +50,11 @@ from typing import Any
 import jsonschema
 import yaml
 
-from thalbook import paths
-from thalbook.errors import ParameterError
+from thalbook.core import paths
+from thalbook.core.errors import ParameterError
+from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, DESCRIPTIONS, ROUNDINGS, SCHEMA  # noqa: F401
 
-CI_METHODS = ("wilson", "clopper-pearson", "jeffreys", "agresti-coull")
-ANALYSIS_SETS = ("itt", "reported", "complete-case")
-ROUNDINGS = ("half-up", "half-even")
-
-#: What each parameter means; the methods and reproducibility chapters show it.
-DESCRIPTIONS = {
-    "confidence_level": "confidence level of every interval",
-    "ci_method": "interval method for a single proportion",
-    "analysis_set": "denominators used for binary outcomes",
-    "rounding": "rounding convention assumed by the consistency audit",
-}
-
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        # Below 0.5 an "interval" no longer covers the estimate it is meant to
-        # describe; 1 would be an infinite interval.
-        "confidence_level": {"type": "number", "minimum": 0.5, "exclusiveMaximum": 1},
-        "ci_method": {"enum": list(CI_METHODS)},
-        "analysis_set": {"enum": list(ANALYSIS_SETS)},
-        "rounding": {"enum": list(ROUNDINGS)},
-    },
-}
+# The choices, their wording and the schema are the vocabulary's (one list for the whole book).
 
 #: Largest parameter file (and ``--set`` value), in bytes. A parameter set is
 #: a few lines; the cap bounds the time and memory spent on a wrong file.
@@ -340,7 +318,7 @@ def read_parameter_file(path: Path | str) -> str:
     >>> read_parameter_file("/dev/null")
     Traceback (most recent call last):
     ...
-    thalbook.errors.ParameterError: /dev/null: cannot read parameter file: not a regular file (a character device)
+    thalbook.core.errors.ParameterError: /dev/null: cannot read parameter file: not a regular file (a character device)
     """
     shown = _show_path(path)
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from thalbook.errors import InputError
+from thalbook.core.errors import InputError
 
 #: ASCII punctuation that Markdown or MyST could read as markup inside a cell.
 _MARKUP = re.compile(r"([\\`*_\[\]<>#|$~{}])")

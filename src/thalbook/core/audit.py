@@ -52,8 +52,8 @@ from fractions import Fraction
 
 import pandas as pd
 
-from thalbook import stats
-from thalbook.errors import InputError
+from thalbook.core import stats, vocabulary
+from thalbook.core.errors import InputError
 
 COLUMNS = ("study", "quantity", "location", "reported", "check", "status", "detail")
 STATUSES = ("consistent", "inconsistent", "not-checkable")
@@ -179,7 +179,7 @@ def _numbers(values: list[int]) -> str:
 
 
 def _other(rounding: str) -> str:
-    return next(r for r in stats.ROUNDINGS if r != rounding)
+    return next(r for r in vocabulary.ROUNDINGS if r != rounding)
 
 
 def _week(value) -> str:
@@ -847,8 +847,8 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
 
     Parameters
     ----------
-    package : thalbook.data.DataPackage
-        What :func:`thalbook.data.load` returns: one DataFrame per file, with
+    package : thalbook.core.data.DataPackage
+        What :func:`thalbook.core.data.load` returns: one DataFrame per file, with
         the loader's ``<column>_decimals`` columns.
     rounding : {"half-up", "half-even"}
         The rounding convention every verdict assumes (and names).
@@ -865,8 +865,8 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
         If the package lacks a table or column the audit reads, or a number
         cannot be read; the message names the file, row and column.
     """
-    if rounding not in stats.ROUNDINGS:
-        raise InputError(f"run_audit: rounding must be one of {', '.join(stats.ROUNDINGS)}, got {rounding!r}")
+    if rounding not in vocabulary.ROUNDINGS:
+        raise InputError(f"run_audit: rounding must be one of {', '.join(vocabulary.ROUNDINGS)}, got {rounding!r}")
     _check_package(package)
     studies = _Studies(study_accounts(package))
     binary, events = package.binary_outcomes, package.adverse_events

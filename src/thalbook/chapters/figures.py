@@ -7,10 +7,15 @@ builds from the same inputs give byte-identical images.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
+
+from thalbook.core.safety import STATED_BASIS
 
 #: seaborn's colour-blind-safe palette (after Okabe and Ito), used everywhere.
 PALETTE = sns.color_palette("colorblind")
@@ -43,7 +48,7 @@ def use_book_style() -> None:
 
 
 # --------------------------------------------------------------------------
-# efficacy figures: each takes a table of thalbook.efficacy and returns a Figure
+# efficacy figures: each takes a table of thalbook.core.efficacy and returns a Figure
 
 #: Marker and colour of each kind of estimate in the forest plots.
 _KINDS = {
@@ -72,13 +77,13 @@ def remission_over_time(table, interval_text: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.efficacy.remission_table` for one analysis set.
+        :func:`thalbook.core.efficacy.remission_table` for one analysis set.
     interval_text : str
         What the bars are, for the legend (e.g. "95% Wilson interval").
 
     Examples
     --------
-    >>> from thalbook import data, efficacy
+    >>> from thalbook.core import data, efficacy
     >>> fig = remission_over_time(efficacy.remission_table(data.load()), "95% Wilson interval")
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['4', '8', '12', '24']
@@ -122,13 +127,13 @@ def endoscopy_ranges(table, interval_text: str, set_name: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.efficacy.endoscopy_table` for one analysis set.
+        :func:`thalbook.core.efficacy.endoscopy_table` for one analysis set.
     interval_text, set_name : str
         Legend texts.
 
     Examples
     --------
-    >>> from thalbook import data, efficacy
+    >>> from thalbook.core import data, efficacy
     >>> fig = endoscopy_ranges(efficacy.endoscopy_table(data.load()), "95% Wilson interval", "ITT")
     >>> len(fig.axes[0].get_yticklabels())
     3
@@ -189,13 +194,13 @@ def forest(table, interval_text: str, xlabel: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.efficacy.context_table`.
+        :func:`thalbook.core.efficacy.context_table`.
     interval_text, xlabel : str
         Legend text of the bars; x-axis label.
 
     Examples
     --------
-    >>> from thalbook import data, efficacy
+    >>> from thalbook.core import data, efficacy
     >>> fig = forest(efficacy.context_table(data.load(), "as"), "95% Wilson interval", "Responders (%)")
     >>> len(fig.axes[0].get_yticklabels())
     4
@@ -248,7 +253,7 @@ def as_means(table, measures, scale_max: float | None = None):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.efficacy.as_outcomes_table`.
+        :func:`thalbook.core.efficacy.as_outcomes_table`.
     measures : sequence of str
         Measures to draw, one panel each.
     scale_max : float, optional
@@ -256,7 +261,7 @@ def as_means(table, measures, scale_max: float | None = None):
 
     Examples
     --------
-    >>> from thalbook import data, efficacy
+    >>> from thalbook.core import data, efficacy
     >>> fig = as_means(efficacy.as_outcomes_table(data.load()), ["basdai", "basfi"], 10)
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['BASDAI (points)', 'BASFI (points)']
@@ -300,7 +305,7 @@ def asas_sets(table, analysis_set: str, interval_text: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.efficacy.asas_by_analysis_set`.
+        :func:`thalbook.core.efficacy.asas_by_analysis_set`.
     analysis_set : str
         The set in force (drawn filled).
     interval_text : str
@@ -308,13 +313,13 @@ def asas_sets(table, analysis_set: str, interval_text: str):
 
     Examples
     --------
-    >>> from thalbook import data, efficacy
+    >>> from thalbook.core import data, efficacy
     >>> fig = asas_sets(efficacy.asas_by_analysis_set(data.load()), "itt", "95% Wilson interval")
     >>> len(fig.axes[0].get_yticklabels())
     6
     >>> plt.close(fig)
     """
-    from thalbook.efficacy import SET_NAMES
+    from thalbook.core.vocabulary import SET_NAMES
 
     use_book_style()
     fig, ax = plt.subplots(figsize=(7.0, 3.8))
@@ -350,11 +355,11 @@ def subtype_responses(table):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.efficacy.response_by_subtype`.
+        :func:`thalbook.core.efficacy.response_by_subtype`.
 
     Examples
     --------
-    >>> from thalbook import data, efficacy
+    >>> from thalbook.core import data, efficacy
     >>> fig = subtype_responses(efficacy.response_by_subtype(data.load()))
     >>> fig.axes[0].get_xlabel()
     'Patients (count)'
@@ -378,4 +383,110 @@ def subtype_responses(table):
     ax.set_xticks(range(int(left.max()) + 1))
     fig.legend(loc="lower center", ncol=2, fontsize=8.5, frameon=False)
     fig.tight_layout(rect=(0, 0.16, 1, 1))
+    return fig
+
+
+# --------------------------------------------------------------------------
+# figures
+
+
+def _box(ax, x, y, text, colour, width, height=0.085, size=9.5):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.008,rounding_size=0.012",
+                                facecolor=(*colour[:3], 0.16), edgecolor=colour, linewidth=1.4))
+    ax.text(x, y, text, ha="center", va="center", fontsize=size)
+
+
+def flow_figure(accounting: pd.DataFrame, n_enrolled: int, n_completed: int, dose: str, end: str):
+    """A CONSORT-style flow diagram of one study's patients, from enrolment to the end.
+
+    Parameters
+    ----------
+    accounting : pandas.DataFrame
+        What :func:`as_accounting` returns.
+    n_enrolled, n_completed : int
+        As the paper states them.
+    dose : str
+        The regimen, shown in the enrolment box.
+    end : str
+        The end of treatment as written (e.g. ``week 24``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Fixed size and fonts, so that the PNG is the same on every run.
+    """
+    import matplotlib.pyplot as plt
+
+    use_book_style()
+    colours = {"adverse event": PALETTE[3], "lack of efficacy": PALETTE[0]}
+    steps = len(accounting)
+    fig, ax = plt.subplots(figsize=(7.6, 2.2 + 1.0 * steps))
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    top, bottom, spine = 0.88, 0.06, 0.27
+    grey = (0.35, 0.35, 0.35)
+    wrapped_dose = "\n".join(textwrap.wrap(dose, 48))
+    _box(ax, spine, top, f"Enrolled and started thalidomide\nn = {n_enrolled}\n{wrapped_dose}", PALETTE[2],
+         0.5, height=0.21, size=9)
+    _box(ax, spine, bottom, f"Completed treatment to {end}\nn = {n_completed}", PALETTE[2], 0.46, height=0.1)
+    ax.annotate("", xy=(spine, bottom + 0.05), xytext=(spine, top - 0.11),
+                arrowprops={"arrowstyle": "-|>", "color": grey, "lw": 1.3})
+    ys = np.linspace(top - 0.24, bottom + 0.16, steps) if steps > 1 else [0.5]
+    for y, (_, row) in zip(ys, accounting.iterrows(), strict=True):
+        colour = colours.get(row["category"], PALETTE[7])
+        ax.annotate("", xy=(0.56, y), xytext=(spine, y),
+                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.3})
+        reason = "\n".join(textwrap.wrap(str(row["reason"]), 38))
+        _box(ax, 0.77, y, f"Left {row['when']}: n = {row['left']}\n{reason}", colour, 0.42, height=0.12, size=8.5)
+        ax.text(spine - 0.015, y - 0.045, f"{row['remaining']} remain", ha="right", va="center", fontsize=8.5,
+                color=grey)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def events_figure(events: pd.DataFrame, study_labels: dict[str, str], confidence_level: float):
+    """Every counted adverse event with its interval, one panel per study.
+
+    Filled markers: the paper states the denominator; open markers: the
+    denominator is assumed to be every enrolled patient. Totals of other
+    rows are left out.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    use_book_style()
+    shown = events[events["k"].notna() & ~events["is_total"]].copy()
+    studies = list(dict.fromkeys(shown["study"]))
+    heights = [max(len(shown[shown["study"].eq(s)]), 1) for s in studies]
+    fig, axes = plt.subplots(len(studies), 1, figsize=(7.6, 1.0 + 0.36 * sum(heights) + 0.5 * len(studies)),
+                             sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, study, colour in zip(axes[:, 0], studies, PALETTE, strict=False):
+        mine = shown[shown["study"].eq(study)].iloc[::-1]
+        y = np.arange(len(mine))
+        p = (mine["k"] / mine["n"]).to_numpy(dtype=float)
+        low, high = mine["low"].to_numpy(dtype=float), mine["high"].to_numpy(dtype=float)
+        stated = (mine["basis"] == STATED_BASIS).to_numpy()
+        ax.hlines(y, 100 * low, 100 * high, color=colour, lw=2)
+        ax.scatter(100 * p[stated], y[stated], color=colour, zorder=3, s=36, label="denominator stated")
+        ax.scatter(100 * p[~stated], y[~stated], facecolor="white", edgecolor=colour, zorder=3, s=36, lw=1.5,
+                   label="denominator assumed (all enrolled)")
+        labels = [
+            "\n".join(textwrap.wrap(f"{e} ({loc}): {int(k)}/{int(n)}", 46))
+            for e, loc, k, n in zip(mine["event"], mine["location"], mine["k"], mine["n"], strict=True)
+        ]
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_ylim(-0.7, len(mine) - 0.3)
+        ax.set_title(study_labels.get(study, study), loc="left", fontsize=10)
+    axes[-1, 0].set_xlim(0, 100)
+    axes[-1, 0].set_xlabel(f"patients with the event, % ({100 * confidence_level:g}% interval)")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False, fontsize=8.5, bbox_to_anchor=(0.5, 0))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig

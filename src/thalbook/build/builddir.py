@@ -37,8 +37,8 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from thalbook import paths
-from thalbook.errors import BuildError, InputError
+from thalbook.core import paths
+from thalbook.core.errors import BuildError, InputError
 
 #: Written by the build in every directory it builds into.
 MARKER = ".thalbook-build"
@@ -68,7 +68,7 @@ def claim(out: str | os.PathLike) -> Path:
 
     Raises
     ------
-    thalbook.errors.InputError
+    thalbook.core.errors.InputError
         ``out`` is empty, ``/``, the project or inside its sources, a file, or a
         non-empty directory the build did not mark; or it cannot be created.
     """
@@ -135,7 +135,7 @@ def check_links(out: Path) -> None:
 
     Raises
     ------
-    thalbook.errors.InputError
+    thalbook.core.errors.InputError
         Naming the first foreign link (or a real ``html`` directory, which
         another tool such as ``jupyter-book build`` left there).
     """

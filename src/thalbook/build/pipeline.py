@@ -17,7 +17,7 @@ The flow of one ``thalbook build``::
          <out>/pdf/book.pdf is replaced atomically.
 
 The build directory is claimed and locked for the whole build
-(:mod:`thalbook.builddir`): the build writes and deletes only what it made.
+(:mod:`thalbook.build.builddir`): the build writes and deletes only what it made.
 A build that fails, or is interrupted or killed at any point, never touches the
 published ``<out>/html`` or ``<out>/pdf/book.pdf``, and every process it
 started (pool workers, kernels, Jupyter Book and its LaTeX run) ends with it. Jupyter Book has no parameters,
@@ -46,8 +46,10 @@ from typing import Any
 import nbformat
 import yaml
 
-from thalbook import __version__, builddir, kernels, paths, record
-from thalbook.errors import BuildError, Interrupted
+from thalbook import __version__
+from thalbook.build import builddir, kernels, record
+from thalbook.core import paths
+from thalbook.core.errors import BuildError, Interrupted
 
 #: Book sources copied to the stage besides the chapters.
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff")
@@ -337,7 +339,7 @@ def _cached_execution(chapter: Chapter, key: str, out: Path) -> Execution | None
 def session(out: Path | str) -> Iterator[Path]:
     """Claim and lock the build directory ``out`` for one build; yield it as an absolute path.
 
-    See :mod:`thalbook.builddir`: a directory the build did not make is
+    See :mod:`thalbook.build.builddir`: a directory the build did not make is
     refused, and so is any link under the build's own names that it did not make.
     """
     directory = builddir.claim(out)
@@ -359,7 +361,7 @@ def run(
     Parameters
     ----------
     params : dict
-        A validated parameter set (:func:`thalbook.params.resolve`).
+        A validated parameter set (:func:`thalbook.build.params.resolve`).
     out : path
         Build directory; the cache lives in ``out/cache``.
     data_dir : path, optional
@@ -378,11 +380,11 @@ def run(
 
     Raises
     ------
-    thalbook.errors.InputError
+    thalbook.core.errors.InputError
         The build directory is not one the build may write.
-    thalbook.errors.DataError
+    thalbook.core.errors.DataError
         The data package is invalid (nothing is executed).
-    thalbook.errors.BuildError
+    thalbook.core.errors.BuildError
         A chapter failed; its executed notebook is kept in ``out/failed``.
     """
     with session(out) as out:
@@ -434,7 +436,7 @@ def _run(params, out: Path, data_dir, jobs, progress, on_execute) -> RunResult:
 
 
 def _validate_data(data_dir: Path, out: Path, inputs: str) -> None:
-    """Raise :class:`~thalbook.errors.DataError` unless the data package is valid.
+    """Raise :class:`~thalbook.core.errors.DataError` unless the data package is valid.
 
     A package found valid is remembered in ``out/cache/valid-data/<inputs>``:
     ``inputs`` (:func:`inputs_digest`) covers every byte of the data, the
@@ -444,11 +446,11 @@ def _validate_data(data_dir: Path, out: Path, inputs: str) -> None:
     marker = out / "cache" / "valid-data" / inputs
     if marker.exists():
         return
-    from thalbook import data
+    from thalbook.core import data
 
     problems = data.validate(data_dir)
     if problems:
-        from thalbook.errors import DataError
+        from thalbook.core.errors import DataError
 
         raise DataError(problems)
     marker.parent.mkdir(parents=True, exist_ok=True)
@@ -856,7 +858,7 @@ def build(
 
     Raises
     ------
-    thalbook.errors.Interrupted
+    thalbook.core.errors.Interrupted
         A signal ended the build; its ``published`` lists what had been
         swapped in by then (nothing, unless the signal came after the swap).
     """
