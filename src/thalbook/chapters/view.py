@@ -1,4 +1,4 @@
-"""What a chapter shows besides its figures: the parameter box and glued values.
+"""What a chapter shows: its view (glued values, tables, figures), the parameter box, glue.
 
 Examples
 --------
@@ -14,6 +14,7 @@ Re-run with other values: `thalbook build --set NAME=VALUE` (see the reproducibi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,3 +50,71 @@ def glue(name: str, value: Any) -> Any:
     value = plain(value)
     _glue(name, value, display=False)
     return value
+
+
+@dataclass
+class View:
+    """What one chapter shows, computed without a kernel: glued values, tables and figures by name.
+
+    A chapter's view module builds it (``build(package, params) -> View``); the
+    notebook glues it once and shows one table or figure per cell::
+
+        view = crohns_results.build(data.load(), {"ci_method": ci_method, ...})
+        view.glue()
+        view.show("tbl-crohns-counts")
+
+    Parameters
+    ----------
+    params : dict
+        The parameters the chapter ran with (shown in its parameter box).
+    values : dict
+        Glue name -> value for ``{glue:text}``: text formatted for the reader,
+        or a number when the prose formats it.
+    tables : dict
+        Table name (``tbl-...``) -> MyST (:func:`thalbook.chapters.tables.list_table`).
+    figures : dict
+        Figure name (``fig-...``) -> matplotlib figure, already closed (it is
+        drawn only when shown).
+
+    Examples
+    --------
+    >>> view = View({"ci_method": "wilson"}, {"n": 47}, {"tbl-x": "| a |"}, {})
+    >>> view.value("n")
+    47
+    >>> view.show("tbl-y")
+    Traceback (most recent call last):
+    ...
+    KeyError: "no table or figure 'tbl-y' in this view (it has: tbl-x)"
+    """
+
+    params: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str) -> Any:
+        """One glued value (for tests and for views built on other views)."""
+        return self.values[name]
+
+    def glue(self) -> None:
+        """Glue every value for the chapter's prose, without displaying any."""
+        for name, value in self.values.items():
+            glue(name, value)
+
+    def parameter_box(self):
+        """The box that says which parameter values the chapter ran with."""
+        return parameter_box(**self.params)
+
+    def show(self, name: str):
+        """Display the table or figure ``name`` as this cell's output."""
+        if name in self.tables:
+            from IPython.display import Markdown
+
+            return Markdown(self.tables[name])
+        if name in self.figures:
+            from IPython.display import display
+
+            display(self.figures[name])
+            return None
+        known = ", ".join([*self.tables, *self.figures]) or "nothing"
+        raise KeyError(f"no table or figure {name!r} in this view (it has: {known})")
