@@ -23,7 +23,7 @@ from tests.conftest import ROOT, seed_cache, thalbook
 pytestmark = pytest.mark.slow
 
 MARKER = ".thalbook-build"
-#: Every name the build creates inside its directory (src/thalbook/builddir.py says the same;
+#: Every name the build creates inside its directory (src/thalbook/build/builddir.py says the same;
 #: written out here so that a name added there without a test here is noticed in review).
 OWNED = (".lock", ".building", "run.json", "cache", "executed", "pending", "failed", "stage",
          "jb", "site", "html", ".html.tmp", "pdf", "logs")

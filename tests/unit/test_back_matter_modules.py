@@ -1,9 +1,11 @@
 """The modules behind the back matter and the methods chapter: thalbook.chapters.tables,
-thalbook.chapters.provenance, thalbook.chapters.methods and thalbook.build.record.
+thalbook.chapters.data_provenance, thalbook.chapters.audit, thalbook.chapters.methods and
+thalbook.build.record.
 
 Expected values come from the data files read with the csv module, from
 scipy, from counting by hand, or from the MyST rendered by markdown-it (the
-parser MyST itself uses).
+parser MyST itself uses). What each audit check means is read from the audit
+chapter's own markdown, where it is written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,7 +23,8 @@ import scipy.stats
 from markdown_it import MarkdownIt
 
 from thalbook.build import record
-from thalbook.chapters import methods, provenance, tables
+from thalbook.chapters import audit as audit_view
+from thalbook.chapters import data_provenance, methods, tables
 from thalbook.core import audit, data, paths, vocabulary
 from thalbook.core.errors import InputError
 
@@ -33,6 +37,19 @@ def pkg():
 @pytest.fixture(scope="module")
 def audited(pkg):
     return audit.run_audit(pkg)
+
+
+def _audit_prose() -> str:
+    """The markdown of the audit chapter's section on the inconsistencies, where each check is explained."""
+    cells = json.loads((paths.CHAPTERS / "audit.ipynb").read_text(encoding="utf-8"))["cells"]
+    return next("".join(c["source"]) for c in cells
+                if c["cell_type"] == "markdown" and "## The inconsistencies in plain words" in "".join(c["source"]))
+
+
+def _explanations() -> dict[str, str]:
+    """Check name -> its explanation, from the definition list in the audit chapter (continuation lines joined)."""
+    found = re.findall(r"^`([a-z-]+)`\n: (.+?)(?=\n\n|\Z)", _audit_prose(), flags=re.M | re.S)
+    return {name: " ".join(text.split()) for name, text in found}
 
 
 def _rows_of(myst: str) -> int:
@@ -79,11 +96,11 @@ def test_frame_table_escapes_all_but_markup_columns():
 
 
 # --------------------------------------------------------------------------
-# provenance: the data files
+# data_provenance: the data files
 
 
 def test_raw_tables_are_the_files_as_written(pkg):
-    raw = provenance.raw_tables(pkg.data_dir)
+    raw = data_provenance.raw_tables(pkg.data_dir)
     descriptor = json.loads((pkg.data_dir / "datapackage.json").read_text())
     assert list(raw) == [r["name"] for r in descriptor["resources"]]
     for resource in descriptor["resources"]:
@@ -93,11 +110,11 @@ def test_raw_tables_are_the_files_as_written(pkg):
 
 
 def test_every_row_of_every_file_is_shown_with_its_quote(pkg):
-    for name, table in provenance.raw_tables(pkg.data_dir).items():
-        shown = provenance.file_rows(name, table)
+    for name, table in data_provenance.raw_tables(pkg.data_dir).items():
+        shown = data_provenance.file_rows(name, table)
         assert len(shown) == len(table), name
         assert shown["reports"].str.len().gt(0).all(), name
-        myst = provenance.file_table(name, table, "A file.", f"{name}.csv")
+        myst = data_provenance.file_table(name, table, "A file.", f"{name}.csv")
         assert _rows_of(myst) == len(table), name
         if "quote" in table:
             for quote, cell in zip(table["quote"], shown["quote"], strict=True):
@@ -110,13 +127,13 @@ def test_reported_keeps_numbers_as_printed():
     row = pd.Series({"measure": "basdai", "timepoint_week": "24", "comparison": "week 24 vs baseline",
                      "mean": "3.1", "sd": "2.08", "n": "", "p_value": "0.0156", "unit": ""})
     expected = "basdai week 24: 3.1 ± 2.08, p = 0.0156 (week 24 vs baseline)"
-    assert provenance.reported("continuous_outcomes", row) == expected
+    assert data_provenance.reported("continuous_outcomes", row) == expected
     with pytest.raises(InputError):
-        provenance.reported("nonsense", row)
+        data_provenance.reported("nonsense", row)
 
 
 def test_the_download_list_links_every_file(pkg):
-    listed = provenance.download_list(pkg.data_dir)
+    listed = data_provenance.download_list(pkg.data_dir)
     expected = ["datapackage.json", "README.md", *sorted(p.name for p in pkg.data_dir.glob("*.csv"))]
     links = [line.split("`")[1] for line in listed.splitlines()]
     assert sorted(links) == sorted(f"{name} <../data/{name}>" for name in expected)
@@ -124,45 +141,46 @@ def test_the_download_list_links_every_file(pkg):
 
 
 def test_study_labels(pkg):
-    labels = provenance.study_labels(pkg)
+    labels = data_provenance.study_labels(pkg)
     assert labels["he2017"] == "He et al. 2017" and labels["lazzerini2013"] == "Lazzerini et al. 2013"
     assert len(labels) == len(pkg.studies)
 
 
 # --------------------------------------------------------------------------
-# provenance: the audit
+# audit: the audit chapter
 
 
 def test_order_audit_puts_inconsistencies_first_and_loses_nothing(pkg, audited):
-    ordered = provenance.order_audit(audited, list(pkg.studies["study_id"]))
+    ordered = audit_view.order_audit(audited, list(pkg.studies["study_id"]))
     assert len(ordered) == len(audited)
     assert sorted(map(tuple, ordered.astype(str).values)) == sorted(map(tuple, audited.astype(str).values))
     for study, rows in ordered.groupby("study", sort=False):
-        ranks = rows["status"].map({s: i for i, s in enumerate(provenance.STATUS_ORDER)}).tolist()
+        ranks = rows["status"].map({s: i for i, s in enumerate(audit_view.STATUS_ORDER)}).tolist()
         assert ranks == sorted(ranks), study
     assert list(dict.fromkeys(ordered["study"])) == [s for s in pkg.studies["study_id"] if s in set(audited["study"])]
 
 
 def test_each_study_table_has_a_row_per_check(pkg, audited):
-    ordered = provenance.order_audit(audited, list(pkg.studies["study_id"]))
-    labels = provenance.study_labels(pkg)
+    ordered = audit_view.order_audit(audited, list(pkg.studies["study_id"]))
+    labels = data_provenance.study_labels(pkg)
     total = 0
     for study in dict.fromkeys(ordered["study"]):
-        myst = provenance.audit_table(ordered, study, labels)
+        myst = audit_view.audit_table(ordered, study, labels)
         assert f":name: audit-rows-{study}" in myst
         total += _rows_of(myst)
     assert total == len(audited)
 
 
 def test_every_inconsistency_is_explained_in_plain_words(pkg, audited):
-    assert set(audited["check"]) <= set(provenance.EXPLANATIONS)
-    text = provenance.findings(audited, provenance.study_labels(pkg))
+    explanations = _explanations()
+    assert set(audited["check"]) <= set(explanations)
+    text = _audit_prose() + "\n\n" + audit_view.findings(audited, data_provenance.study_labels(pkg))
     bad = audited[audited["status"].eq("inconsistent")]
     numbered = [line for line in text.splitlines() if line[:1].isdigit()]
     assert len(numbered) == len(bad)
     for check in set(bad["check"]):
-        assert provenance.EXPLANATIONS[check].split(";")[0][:40] in text.replace("\\", "")
-    assert provenance.findings(audited.iloc[0:0], {}) == "The audit found no inconsistency."
+        assert explanations[check].split(";")[0][:40] in text.replace("\\", "")
+    assert audit_view.findings(audited.iloc[0:0], {}) == "The audit found no inconsistency."
 
 
 # --------------------------------------------------------------------------

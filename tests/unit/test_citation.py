@@ -17,7 +17,7 @@ from pybtex.database import parse_string
 
 from tests.conftest import ROOT
 from thalbook import __version__
-from thalbook.build import pipeline
+from thalbook.build import stage
 from thalbook.core import citation, paths
 from thalbook.core.errors import InputError
 
@@ -61,7 +61,7 @@ def test_citation_version_is_the_package_version():
 
 
 def test_the_staged_book_config_carries_the_package_version():
-    staged = yaml.safe_load(pipeline._staged_config(paths.ROOT / "_config.yml"))
+    staged = yaml.safe_load(stage.staged_config(paths.ROOT / "_config.yml"))
     assert staged["sphinx"]["config"]["release"] == __version__
     assert staged["sphinx"]["config"]["version"] == __version__
     assert staged["parse"]["myst_substitutions"]["version"] == __version__
@@ -119,3 +119,14 @@ def test_the_source_papers_in_citation_cff_match_references_bib():
         pmids = [i["value"] for i in ref.get("identifiers", [])]
         assert f"PMID:{fields['pmid']}" in pmids
         assert len(ref["authors"]) == len(bib[key].persons["author"])
+
+
+def test_the_fields_shown_are_those_of_citation_cff():
+    cff = yaml.safe_load(CFF.read_text(encoding="utf-8"))
+    fields = dict(citation.cff_fields(citation.load_cff(CFF)))
+    assert list(fields) == ["title", "version", "released", "authors", "licence", "type", "keywords", "message",
+                            "abstract"]
+    assert fields["title"] == cff["title"] and fields["licence"] == cff["license"]
+    assert fields["version"] == str(cff["version"]) and fields["released"] == str(cff["date-released"])
+    assert fields["keywords"] == ", ".join(cff.get("keywords", []))
+    assert "\n" not in fields["abstract"]

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from thalbook.build import cli
-from thalbook.chapters import figures, provenance, tables
+from thalbook.chapters import data_provenance, figures, tables
 from thalbook.core import data, efficacy, paths, safety
 from thalbook.core.errors import DataError, Problem
 
@@ -445,7 +445,7 @@ def _string_literals() -> dict[str, set[str]]:
                 for text in {node.value, *re.findall(r"'([^']+)'", node.value)}:
                     found.setdefault(text, set()).add(where)
 
-    for module in sorted(paths.PACKAGE.glob("*.py")):
+    for module in sorted(paths.PACKAGE.rglob("*.py")):
         if module.name != "data.py":  # the validator, whose literals are the expectations themselves
             scan(module.read_text(encoding="utf-8"), module.name)
     for notebook in sorted(paths.CHAPTERS.glob("*.ipynb")):
@@ -571,7 +571,7 @@ def test_the_study_overview_does_without_the_recruitment_period(copy):
     header, rows = _rows(copy, "study_facts.csv")
     _write(copy, "study_facts.csv", header, [r for r in rows if r["fact"] != "study_end"])
     assert data.validate(copy) == []
-    overview = provenance.study_overview(data.load(copy))
+    overview = data_provenance.study_overview(data.load(copy))
     assert overview.loc["recruitment"].tolist() == ["not stated", "not stated"]
 
 
@@ -597,7 +597,7 @@ def test_a_dollar_in_labels_is_drawn_as_text(copy):
     events = safety.adverse_events(pkg)
     steps = safety.as_accounting(pkg)
     figures_drawn = [
-        figures.events_figure(events, provenance.study_labels(pkg), 0.95),
+        figures.events_figure(events, data_provenance.study_labels(pkg), 0.95),
         figures.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),
         figures.as_means(efficacy.as_outcomes_table(pkg), efficacy.CLINICAL_MEASURES, 10),
         figures.forest(efficacy.context_table(pkg, "as"), "95% Wilson interval", "Responders (%)"),

@@ -82,6 +82,14 @@ def test_adverse_event_table_shows_numbers_as_printed(events):
     assert table.loc[1, "also stated"] == "led to withdrawal: yes"
 
 
+def test_severe_events_are_the_counted_events_called_severe(events):
+    # results: "severe drug eruptions" (2), "severe dizziness and drowsiness" (1), "severe drowsiness" under
+    # the twice-daily regimen (2); "no severe adverse events" and "neither ... nor other severe" count none
+    severe = safety.severe_events(events, "wei2003")
+    assert sorted(severe["k"].astype(int)) == [1, 2, 2]
+    assert safety.severe_events(events, "he2017").empty
+
+
 def test_dose_text_reads_the_stated_regimen(pkg):
     assert safety.dose_text(pkg, "he2017") == "50–100 mg/day"  # "received 50-100 mg of thalidomide daily"
     wei = safety.dose_text(pkg, "wei2003")

@@ -186,6 +186,19 @@ def lock(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def session(out: str | os.PathLike) -> Iterator[Path]:
+    """Claim and lock the build directory ``out`` for one build; yield it as an absolute path.
+
+    A directory the build did not make is refused (:func:`claim`), and so is any
+    link under the build's own names that it did not make (:func:`check_links`).
+    """
+    directory = claim(out)
+    with lock(directory):
+        check_links(directory)
+        yield directory
+
+
 def write_atomic(path: Path, content: bytes) -> None:
     """Write ``content`` to ``path`` through a temporary file and ``os.replace``.
 

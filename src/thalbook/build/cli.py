@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import tempfile
+import textwrap
 import traceback
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from thalbook import __version__
 from thalbook.build import builddir
 from thalbook.core import paths
 from thalbook.core.errors import InputError, Interrupted, ThalbookError
+from thalbook.core.vocabulary import DESCRIPTIONS, ROUNDINGS, SCHEMA, allowed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,15 +41,45 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _plain(myst: str) -> str:
+    """Short MyST (the vocabulary's wording) as terminal text: inline code loses its backticks."""
+    return re.sub(r"`([^`]*)`", r"\1", myst)
+
+
+def parameters_help(width: int = 79) -> str:
+    """The parameters ``--set`` and ``--params`` take, each with its meaning and allowed values.
+
+    The wording is the vocabulary's, as on the reproducibility page and in the
+    methods chapter.
+
+    Examples
+    --------
+    >>> print(parameters_help().splitlines()[1])
+      confidence_level  confidence level of every interval; a number from 0.5 up
+    """
+    names = list(SCHEMA["properties"])
+    column = max(len(name) for name in names) + 4
+    lines = ["parameters (--set NAME=VALUE, or NAME: value in a --params file):"]
+    for name in names:
+        text = f"{_plain(DESCRIPTIONS.get(name, ''))}; {_plain(allowed(name))}"
+        lines.append(textwrap.fill(text, width, initial_indent=f"  {name:<{column - 2}}",
+                                   subsequent_indent=" " * column, break_on_hyphens=False))
+    return "\n".join(lines)
+
+
+def _add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, metavar="FILE", help="parameter set (YAML) over params/default.yml")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
+                        help="override one parameter (repeatable; the parameters are listed below)")
+
+
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, metavar="DIR", default=None,
                         help="data package directory (default: data/)")
 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", type=Path, metavar="FILE", help="parameter set (YAML) over params/default.yml")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
-                        help="override one parameter (repeatable)")
+    _add_set_option(parser)
     parser.add_argument("--format", choices=("html", "pdf", "all"), default="html",
                         help="what to build (default: html)")
     parser.add_argument("--out", default=str(paths.BUILD), metavar="DIR",
@@ -60,11 +93,14 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thalbook", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"thalbook {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    with_parameters = {"epilog": parameters_help(), "formatter_class": argparse.RawDescriptionHelpFormatter}
     build = verbs.add_parser("build", help="execute the chapters and build the book",
-                             description="Execute the chapters (papermill, cached) and build the HTML and/or PDF book.")
+                             description="Execute the chapters (papermill, cached) and build the HTML and/or PDF book.",
+                             **with_parameters)
     _add_build_options(build)
     run = verbs.add_parser("run", help="execute the chapters only",
-                           description="Execute the chapters (papermill, cached) into <out>/executed without building.")
+                           description="Execute the chapters (papermill, cached) into <out>/executed without building.",
+                           **with_parameters)
     _add_build_options(run)
     check = verbs.add_parser("check-data", help="validate the data package",
                              description="Validate the data package; print every problem as file:row: field: problem.")
@@ -73,14 +109,13 @@ def make_parser() -> argparse.ArgumentParser:
                              description="Recompute and judge every number the two papers publish.")
     _add_data_option(audit)
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    audit.add_argument("--rounding", choices=("half-up", "half-even"), default="half-up",
-                       help="rounding convention assumed for reported numbers (default: half-up)")
+    audit.add_argument("--rounding", choices=ROUNDINGS, default=ROUNDINGS[0],
+                       help=f"{_plain(DESCRIPTIONS['rounding'])} (default: {ROUNDINGS[0]})")
     params = verbs.add_parser("params", help="validate the parameters and print them",
                               description="The dry run of build's parameters: validate --params and --set "
-                                          "exactly as build does and print the resolved parameter set as YAML.")
-    params.add_argument("--params", type=Path, metavar="FILE", help="parameter set (YAML) over params/default.yml")
-    params.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
-                        help="override one parameter (repeatable)")
+                                          "exactly as build does and print the resolved parameter set as YAML.",
+                              **with_parameters)
+    _add_set_option(params)
     return parser
 
 

@@ -435,6 +435,33 @@ def _check(values: dict[Any, Any], source: str) -> None:
         raise ParameterError(f"{source} {name}: {problem}")
 
 
+def check_set(values: Any) -> None:
+    """Raise TypeError or ValueError unless ``values`` is a whole, valid parameter set.
+
+    For callers of the library (:func:`thalbook.build.pipeline.run`): a set
+    that did not come from :func:`resolve` is the caller's mistake, not input
+    a user typed, so it is not a :class:`ParameterError`.
+
+    Examples
+    --------
+    >>> check_set(resolve())
+    >>> check_set({"rounding": "half-up"})
+    Traceback (most recent call last):
+    ...
+    ValueError: params: no value for analysis_set; pass a whole set, as thalbook.build.params.resolve() returns
+    """
+    if not isinstance(values, dict):
+        raise TypeError(f"params: expected a dict of NAME: value, got {type(values).__name__}")
+    missing = sorted(set(SCHEMA["properties"]) - set(values))
+    if missing:
+        raise ValueError(f"params: no value for {missing[0]}; pass a whole set, as "
+                         "thalbook.build.params.resolve() returns")
+    try:
+        _check(values, "params:")
+    except ParameterError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def parse_override(item: str) -> tuple[str, Any]:
     """Split one ``NAME=VALUE`` override; VALUE is read as YAML (0.9 -> float).
 

@@ -1,28 +1,41 @@
-"""The record of a run, rendered as the book's reproducibility page.
+"""The record of a run, shown on the book's reproducibility page.
 
 The pipeline knows what no kernel can: which parameters each chapter received,
-how long each took and when it ran. It writes that page itself at staging time,
-replacing the marker line of ``chapters/reproducibility.md``, so the page costs
-no kernel and is always the record of the book it belongs to.
+how long each took and when it ran. ``chapters/reproducibility.md`` holds the
+page's prose and names each value it shows, ``{{ name }}`` (a MyST
+substitution, with a placeholder in its front matter so that the page builds
+by itself too). This module computes the values from the run record
+(``<out>/run.json``) and the vocabulary, and fills them in when the book is
+staged: the page costs no kernel and is always the record of the book it
+belongs to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import platform
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from thalbook import __version__
+from thalbook.core import paths
 from thalbook.core.vocabulary import DESCRIPTIONS, EFFECTS, allowed
 
-MARKER = "<!-- thalbook:run-record -->"
+#: The page the record fills in.
+PAGE = paths.CHAPTERS / "reproducibility.md"
 #: Packages whose versions the page reports (every pin is in requirements.txt).
 KEY_PACKAGES = (
     "jupyter-book", "myst-nb", "sphinx", "sphinxcontrib-bibtex", "papermill", "pandas", "numpy", "scipy",
     "statsmodels", "seaborn", "matplotlib", "frictionless", "cffconvert",
 )
+
+_FRONT_MATTER = re.compile(r"\A---\n(.*?\n)---\n", re.S)
+_REFERENCE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
 
 def _table(header: list[str], rows: list[list[Any]], caption: str, name: str, widths: list[int]) -> str:
     """A captioned list-table (cells are MyST): it wraps in the PDF, where a pipe table would overflow."""
@@ -40,9 +53,9 @@ def _defaults() -> dict[str, Any]:
         return {}
 
 
-def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings: dict[str, dict[str, Any]],
-           data_dir: Path) -> str:
-    """Return the MyST of the run record.
+def values(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings: dict[str, dict[str, Any]],
+           data_dir: Path) -> dict[str, str]:
+    """The values the reproducibility page shows, by the name the page gives each.
 
     Parameters
     ----------
@@ -55,14 +68,11 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
     data_dir : path
         The data package used.
 
-    Examples
-    --------
-    >>> text = render({"rounding": "half-up"}, {"audit": ("rounding",)},
-    ...               {"audit": {"seconds": 1.5, "executed_at": "2026-01-01T00:00:00"}}, Path("/nonexistent"))
-    >>> "* - `rounding`\\n  - `half-up`" in text
-    True
-    >>> "* - `rounding`\\n  - audit" in text
-    True
+    Returns
+    -------
+    dict
+        Name -> MyST: ``parameters_table``, ``effects_table``, ``set_options``,
+        ``times_table``, ``kernel_seconds``, ``versions_table``, ``checksums``.
     """
     defaults = _defaults()
     users = {name: [ch for ch, ps in declared.items() if name in ps] for name in params}
@@ -73,9 +83,7 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
         param_rows.append([f"`{k}`", f"`{v}`{marker}", DESCRIPTIONS.get(k, ""), allowed(k)])
     effect_rows = [[f"`{k}`", ", ".join(users[k]) or "none", EFFECTS.get(k, DESCRIPTIONS.get(k, ""))]
                    for k in params]
-    sets = " ".join(f"--set {k}={v}" for k, v in params.items())
     chapter_rows = [[ch, f"{t['seconds']:.1f}", t["executed_at"]] for ch, t in sorted(timings.items())]
-    total = sum(t["seconds"] for t in timings.values())
     versions = [["python", platform.python_version()], ["thalbook", __version__]]
     for name in KEY_PACKAGES:
         try:
@@ -83,41 +91,75 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
         except metadata.PackageNotFoundError:
             versions.append([name, "not installed"])
     files = sorted(p for p in data_dir.glob("*") if p.is_file()) if data_dir.is_dir() else []
-    checksums = "\n".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in files)
-    return "\n\n".join([
-        "## Parameters of this build",
-        f"This is version {__version__} of the book, built with these parameters "
-        "(a value that differs from `params/default.yml` shows the default beside it):",
-        _table(["parameter", "value", "meaning", "allowed values"], param_rows, "The parameters of this build.",
-               "tbl-repro-parameters", [22, 18, 30, 30]),
-        "## What each parameter changes",
-        "Each chapter declares in its `parameters` cell the parameters it reads and receives only those, so "
-        "changing a parameter re-executes only the chapters listed beside it; the others are taken from the "
-        "cache.",
-        _table(["parameter", "chapters that use it", "what changes"], effect_rows,
-               "What each parameter changes, and where.", "tbl-repro-effects", [20, 22, 58]),
-        "## Rebuild this book",
-        "On a fresh Debian or Ubuntu machine, `make book` sets everything up (system packages, the pinned "
-        "Python environment) and builds this book with the default parameters. To rebuild exactly this "
-        "parameter set:",
-        f"```bash\n.venv/bin/thalbook build --format all {sets}\n```",
-        "Named parameter sets live in `params/`; build one beside the default with "
-        "`thalbook build --params params/sensitivity.yml --out _build/sensitivity`, or change one value with "
-        "`--set NAME=VALUE`. Invalid values are refused before anything runs. The data package can be "
-        "checked and the audit printed without building: `thalbook check-data` and "
-        "`thalbook audit --format csv`.",
-        "## Execution time per chapter",
-        "Each chapter ran in its own kernel under papermill; a chapter whose inputs had not changed "
-        "was taken from the cache with the time of its original run.",
-        _table(["chapter", "seconds", "executed at"], chapter_rows, "Execution time of each chapter.",
-               "tbl-repro-times", [35, 20, 45]),
-        f"In all {total:.1f} seconds of kernel time.",
-        "## Package versions",
-        "Every Python package is pinned in `requirements.txt`; the main ones:",
-        _table(["package", "version"], versions, "Versions of Python and the main packages.", "tbl-repro-versions",
-               [50, 50]),
-        "## Data checksums (SHA-256)",
-        "The files of the data package this book was built from, in the format of `sha256sum`: save the lines "
-        "beside the downloaded files (the data chapter links to each) and check them with `sha256sum -c`.",
-        f"```text\n{checksums}\n```",
-    ]) + "\n"
+    return {
+        "parameters_table": _table(["parameter", "value", "meaning", "allowed values"], param_rows,
+                                   "The parameters of this build.", "tbl-repro-parameters", [22, 18, 30, 30]),
+        "effects_table": _table(["parameter", "chapters that use it", "what changes"], effect_rows,
+                                "What each parameter changes, and where.", "tbl-repro-effects", [20, 22, 58]),
+        "set_options": " ".join(f"--set {k}={v}" for k, v in params.items()),
+        "times_table": _table(["chapter", "seconds", "executed at"], chapter_rows, "Execution time of each chapter.",
+                              "tbl-repro-times", [35, 20, 45]),
+        "kernel_seconds": f"{sum(t['seconds'] for t in timings.values()):.1f}",
+        "versions_table": _table(["package", "version"], versions, "Versions of Python and the main packages.",
+                                 "tbl-repro-versions", [50, 50]),
+        "checksums": "\n".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in files),
+    }
+
+
+def fill(page: str, filled: dict[str, str]) -> str:
+    """``page`` with each ``{{ name }}`` of ``filled`` replaced by its value, and its placeholder dropped.
+
+    Other substitutions (the book's ``{{ version }}``) are left to MyST.
+
+    Examples
+    --------
+    >>> page = "---\\nmyst:\\n  substitutions:\\n    n: '*n*'\\n---\\nIn all {{ n }} seconds, version {{ version }}.\\n"
+    >>> fill(page, {"n": "3.2"})
+    'In all 3.2 seconds, version {{ version }}.\\n'
+    """
+    match = _FRONT_MATTER.match(page)
+    if match:
+        front = yaml.safe_load(match.group(1)) or {}
+        myst = front.get("myst") or {}
+        substitutions = {k: v for k, v in (myst.get("substitutions") or {}).items() if k not in filled}
+        if substitutions:
+            myst["substitutions"] = substitutions
+        else:
+            myst.pop("substitutions", None)
+        if myst:
+            front["myst"] = myst
+        else:
+            front.pop("myst", None)
+        rest = page[match.end():]
+        if front:
+            page = f"---\n{yaml.safe_dump(front, sort_keys=False, allow_unicode=True)}---\n{rest}"
+        else:
+            page = rest.lstrip("\n")
+    return _REFERENCE.sub(lambda m: filled.get(m.group(1), m.group(0)), page)
+
+
+def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings: dict[str, dict[str, Any]],
+           data_dir: Path, page: str | None = None) -> str:
+    """Return the reproducibility page (``page``, default :data:`PAGE`) filled in with this run's record.
+
+    See :func:`values` for the parameters.
+
+    Examples
+    --------
+    >>> text = render({"rounding": "half-up"}, {"audit": ("rounding",)},
+    ...               {"audit": {"seconds": 1.5, "executed_at": "2026-01-01T00:00:00"}}, Path("/nonexistent"))
+    >>> "* - `rounding`\\n  - `half-up`" in text
+    True
+    >>> "* - `rounding`\\n  - audit" in text
+    True
+    """
+    text = PAGE.read_text(encoding="utf-8") if page is None else page
+    return fill(text, values(params, declared, timings, data_dir))
+
+
+def render_run(run: dict[str, Any], page: str | None = None) -> str:
+    """The reproducibility page filled in from a run record, as ``<out>/run.json`` holds it."""
+    chapters = run["chapters"]
+    return render(run["params"], {c: tuple(r["parameters"]) for c, r in chapters.items()},
+                  {c: {"seconds": r["seconds"], "executed_at": r["executed_at"]} for c, r in chapters.items()},
+                  Path(run["data_dir"]), page)

@@ -124,9 +124,7 @@ def counts_display(inference: pd.DataFrame) -> pd.DataFrame:
                 else searched.removeprefix("n = ").replace(" (the ", " (none stated; ")
                 for n, searched in inference[["stated_n", "searched"]].to_numpy()
             ],
-            "Every k/n that rounds to it": inference["candidates"].map(
-                lambda c: ", ".join(f"{k}/{n}" for k, n in c) or "none"
-            ),
+            "Every k/n that rounds to it": inference["candidates"].map(candidates_text),
             "Used": [
                 f"{k}/{n} ({reasons.get(reason, reason)})"
                 for k, n, reason in inference[["k", "n", "reason"]].to_numpy()
@@ -326,3 +324,14 @@ def grim_findings(audit_table: pd.DataFrame, study_id: str, measure: str, locati
         & audit_table["quantity"].str.startswith(f"{measure} week ")
     ]
     return rows[["quantity", "reported", "status", "detail"]].reset_index(drop=True)
+
+
+def candidates_text(candidates: Iterable[tuple[int, int]]) -> str:
+    """The counts k/n that reproduce a percentage (:func:`count_inference`'s ``candidates``), as listed.
+
+    Examples
+    --------
+    >>> candidates_text([(7, 16), (14, 32)]), candidates_text([])
+    ('7/16, 14/32', 'none')
+    """
+    return ", ".join(f"{k}/{n}" for k, n in candidates) or "none"

@@ -89,6 +89,31 @@ def author_list(cff: dict[str, Any]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def cff_fields(cff: dict[str, Any]) -> list[tuple[str, str]]:
+    """The main fields of the citation metadata as ``(label, text)`` pairs, in the order a reader wants them.
+
+    Missing optional fields (type, keywords, message, abstract) are empty text;
+    the abstract's line breaks are spaces.
+
+    Examples
+    --------
+    >>> cff_fields({"title": "T", "version": 1.0, "date-released": "2026-11-21", "authors": [{"name": "X"}],
+    ...             "license": "MIT", "keywords": ["a", "b"]})[:2]
+    [('title', 'T'), ('version', '1.0')]
+    """
+    return [
+        ("title", cff["title"]),
+        ("version", str(cff["version"])),
+        ("released", str(cff["date-released"])),
+        ("authors", author_list(cff)),
+        ("licence", cff["license"]),
+        ("type", cff.get("type", "")),
+        ("keywords", ", ".join(cff.get("keywords", []))),
+        ("message", cff.get("message", "")),
+        ("abstract", " ".join(str(cff.get("abstract", "")).split())),
+    ]
+
+
 def book_bibtex(cff: dict[str, Any], key: str | None = None) -> str:
     """The book's BibTeX entry, derived from its CFF metadata.
 

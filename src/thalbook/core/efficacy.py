@@ -934,3 +934,39 @@ def context_table(
         key=lambda r: (r["year"], r["study_id"], {"thalidomide": 0, "placebo": 1, "pooled": 2}[r["kind"]], -r["n"]),
     )
     return pd.DataFrame.from_records(records + context)
+
+
+# --------------------------------------------------------------------------
+# what the assumed rounding changes
+
+
+def rounding_changes(package, study_id: str, outcomes: Iterable[str], rounding: str = "half-even") -> int:
+    """How many of the counts :func:`count_inference` uses another rounding convention would change.
+
+    The counts behind printed percentages are inferred assuming that halves
+    were rounded up; this is the number of those counts (k or n) that differ
+    when the percentages are assumed rounded by ``rounding`` instead.
+
+    Parameters
+    ----------
+    package : thalbook.core.data.DataPackage
+    study_id : str
+    outcomes : iterable of str
+        As for :func:`count_inference`.
+    rounding : {"half-up", "half-even"}
+
+    Returns
+    -------
+    int
+        From 0 to the number of percentages inferred.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> rounding_changes(data.load(), "he2017", ["clinical_remission", *ENDOSCOPIC_OUTCOMES])
+    0
+    """
+    outcomes = tuple(outcomes)
+    assumed = count_inference(package, study_id, outcomes)[["k", "n"]]
+    other = count_inference(package, study_id, outcomes, rounding)[["k", "n"]]
+    return int(assumed.ne(other).any(axis=1).sum())

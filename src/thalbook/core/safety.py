@@ -236,6 +236,22 @@ def event_row(events: pd.DataFrame, study: str, event: str, location: str | None
     return chosen.iloc[0]
 
 
+def severe_events(events: pd.DataFrame, study: str) -> pd.DataFrame:
+    """The rows of :func:`adverse_events` of one study that call a counted event severe.
+
+    Rows with a count of zero ("no severe adverse events") are left out: they
+    call nothing severe.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> severe = severe_events(adverse_events(data.load()), "wei2003")
+    >>> len(severe), int(severe["k"].sum())
+    (3, 5)
+    """
+    return events[events["study"].eq(study) & events["severity"].eq("severe") & events["k"].gt(0)]
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 

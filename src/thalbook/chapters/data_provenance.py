@@ -1,5 +1,7 @@
-"""The back matter's tables: the data files with their quotes, the studies at a
-glance, and the consistency audit grouped by study with its findings explained.
+"""What the data chapter shows: every file of the data package, as written, with its quotes.
+
+Also the studies as the data package describes them (:func:`study_labels`,
+:func:`study_overview`, :func:`context_overview`), which other chapters show.
 
 The data files are shown as written: :func:`raw_tables` reads every CSV as
 text, so ``3.1`` stays ``3.1`` and a quote keeps its typos, after
@@ -20,57 +22,78 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from thalbook.chapters.tables import escape
+from thalbook.chapters.tables import escape, list_table
+from thalbook.chapters.view import View
+from thalbook.core import safety
 from thalbook.core.errors import InputError
 
+#: The parameters the chapter declares (none).
+PARAMETERS: tuple[str, ...] = ()
 DESCRIPTOR = "datapackage.json"
-STATUS_ORDER = ("inconsistent", "not-checkable", "consistent")
+DISEASES = {"crohns": "Crohn's disease", "as": "ankylosing spondylitis"}
 
-#: One plain sentence per audit check: what an inconsistency of that kind means.
-EXPLANATIONS = {
-    "percent-to-count": (
-        "A percentage of patients is a whole number of patients divided by the denominator; no whole count "
-        "out of any denominator the paper allows rounds to the printed percentage."
-    ),
-    "analysis-set": (
-        "The paper says which patients the number refers to, and elsewhere how many they were; the printed "
-        "denominator or percentage does not fit that many patients, so the number refers to another set of "
-        "patients than the label says, or one of the numbers is misprinted."
-    ),
-    "grim": (
-        "The measure is recorded in whole units, so its mean over n patients is a whole-number total divided "
-        "by n; no such total, for any n the paper allows, rounds to the printed mean (the GRIM test)."
-    ),
-    "grimmer": (
-        "With whole-unit values the standard deviation is restricted as well: no whole-number sum of squares "
-        "gives the printed SD with the printed mean (the GRIMMER test)."
-    ),
-    "scale-bounds": (
-        "A mean must lie on its scale, and no sample on a bounded scale can spread more than the scale allows "
-        "for that mean."
-    ),
-    "wilcoxon-lattice": (
-        "An exact Wilcoxon signed-rank test on n pairs can give only a few p-values; the printed p is none of "
-        "them for any number of pairs the paper allows."
-    ),
-    "cross-place": "The paper states the same quantity differently in different places; they cannot all be right.",
-    "parts-sum": "The parts the paper lists do not add up to the whole it says they make up.",
-    "subgroup-size": "More patients of a subgroup are counted than the paper says the subgroup had.",
-    "withdrawals-total": "Patients enrolled minus patients withdrawn should equal the patients who completed.",
-    "withdrawals-vs-events": (
-        "The adverse events said to have led to withdrawal and the withdrawals for adverse events should be "
-        "the same patients, so the same number."
-    ),
-    "summary-in-range": "A mean or a median must lie within the range the paper gives for the same values.",
-    "summary-label": (
-        "The same number is called a mean in one place and a median in another; both cannot be right, and "
-        "for skewed values such as disease duration the two can differ widely."
-    ),
-}
-GENERIC_EXPLANATION = "The printed numbers cannot all be true as they stand."
+
+def build(package, params: dict[str, Any]) -> View:
+    """The data chapter's view: counts for the prose, the download list and one table per data file.
+
+    Parameters
+    ----------
+    package : thalbook.core.data.DataPackage
+        What :func:`thalbook.core.data.load` returns (validated).
+    params : dict
+        The chapter's parameters (it declares none).
+
+    Returns
+    -------
+    View
+        ``values``: ``n_files``, ``n_rows``, ``n_quotes`` (rows with a quote),
+        ``n_notes`` (rows with an extractor's note), ``n_sources``,
+        ``n_context`` (studies by role). ``tables``: ``data-downloads`` (a
+        MyST list of download links) and ``tbl-data-<file>`` for every file
+        of the package, ``_`` written ``-``.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not empty (the chapter declares no parameter).
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> view = build(data.load(), {})
+    >>> view.value("n_files"), view.value("n_sources")
+    (9, 2)
+    >>> [name for name in view.tables][:3]
+    ['data-downloads', 'tbl-data-studies', 'tbl-data-study-facts']
+    """
+    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
+    if missing or extra:
+        raise TypeError(f"data_provenance.build: parameters must be {', '.join(PARAMETERS) or 'none'}; "
+                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    raw = raw_tables(package.data_dir)
+    listed = files(package.data_dir).set_index("name")
+    roles = package.studies["role"]
+    values = {
+        "n_files": len(raw),
+        "n_rows": sum(len(t) for t in raw.values()),
+        "n_quotes": sum(len(t) for t in raw.values() if "quote" in t.columns),
+        "n_notes": sum(int(t["note"].ne("").sum()) for t in raw.values() if "note" in t.columns),
+        "n_sources": int(roles.eq("source").sum()),
+        "n_context": int(roles.eq("context").sum()),
+    }
+    tables = {"data-downloads": download_list(package.data_dir)}
+    for name, table in raw.items():
+        tables[table_name(name)] = file_table(name, table, listed.loc[name, "description"], listed.loc[name, "path"])
+    return View(dict(params), values, tables)
+
+
+def table_name(file: str) -> str:
+    """The name of a data file's table: ``study_facts`` -> ``tbl-data-study-facts``."""
+    return f"tbl-data-{file.replace('_', '-')}"
 
 
 # --------------------------------------------------------------------------
@@ -215,11 +238,31 @@ def file_rows(name: str, table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["id", "reports", "where", "quote"])
 
 
+def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> str:
+    """MyST of one data file's table (:func:`table_name`): every row with what it reports and its quote."""
+    rows = file_rows(name, table)
+    header = ["id", "reports", "where", "quote (and extractor's note)"]
+    if name == "measures":
+        header = ["measure", "metadata", "definition from", "definition"]
+    caption = f"{escape(path)}: {escape(description.rstrip('.'))} ({len(rows)} rows)."
+    return list_table(rows.itertuples(index=False), header, caption, table_name(name), widths=[22, 26, 12, 40])
+
+
+def download_list(data_dir: Path | str, prefix: str = "../data") -> str:
+    """A MyST bullet list with a ``{download}`` link to every file of the data package.
+
+    ``prefix`` is the data directory as seen from the chapter in the staged
+    book (the pipeline stages ``data/`` beside ``chapters/``).
+    """
+    items = []
+    for _, f in files(data_dir).iterrows():
+        size = f" ({f['rows']} rows)" if f["name"] not in ("descriptor", "readme") else ""
+        items.append(f"- {{download}}`{f['path']} <{prefix}/{f['path']}>`: {escape(f['description'])}{size}")
+    return "\n".join(items)
+
+
 # --------------------------------------------------------------------------
 # the studies
-
-
-DISEASES = {"crohns": "Crohn's disease", "as": "ankylosing spondylitis"}
 
 
 def study_labels(package, with_disease: bool = False) -> dict[str, str]:
@@ -247,8 +290,6 @@ def study_overview(package) -> pd.DataFrame:
     Rows: disease, design, recruitment, patients, dose, treatment, primary
     outcome; one column per source study, named by its citation key.
     """
-    from thalbook.core import safety
-
     studies = package.studies[package.studies["role"].eq("source")]
     columns = {}
     for _, study in studies.iterrows():
@@ -291,115 +332,3 @@ def context_overview(package) -> pd.DataFrame:
             "enrolled": str(int(first["n_enrolled"])) if pd.notna(first["n_enrolled"]) else "not stated",
         })
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------
-# the audit
-
-
-def order_audit(audit: pd.DataFrame, study_order: list[str]) -> pd.DataFrame:
-    """The audit sorted by study (in ``study_order``), then inconsistencies first, then as run.
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"study": ["b", "a", "a"], "status": ["consistent", "consistent", "inconsistent"]})
-    >>> order_audit(table, ["a", "b"])["status"].tolist()
-    ['inconsistent', 'consistent', 'consistent']
-    """
-    study_rank = {s: i for i, s in enumerate(study_order)}
-    status_rank = {s: i for i, s in enumerate(STATUS_ORDER)}
-    keyed = audit.assign(
-        _study=audit["study"].map(study_rank).fillna(len(study_rank)),
-        _status=audit["status"].map(status_rank).fillna(len(status_rank)),
-        _row=range(len(audit)),
-    )
-    return keyed.sort_values(["_study", "_status", "_row"], kind="stable").drop(columns=["_study", "_status", "_row"])
-
-
-def explain(row: pd.Series) -> str:
-    """The plain-words sentence for one audit row's check."""
-    return EXPLANATIONS.get(row["check"], GENERIC_EXPLANATION)
-
-
-def audit_rows(audit: pd.DataFrame) -> pd.DataFrame:
-    """Audit rows as the audit chapter's table shows them (MyST cells, already escaped).
-
-    Columns ``quantity (where)`` (the quantity, then the place or places of
-    the paper), ``reported``, ``check`` and ``verdict`` (the status, in bold
-    unless consistent, then the detail). Every column of the audit is there.
-    """
-    out = []
-    for _, row in audit.iterrows():
-        status = row["status"]
-        verdict = f"**{status}**" if status != "consistent" else status
-        out.append({
-            "quantity (where)": f"{escape(row['quantity'])} ({escape(row['location'])})",
-            "reported": escape(row["reported"]),
-            "check": escape(row["check"]),
-            "verdict": f"{verdict}: {escape(row['detail'])}",
-        })
-    return pd.DataFrame(out, columns=["quantity (where)", "reported", "check", "verdict"])
-
-
-def findings(audit: pd.DataFrame, labels: dict[str, str]) -> str:
-    """Every inconsistency in plain words, as MyST: grouped by check, each check explained once.
-
-    Items are numbered through the whole list, in the audit's order of checks.
-    """
-    bad = audit[audit["status"].eq("inconsistent")]
-    if bad.empty:
-        return "The audit found no inconsistency."
-    blocks, number = [], 0
-    for check, rows in bad.groupby("check", sort=False):
-        items = []
-        for _, row in rows.iterrows():
-            number += 1
-            study = labels.get(row["study"], row["study"])
-            items.append(
-                f"{number}. **{escape(study)}: {escape(row['quantity'])}**, {escape(row['location'])}, "
-                f"reported {escape(row['reported'])}. {escape(row['detail'])}."
-            )
-        blocks.append(f"**`{check}`** ({len(rows)}). {escape(explain(rows.iloc[0]))}\n\n" + "\n".join(items))
-    return "\n\n".join(blocks)
-
-
-def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
-    """MyST of one study's audit table, named ``audit-rows-<study>`` (the tests count its rows).
-
-    ``audit`` should already be ordered (:func:`order_audit`): the rows are
-    shown in its order.
-    """
-    from thalbook.chapters.tables import frame_table
-
-    rows = audit[audit["study"].eq(study)]
-    shown = audit_rows(rows)
-    return frame_table(
-        shown,
-        f"Consistency audit of {labels.get(study, study)}: all {len(rows)} checks, inconsistencies first.",
-        f"audit-rows-{study}", widths=[30, 17, 13, 40], markup=shown.columns)
-
-
-def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> str:
-    """MyST of one data file's table (``tbl-data-<name>``): every row with what it reports and its quote."""
-    from thalbook.chapters.tables import list_table
-
-    rows = file_rows(name, table)
-    header = ["id", "reports", "where", "quote (and extractor's note)"]
-    if name == "measures":
-        header = ["measure", "metadata", "definition from", "definition"]
-    caption = f"{escape(path)}: {escape(description.rstrip('.'))} ({len(rows)} rows)."
-    return list_table(rows.itertuples(index=False), header, caption, f"tbl-data-{name.replace('_', '-')}",
-                      widths=[22, 26, 12, 40])
-
-
-def download_list(data_dir: Path | str, prefix: str = "../data") -> str:
-    """A MyST bullet list with a ``{download}`` link to every file of the data package.
-
-    ``prefix`` is the data directory as seen from the chapter in the staged
-    book (the pipeline stages ``data/`` beside ``chapters/``).
-    """
-    items = []
-    for _, f in files(data_dir).iterrows():
-        size = f" ({f['rows']} rows)" if f["name"] not in ("descriptor", "readme") else ""
-        items.append(f"- {{download}}`{f['path']} <{prefix}/{f['path']}>`: {escape(f['description'])}{size}")
-    return "\n".join(items)

@@ -1,0 +1,133 @@
+"""Publish the built book atomically: HTML and PDF swapped in together, or neither.
+
+``<out>/html`` is a symbolic link, replaced atomically by one to a new
+``<out>/site/<id>/`` tree; ``<out>/pdf/book.pdf`` is replaced atomically. Both
+are prepared beside the published ones first (:class:`Publication`), then
+swapped in with signals held, so that a failure or a signal before the swap
+leaves the published book exactly as it was. Each published output carries
+the key of the book it is (``.thalbook-key``), so that a build with nothing
+changed publishes nothing. The build directory itself is claimed and locked
+by :mod:`thalbook.build.builddir`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from thalbook.build import builddir
+from thalbook.core.errors import BuildError
+
+#: The file beside a published output that holds the key of the book it is.
+KEY_FILE = ".thalbook-key"
+
+
+def published_key(out: Path) -> str | None:
+    """The key of the book currently published in ``out/html``, if any."""
+    marker = out / "html" / KEY_FILE
+    return marker.read_text().strip() if marker.is_file() else None
+
+
+def pdf_key(out: Path) -> str | None:
+    """The key of the book currently published as ``out/pdf/book.pdf``, if any."""
+    target, key_file = out / "pdf" / "book.pdf", out / "pdf" / KEY_FILE
+    return key_file.read_text().strip() if target.is_file() and key_file.is_file() else None
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold back SIGINT, SIGTERM and SIGHUP while the book is swapped in; deliver them after.
+
+    The swap is a few renames: held signals make it all or nothing.
+    """
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _site_name(key: str) -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{key[:12]}"
+
+
+def _is_site(path: Path) -> bool:
+    """Whether ``path`` is a published tree the build made (its name and its key file say so)."""
+    return (not path.is_symlink() and path.is_dir() and (path / KEY_FILE).is_file()
+            and len(path.name) == 28 and path.name[8] == "T" and path.name[15] == "-")
+
+
+class Publication:
+    """What is to be swapped in: a new site tree and/or a new PDF, prepared beside the published ones.
+
+    :meth:`commit` swaps them in together with signals held; anything prepared
+    but not committed is removed by :meth:`discard`.
+    """
+
+    def __init__(self, out: Path, key: str) -> None:
+        self.out, self.key = out, key
+        self.site_tmp: Path | None = None
+        self.pdf_tmp: Path | None = None
+
+    def prepare_html(self, built: Path) -> None:
+        site = self.out / "site"
+        self.site_tmp = site / f".{_site_name(self.key)}.tmp"
+        try:
+            site.mkdir(exist_ok=True)
+            shutil.rmtree(self.site_tmp, ignore_errors=True)
+            shutil.copytree(built, self.site_tmp)
+            (self.site_tmp / KEY_FILE).write_text(self.key + "\n")
+        except OSError as exc:
+            raise BuildError(f"{self.site_tmp}: cannot prepare the new HTML book: {builddir.os_reason(exc)}") from None
+
+    def prepare_pdf(self, built: Path) -> None:
+        pdf = self.out / "pdf"
+        self.pdf_tmp = pdf / ".book.pdf.tmp"
+        try:
+            pdf.mkdir(exist_ok=True)
+            shutil.copyfile(built, self.pdf_tmp)
+        except OSError as exc:
+            raise BuildError(f"{self.pdf_tmp}: cannot prepare the new PDF book: {builddir.os_reason(exc)}") from None
+
+    def commit(self) -> list[str]:
+        """Swap in what was prepared; return what was published ("html", "pdf")."""
+        done = []
+        link = self.out / "html"
+        with signals_held():
+            if self.site_tmp is not None:
+                new = self.site_tmp.with_name(self.site_tmp.name[1:-4])
+                if new.exists():
+                    shutil.rmtree(new)
+                self.site_tmp.rename(new)
+                self.site_tmp = None
+                tmp_link = self.out / ".html.tmp"
+                tmp_link.unlink(missing_ok=True)
+                os.symlink(os.path.relpath(new, self.out), tmp_link)
+                os.replace(tmp_link, link)
+                done.append("html")
+            if self.pdf_tmp is not None:
+                os.replace(self.pdf_tmp, self.out / "pdf" / "book.pdf")
+                self.pdf_tmp = None
+                builddir.write_atomic(self.out / "pdf" / KEY_FILE, (self.key + "\n").encode())
+                done.append("pdf")
+        if "html" in done:
+            current = link.resolve()
+            for old in (self.out / "site").iterdir():
+                if old != current and _is_site(old):
+                    shutil.rmtree(old, ignore_errors=True)
+        return done
+
+    def discard(self) -> None:
+        if self.site_tmp is not None:
+            shutil.rmtree(self.site_tmp, ignore_errors=True)
+        if self.pdf_tmp is not None:
+            self.pdf_tmp.unlink(missing_ok=True)

@@ -1,0 +1,83 @@
+"""Stage the book: its sources, the executed chapters and the data package, in ``<out>/stage``.
+
+Jupyter Book builds the stage, never the project itself: the staged
+``_config.yml`` carries the package version, the reproducibility page carries
+the run record (:mod:`thalbook.build.record`), and the data files travel with
+the book so that readers can download them. Only files whose bytes changed are
+rewritten, so that Sphinx's incremental build re-reads only what changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from thalbook import __version__
+from thalbook.build import builddir, record
+from thalbook.build.toc import BOOK_FILES
+from thalbook.core import paths
+
+
+def staged_config(path: Path) -> bytes:
+    """``_config.yml`` with the package version filled in, so that the book shows one version.
+
+    ``thalbook.__version__`` is the only place the version is written (CITATION.cff
+    repeats it, checked by a test): Sphinx's ``release`` puts it on the PDF title
+    page, and the ``version`` substitution puts it on the landing page.
+    """
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["version"] = sphinx_config["release"] = __version__
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {})["version"] = __version__
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode()
+
+
+def write_if_changed(dst: Path, content: bytes) -> bool:
+    """Write ``content`` to ``dst`` unless it already holds exactly that, so an unchanged file keeps its mtime."""
+    if dst.is_file() and not dst.is_symlink() and dst.read_bytes() == content:
+        return False
+    builddir.write_atomic(dst, content)
+    return True
+
+
+def copy_if_changed(src: Path, dst: Path) -> bool:
+    """Copy ``src`` to ``dst`` unless identical (see :func:`write_if_changed`)."""
+    return write_if_changed(dst, src.read_bytes())
+
+
+def stage(out: Path, run: dict[str, Any]) -> Path:
+    """Assemble the book in ``out/stage`` from ``out/executed`` and the run record ``run``; return the stage.
+
+    ``run`` is the record :func:`thalbook.build.pipeline.run` writes to
+    ``out/run.json``.
+    """
+    stage_dir = out / "stage"
+    wanted = set()
+    for name in BOOK_FILES:
+        if (paths.ROOT / name).exists():
+            if name == "_config.yml":
+                write_if_changed(stage_dir / name, staged_config(paths.ROOT / name))
+            else:
+                copy_if_changed(paths.ROOT / name, stage_dir / name)
+            wanted.add(stage_dir / name)
+    for md in paths.CHAPTERS.glob("*.md"):
+        text = md.read_text(encoding="utf-8")
+        if md == record.PAGE:
+            text = record.render_run(run, text)
+        write_if_changed(stage_dir / "chapters" / md.name, text.encode())
+        wanted.add(stage_dir / "chapters" / md.name)
+    for nb in (out / "executed").glob("*.ipynb"):
+        copy_if_changed(nb, stage_dir / "chapters" / nb.name)
+        wanted.add(stage_dir / "chapters" / nb.name)
+    # The data package travels with the book so that readers can download it.
+    # Regular files only: a link could publish a file from outside the package.
+    data_dir = Path(run["data_dir"])
+    for f in sorted(p for p in data_dir.iterdir() if p.is_file() and not p.is_symlink()):
+        copy_if_changed(f, stage_dir / "data" / f.name)
+        wanted.add(stage_dir / "data" / f.name)
+    for stale in [*stage_dir.glob("chapters/*"), *stage_dir.glob("data/*")]:
+        if stale.is_file() and stale not in wanted:
+            stale.unlink()
+    return stage_dir

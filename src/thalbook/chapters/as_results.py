@@ -1,0 +1,351 @@
+"""The ankylosing spondylitis results chapter (Wei et al. 2003): what it shows, computed without a kernel.
+
+The chapter sets out the trial's patients and withdrawals; the reported
+means of BASDAI, BASFI, BAS-G, ESR, CRP and IgA with the change from each
+comparison's own baseline; what each reported p-value implies (the exact
+Wilcoxon lattice, paired-t bounds over the unknown correlation, and the
+audit's GRIM verdicts on the ESR means); the ASAS20 response under each
+analysis set; the response by disease subtype; and the other thalidomide
+studies of AS side by side, unpooled. :func:`build` returns all of it as a
+:class:`~thalbook.chapters.view.View`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from thalbook.chapters import figures, results
+from thalbook.chapters.view import View
+from thalbook.core import audit, efficacy
+from thalbook.core.errors import InputError
+from thalbook.core.vocabulary import SCHEMA, SET_LABELS, SET_NAMES, allowed, allowed_values
+
+#: The parameters the chapter declares, in the order of its parameters cell.
+PARAMETERS = ("confidence_level", "ci_method", "analysis_set")
+#: The rounding the chapter's audit verdicts assume (the prose says "halves rounded up").
+ROUNDING = "half-up"
+#: The other rounding, asked whether it would rescue a mean the audit finds inconsistent.
+OTHER_ROUNDING = "half-even"
+
+#: Glue name -> study fact of the source study.
+_FACTS = {
+    "enrolled": "enrolled",
+    "completed": "completed",
+    "background_months": "stable_background_months",
+    "dose_start": "dose_mg_per_day_start",
+    "dose_start_weeks": "dose_start_weeks",
+    "dose_maintenance": "dose_mg_per_day_maintenance",
+    "maintenance_weeks": "dose_maintenance_weeks",
+    "duration_weeks": "duration_weeks",
+}
+#: Glue prefix -> row of withdrawals.csv (the results section's account of who left).
+_WITHDRAWALS = {
+    "eruption": "wei2003-drug-eruption-results",
+    "dizziness": "wei2003-dizziness-drowsiness-results",
+    "lack": "wei2003-lack-of-efficacy-results",
+}
+#: The results section's total of the withdrawals for side effects.
+_SIDE_EFFECTS = "wei2003-side-effects-results"
+#: The context study whose percentage fits none of its stated denominators, and Wei et al.'s citation of it.
+_HUANG = "huang2002-improvement-gt20-12m"
+_HUANG_CITED = "wei2003-cited-huang-improved"
+#: The context study of the largest series.
+_ZHU = "zhu2010"
+
+
+def build(package, params: Mapping[str, Any]) -> View:
+    """Everything the ankylosing spondylitis chapter shows, for one set of parameters.
+
+    Parameters
+    ----------
+    package : thalbook.core.data.DataPackage
+        What :func:`thalbook.core.data.load` returns.
+    params : mapping
+        ``confidence_level`` (of every interval), ``ci_method`` (interval
+        method for a proportion) and ``analysis_set`` (denominators of the
+        ASAS response), exactly these keys.
+
+    Returns
+    -------
+    View
+        ``values``: every glued value of the prose (text where the prose shows
+        text, numbers where it formats them); ``tables``: ``tbl-as-means``,
+        ``tbl-as-pvalues``, ``tbl-as-asas``, ``tbl-as-subtypes``,
+        ``tbl-as-context`` (MyST); ``figures``: ``fig-as-clinical``,
+        ``fig-as-laboratory``, ``fig-as-asas``, ``fig-as-subtypes``,
+        ``fig-as-context`` (closed matplotlib figures).
+
+    Raises
+    ------
+    TypeError
+        If ``params`` lacks one of the chapter's parameters or has another.
+    thalbook.core.errors.InputError
+        If a parameter value is not one the parameter schema allows; the message names it.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> view = build(data.load(), {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"})
+    >>> view.value("asas_k"), view.value("asas_n"), round(view.value("asas_pct"), 1)
+    (8, 13, 61.5)
+    >>> view.value("basfi_w24_lattice")
+    'n = 8, W = 0 (p = 0.0078125)'
+    >>> sorted(view.figures)
+    ['fig-as-asas', 'fig-as-clinical', 'fig-as-context', 'fig-as-laboratory', 'fig-as-subtypes']
+    >>> build(data.load(), {"confidence_level": 0.95, "ci_method": "wald", "analysis_set": "itt"})
+    Traceback (most recent call last):
+    ...
+    thalbook.core.errors.InputError: ci_method must be one of `wilson`, `clopper-pearson`, `jeffreys`, \
+`agresti-coull`, got 'wald'
+    """
+    level, method, analysis_set = _checked(params)
+    study = efficacy.source_study(package, "as")
+    audit_table = audit.run_audit(package, ROUNDING)
+    outcomes = efficacy.as_outcomes_table(package, level, ROUNDING, audit_table)
+    asas = efficacy.asas_by_analysis_set(package, method, level)
+    subtypes = efficacy.response_by_subtype(package)
+    context = efficacy.context_table(package, "as", analysis_set, method, level)
+    interval_text = results.interval_text(method, level)
+
+    values: dict[str, Any] = {name: efficacy.fact(package, study, fact) for name, fact in _FACTS.items()}
+    values |= {
+        "set_name": SET_NAMES[analysis_set],
+        "set_label": SET_LABELS[analysis_set],
+        "interval_text": interval_text,
+        "level_pct": 100 * level,
+        "alpha": efficacy.fact(package, study, "significance_level"),
+        "r_min": f"{min(efficacy.CORRELATIONS):g}",
+        "r_max": f"{max(efficacy.CORRELATIONS):g}",
+        "n_comparisons": len(outcomes),
+        "n_measures": outcomes["measure"].nunique(),
+    }
+    values |= _withdrawal_values(package, values["enrolled"], values["completed"])
+    values |= _outcome_values(outcomes)
+    values |= _grim_values(package, audit_table, study)
+    values |= _asas_values(asas, analysis_set, values)
+    values |= _subtype_values(subtypes)
+    values |= _context_values(package, context)
+
+    tables = {
+        "tbl-as-means": results.markdown_table(
+            results.as_means_display(outcomes),
+            "tbl-as-means",
+            "Clinical and laboratory measures as reported (mean ± SD, results section), the change from each "
+            f"comparison's own baseline, its {100 * level:g}% t interval with correlation 0, and the number "
+            "of patients behind it.",
+            widths=(3, 2, 3, 3, 2, 3, 5),
+        ),
+        "tbl-as-pvalues": results.markdown_table(
+            results.as_pvalues_display(outcomes),
+            "tbl-as-pvalues",
+            "Reported p-values beside the exact Wilcoxon signed-rank p-values (n pairs, statistic W) that round "
+            "to them, the audit's verdict (half-up rounding) and the paired t-test p bounded over assumed "
+            "correlations r.",
+            widths=(2, 2, 2, 6, 3, 3, 2),
+        ),
+        "tbl-as-asas": results.markdown_table(
+            results.asas_display(asas, analysis_set),
+            "tbl-as-asas",
+            f"ASAS20 and the paper's ASAS-40 at week 24 under each analysis set, k/n = percentage ({interval_text}); "
+            "the set in force is marked.",
+        ),
+        "tbl-as-subtypes": results.markdown_table(
+            results.subtype_display(subtypes),
+            "tbl-as-subtypes",
+            "Response category at week 24 by disease subtype (results section; the abstract's labels in brackets).",
+        ),
+        "tbl-as-context": results.markdown_table(
+            results.context_display(context),
+            "tbl-as-context",
+            f"Response to thalidomide in ankylosing spondylitis, study by study ({interval_text}); "
+            "response definitions, doses and durations differ, and nothing is pooled.",
+            widths=(3, 6, 4, 5, 3),
+            markup=["Study"],
+        ),
+    }
+    shown = {
+        "fig-as-clinical": figures.as_means(outcomes, efficacy.CLINICAL_MEASURES, 10),
+        "fig-as-laboratory": figures.as_means(outcomes, efficacy.LABORATORY_MEASURES),
+        "fig-as-asas": figures.asas_sets(asas, analysis_set, interval_text),
+        "fig-as-subtypes": figures.subtype_responses(subtypes),
+        "fig-as-context": figures.forest(context, interval_text, "Responders (%)"),
+    }
+    for fig in shown.values():
+        plt.close(fig)  # drawn only when a display cell shows it
+    params = {name: params[name] for name in PARAMETERS}
+    return View(params, values, tables, shown)
+
+
+# --------------------------------------------------------------------------
+# parameters
+
+
+def _checked(params: Mapping[str, Any]) -> tuple[float, str, str]:
+    """The parameter values, checked against the schema the build validates with."""
+    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
+    if missing or extra:
+        raise TypeError(f"as_results.build: parameters must be {', '.join(PARAMETERS)}; "
+                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    for name in PARAMETERS:
+        value = params[name]
+        choices = allowed_values(name)
+        spec = SCHEMA["properties"][name]
+        if choices and value not in choices:
+            raise InputError(f"{name} must be one of {allowed(name)}, got {value!r}")
+        if not choices and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < spec["minimum"]
+            or value >= spec["exclusiveMaximum"]
+        ):
+            raise InputError(f"{name} must be {allowed(name)}, got {value!r}")
+    return float(params["confidence_level"]), params["ci_method"], params["analysis_set"]
+
+
+# --------------------------------------------------------------------------
+# glued values, section by section
+
+
+def _withdrawal_values(package, enrolled: int, completed: int) -> dict[str, Any]:
+    """Who left, why and when, as the results section tells it."""
+    withdrawals = package.withdrawals.set_index("id")
+    values: dict[str, Any] = {}
+    for name, row_id in _WITHDRAWALS.items():
+        row = withdrawals.loc[row_id]
+        values[f"{name}_k"] = int(row["count"])
+        if not pd.isna(row["week"]):  # "1 week later" has no week of its own
+            values[f"{name}_week"] = int(row["week"])
+    values["ae_k"] = int(withdrawals.loc[_SIDE_EFFECTS, "count"])
+    values["left_k"] = enrolled - completed
+    return values
+
+
+def _outcome_values(outcomes: pd.DataFrame) -> dict[str, Any]:
+    """One family of values per reported comparison, named ``<measure>_w<week>_...``."""
+    values: dict[str, Any] = {}
+    for _, row in outcomes.iterrows():
+        key = f"{row['measure']}_w{row['week']}"
+        values |= {
+            f"{key}_week": int(row["week"]),
+            f"{key}_base": row["baseline"],
+            f"{key}_follow": row["followup"],
+            f"{key}_change": row["change"],
+            f"{key}_change_pct": row["change_percent"],
+            f"{key}_change_low": row["change_low"],
+            f"{key}_change_high": row["change_high"],
+            f"{key}_p": row["p_text"],
+            f"{key}_n_min": int(row["n_min"]),
+            f"{key}_n_max": int(row["n_max"]),
+            f"{key}_t_p_min": row["t_p_min"],
+            f"{key}_t_p_max": row["t_p_max"],
+            f"{key}_r_needed": "none" if pd.isna(row["r_needed"]) else f"{row['r_needed']:.2f}",
+            f"{key}_r_sentence": _least_r_sentence(row["r_needed"], row["alpha"]),
+            f"{key}_lattice": row["lattice"],
+        }
+        if row["matches"]:
+            n, w, p = row["matches"][0]
+            values |= {f"{key}_lattice_n": n, f"{key}_lattice_w": w, f"{key}_lattice_p": p}
+    return values
+
+
+def _least_r_sentence(r_needed: float, alpha: float) -> str:
+    """Whether, and from which correlation on, the paired-t p falls below the significance level."""
+    if pd.isna(r_needed):
+        return f"It stays above {alpha:g} for every r below 1."
+    if r_needed == 0:
+        return f"It falls below {alpha:g} for every r of 0 or more."
+    return f"It falls below {alpha:g} only if r is at least {r_needed:.2f}."
+
+
+def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, Any]:
+    """The audit's GRIM verdicts on the ESR means, and which of them the other rounding would rescue."""
+    grim = results.grim_findings(audit_table, study, "esr")
+    other = results.grim_findings(audit.run_audit(package, OTHER_ROUNDING), study, "esr").set_index("quantity")
+    failing = grim[grim["status"].eq("inconsistent")]
+    rescued = failing[failing["quantity"].map(other["status"]).eq("consistent")]
+    return {
+        "esr_grim_fail": ", ".join(failing["reported"]) or "none",
+        "esr_grim_k": len(failing),
+        "esr_grim_total": len(grim),
+        "esr_half_even": ", ".join(rescued["reported"]) or "none",
+    }
+
+
+def _asas_values(asas: pd.DataFrame, analysis_set: str, known: dict[str, Any]) -> dict[str, Any]:
+    """ASAS20 and ASAS-40 under every set (``<outcome>_<set>_...``), the set in force, and the paper's denominator."""
+    values: dict[str, Any] = {}
+    for _, row in asas.iterrows():
+        key = f"{row['outcome']}_{row['analysis_set'].replace('-', '_')}"
+        values |= {
+            f"{key}_k": int(row["k"]),
+            f"{key}_n": int(row["n"]),
+            f"{key}_pct": 100 * row["proportion"],
+            f"{key}_low": 100 * row["low"],
+            f"{key}_high": 100 * row["high"],
+        }
+    in_force = f"asas20_{analysis_set.replace('-', '_')}"
+    values |= {f"asas_{part}": values[f"{in_force}_{part}"] for part in ("k", "n", "pct", "low", "high")}
+    without_ae = known["enrolled"] - known["ae_k"]
+    values["reported_minus_ae"] = without_ae
+    if values["asas20_reported_n"] == without_ae:
+        sentence = (
+            f"It is exactly the enrolled minus the {known['ae_k']} who withdrew for side effects ({without_ae}). "
+            f"In other words, the {known['lack_k']} patients who left for lack of efficacy count as "
+            "non-responders and those who left for side effects are dropped. The paper does not say so."
+        )
+    else:
+        sentence = (
+            f"Nor is it the enrolled minus the {known['ae_k']} who withdrew for side effects ({without_ae}), "
+            "and the paper does not say how it was counted."
+        )
+    values["asas_denominator_sentence"] = sentence
+    return values
+
+
+def _subtype_values(subtypes: pd.DataFrame) -> dict[str, Any]:
+    """Counts by subtype (``<subtype>_...``), their totals, and whether abstract and results agree."""
+    values: dict[str, Any] = {}
+    for _, row in subtypes.iterrows():
+        for column in ("n", "gt40", "from20to40", "other", "responders"):
+            values[f"{row['subtype']}_{column}"] = int(row[column])
+    differ = subtypes[
+        subtypes["gt40"].ne(subtypes["gt50_abstract"]) | subtypes["from20to40"].ne(subtypes["from20to50_abstract"])
+    ]
+    if differ.empty:
+        sentence = "The abstract and the results give the same counts under their different labels."
+    else:
+        sentence = f"The abstract and the results give different counts for {', '.join(differ['label'])}."
+    values |= {
+        "subtype_sources_sentence": sentence,
+        "gt40_total": int(subtypes["gt40"].sum()),
+        "subtype_n_min": int(subtypes["n"].min()),
+        "subtype_n_max": int(subtypes["n"].max()),
+        "mid_total": int(subtypes["from20to40"].sum()),
+    }
+    return values
+
+
+def _context_values(package, context: pd.DataFrame) -> dict[str, Any]:
+    """The other AS studies: Huang et al.'s percentage and the count it implies, Zhu et al.'s count."""
+    others = context[context["role"].eq("context")].set_index("study_id")
+    huang_row = package.context_outcomes.set_index("id").loc[_HUANG]
+    huang, zhu = others.loc[huang_row["study_id"]], others.loc[_ZHU]
+    cited = package.cited_results.set_index("id").loc[_HUANG_CITED, "value"]
+    return {
+        "huang_pct": f"{huang_row['percent']:g}",
+        "huang_completed": int(huang_row["n_completed"]),
+        "huang_enrolled": int(huang_row["n_enrolled"]),
+        "huang_k": int(huang["k"]),
+        "huang_n": int(huang["n"]),
+        "huang_definition": huang_row["outcome_definition"],
+        "huang_time": huang_row["timepoint"],
+        "huang_cited": f"{cited:g}",
+        "zhu_k": int(zhu["k"]),
+        "zhu_n": int(zhu["n"]),
+        "zhu_pct": 100 * zhu["proportion"],
+        "n_context_studies": int(others.index.nunique()),
+    }

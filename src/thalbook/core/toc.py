@@ -1,0 +1,89 @@
+"""The book's chapters as ``_toc.yml`` lists them, the parameters each declares, and the defaults.
+
+A chapter declares the parameters it reads in its ``parameters`` cell, one
+``name = value`` line each. This module reads those cells as JSON and
+``ast``, without papermill or a kernel, so that the methods chapter can say
+which chapters use which parameter. The default parameter set is
+``params/default.yml`` as written; the build floor validates it.
+
+Examples
+--------
+>>> declared = declared_parameters()
+>>> list(declared)[:2]
+['background', 'methods']
+>>> declared["audit"]
+('rounding',)
+>>> defaults()["ci_method"]
+'wilson'
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from thalbook.core import paths
+
+
+def entries(root: Path | str = paths.ROOT) -> list[Path]:
+    """Every chapter ``_toc.yml`` lists, in book order, as its notebook or Markdown file.
+
+    Raises
+    ------
+    ValueError
+        If an entry names neither a notebook nor a Markdown file.
+    """
+    root = Path(root)
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    found = []
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            stem = root / chapter["file"]
+            source = next((stem.with_suffix(s) for s in (".ipynb", ".md") if stem.with_suffix(s).exists()), None)
+            if source is None:
+                raise ValueError(f"_toc.yml: {chapter['file']}: no such notebook or Markdown file")
+            found.append(source)
+    return found
+
+
+def parameters_cell(notebook: Path | str) -> tuple[str, ...]:
+    """The names a notebook's ``parameters`` cell assigns, sorted (none without such a cell).
+
+    Raises
+    ------
+    ValueError
+        If the cell holds anything but ``name = value`` lines (papermill would
+        read such a cell differently; the book's chapters never have one).
+
+    Examples
+    --------
+    >>> parameters_cell(paths.CHAPTERS / "methods.ipynb")
+    ('analysis_set', 'ci_method', 'confidence_level')
+    """
+    notebook = Path(notebook)
+    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        return ()
+    text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    names = []
+    for node in ast.parse(text).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.lineno == node.end_lineno):
+            raise ValueError(f"{notebook.name}: the parameters cell must hold only `name = value` lines")
+        names.append(node.targets[0].id)
+    return tuple(sorted(names))
+
+
+def declared_parameters(root: Path | str = paths.ROOT) -> dict[str, tuple[str, ...]]:
+    """Chapter name -> the parameters its notebook declares, for every notebook of ``_toc.yml``, in order."""
+    return {source.stem: parameters_cell(source) for source in entries(root) if source.suffix == ".ipynb"}
+
+
+def defaults(path: Path | str = paths.DEFAULT_PARAMS) -> dict[str, Any]:
+    """The default parameter set, ``params/default.yml``, as written (name -> value)."""
+    return dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})

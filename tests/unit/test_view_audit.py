@@ -1,0 +1,131 @@
+"""The audit view, built without a kernel, against the chapter and independent sources.
+
+The expected counts come from the command line's CSV (``thalbook audit
+--format csv``, read here with the csv module) and from ``studies.csv``; what
+each check means is read from the chapter's markdown, where it is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import thalbook
+from thalbook.chapters import audit, methods
+from thalbook.core import data, toc
+from thalbook.core.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "chapters" / "audit.ipynb"
+
+
+@pytest.fixture(scope="module")
+def package():
+    return data.load()
+
+
+@pytest.fixture(scope="module")
+def view(package):
+    return audit.build(package, {"rounding": "half-up"})
+
+
+@pytest.fixture(scope="module")
+def cli_rows() -> list[dict[str, str]]:
+    proc = thalbook("audit", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    return list(csv.DictReader(io.StringIO(proc.stdout)))
+
+
+def cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def prose() -> str:
+    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
+
+
+def body_rows(myst: str) -> int:
+    return sum(1 for line in myst.splitlines() if line.startswith("* - ")) - 1
+
+
+# ---------------------------------------------------------------- against the chapter
+
+
+def test_every_glued_name_in_the_prose_is_in_the_view(view):
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", prose())
+    assert used
+    assert not sorted(set(used) - set(view.values))
+
+
+def test_every_display_cell_shows_a_table_of_the_view(view):
+    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    assert shown and all(name in view.tables for name in shown)
+    # every study's table is shown, on its own or among the context studies
+    studies = [name for name in view.tables if name.startswith("audit-rows-") and name != audit.CONTEXT_TABLES]
+    for name in studies:
+        assert name in shown or f":name: {name}" in view.tables[audit.CONTEXT_TABLES], name
+
+
+def test_the_chapter_explains_every_kind_of_check(view):
+    explained = re.findall(r"^`([a-z-]+)`\n: ", prose(), flags=re.M)
+    assert explained == list(methods.CHECKS)
+    for check in re.findall(r"^\*\*`([a-z-]+)`\*\* \(\d+\)$", view.tables["audit-findings"], flags=re.M):
+        assert check in explained
+
+
+def test_the_view_declares_what_the_notebook_declares(view):
+    assert toc.parameters_cell(NOTEBOOK) == audit.PARAMETERS
+    assert view.params == {"rounding": "half-up"}
+
+
+# ---------------------------------------------------------------- against independent sources
+
+
+def test_counts_are_those_of_the_command_line_audit(view, cli_rows):
+    status = Counter(r["status"] for r in cli_rows)
+    assert view.value("n_checks") == len(cli_rows)
+    assert view.value("n_inconsistent") == status["inconsistent"]
+    assert view.value("n_not_checkable") == status["not-checkable"]
+    assert view.value("n_consistent") == status["consistent"]
+    assert view.value("n_check_types") == len({r["check"] for r in cli_rows})
+    assert view.value("n_audited_studies") == len({r["study"] for r in cli_rows})
+    with (ROOT / "data" / "studies.csv").open(encoding="utf-8", newline="") as f:
+        sources = [r["study_id"] for r in csv.DictReader(f) if r["role"] == "source"]
+    for study in sources:
+        assert view.value(f"{study}_checks") == sum(r["study"] == study for r in cli_rows)
+        assert view.value(f"{study}_inconsistent") == sum(r["study"] == study and r["status"] == "inconsistent"
+                                                         for r in cli_rows)
+
+
+def test_every_check_has_a_row_and_every_inconsistency_a_finding(view, cli_rows):
+    per_study = {name.removeprefix("audit-rows-"): body_rows(myst) for name, myst in view.tables.items()
+                 if name.startswith("audit-rows-") and name != audit.CONTEXT_TABLES}
+    assert per_study == Counter(r["study"] for r in cli_rows)
+    with (ROOT / "data" / "studies.csv").open(encoding="utf-8", newline="") as f:
+        context = {r["study_id"] for r in csv.DictReader(f) if r["role"] == "context"}
+    together = re.findall(r":name: audit-rows-(\S+)", view.tables[audit.CONTEXT_TABLES])
+    assert set(together) == context & set(per_study)
+    numbered = [line for line in view.tables["audit-findings"].splitlines() if re.match(r"\d+\. ", line)]
+    assert len(numbered) == view.value("n_inconsistent")
+    assert [int(line.split(".")[0]) for line in numbered] == list(range(1, len(numbered) + 1))
+
+
+def test_the_other_rounding_changes_as_many_verdicts_as_the_view_says(package, view):
+    other = audit.build(package, {"rounding": "half-even"})
+    assert other.value("other_rounding") == "half-up" and view.value("other_rounding") == "half-even"
+    assert other.value("n_rounding_sensitive") == view.value("n_rounding_sensitive")
+    changed = abs(other.value("n_inconsistent") - view.value("n_inconsistent"))
+    assert changed <= view.value("n_rounding_sensitive")
+
+
+def test_parameters_are_checked(package):
+    with pytest.raises(TypeError, match="missing \\['rounding'\\]"):
+        audit.build(package, {})
+    with pytest.raises(InputError, match="rounding"):
+        audit.build(package, {"rounding": "ceiling"})

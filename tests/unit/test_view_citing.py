@@ -1,0 +1,125 @@
+"""The "How to cite" view, built without a kernel, against the chapter, CITATION.cff and references.bib.
+
+``CITATION.cff`` is read here with PyYAML and the BibTeX with pybtex; the
+chapter's prose and display cells are read from the notebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from pybtex.database import parse_string
+
+from thalbook import __version__
+from thalbook.chapters import citing
+from thalbook.core import data, toc
+from thalbook.core.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "chapters" / "citing.ipynb"
+
+
+@pytest.fixture(scope="module")
+def package():
+    return data.load()
+
+
+@pytest.fixture(scope="module")
+def view(package):
+    return citing.build(package, {})
+
+
+def cff() -> dict:
+    return yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+
+
+def cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def prose() -> str:
+    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
+
+
+def code_blocks(myst: str) -> list[str]:
+    return re.findall(r"```bibtex\n(.*?)\n```", myst, flags=re.S)
+
+
+# ---------------------------------------------------------------- against the chapter
+
+
+def test_every_glued_name_in_the_prose_is_in_the_view(view):
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", prose())
+    assert used
+    assert not sorted(set(used) - set(view.values))
+
+
+def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
+    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    assert sorted(shown) == sorted([*view.tables, *view.figures])
+    for name in ("tbl-citing-cff", "tbl-citing-references"):
+        assert f":name: {name}" in view.tables[name] and f"{{numref}}`{name}`" in prose()
+
+
+def test_the_view_declares_what_the_notebook_declares(view):
+    assert toc.parameters_cell(NOTEBOOK) == citing.PARAMETERS == ()
+
+
+# ---------------------------------------------------------------- against the citation files
+
+
+def test_the_citation_is_the_citation_file(view):
+    meta = cff()
+    assert view.value("cff_title") == meta["title"]
+    assert view.value("cff_version") == str(meta["version"]) == view.value("package_version") == __version__
+    assert view.value("cff_released") == str(meta["date-released"])
+    assert view.value("cff_year") == str(meta["date-released"]).split("-")[0]
+    assert view.value("cff_license") == meta["license"]
+    assert view.value("version_statement") == (
+        f"The version in CITATION.cff is the version of the thalbook package that built this book ({__version__}).")
+    assert f"  - {meta['license']}" in view.tables["tbl-citing-cff"]
+
+
+def test_a_citation_file_of_another_version_says_so(package, tmp_path):
+    meta = cff()
+    meta["version"] = "99.0.0"
+    other = tmp_path / "CITATION.cff"
+    other.write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
+    statement = citing.build(package, {}, cff_path=other).value("version_statement")
+    assert statement.startswith("The version in CITATION.cff (99.0.0) is not the version")
+    assert statement.endswith(f"({__version__}): CITATION.cff is out of date.")
+
+
+def test_the_book_bibtex_and_the_source_entries(view):
+    (book,) = code_blocks(view.tables["bibtex-book"])
+    entry = next(iter(parse_string(book, "bibtex").entries.values()))
+    assert entry.type == "misc" and entry.fields["version"] == __version__
+    with (ROOT / "data" / "studies.csv").open(encoding="utf-8", newline="") as f:
+        sources = [r["citation_key"] for r in csv.DictReader(f) if r["role"] == "source"]
+    blocks = code_blocks(view.tables["bibtex-sources"])
+    assert [list(parse_string(b, "bibtex").entries) for b in blocks] == [[key] for key in sources]
+    cited = prose().split("## Cite the source studies", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"\{cite:t\}`([^`]+)`", cited) == list(citing.SOURCE_KEYS)
+    bib = (ROOT / "references.bib").read_text(encoding="utf-8")
+    assert all(block in bib for block in blocks)
+
+
+def test_every_reference_of_the_citation_file_is_listed(view):
+    references = view.tables["tbl-citing-references"]
+    assert sum(1 for line in references.splitlines() if line.startswith("* - ")) - 1 == len(cff()["references"])
+
+
+def test_parameters_and_a_broken_citation_file_are_refused(package, tmp_path):
+    with pytest.raises(TypeError, match="unexpected"):
+        citing.build(package, {"ci_method": "wilson"})
+    broken = tmp_path / "CITATION.cff"
+    meta = cff()
+    meta.pop("title")
+    broken.write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
+    with pytest.raises(InputError, match="invalid citation metadata"):
+        citing.build(package, {}, cff_path=broken)

@@ -1,0 +1,125 @@
+"""The data chapter's view, built without a kernel, against the chapter and the CSV files.
+
+Expected counts are read from the data files with the csv module; the
+chapter's prose and display cells are read from the notebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from thalbook.chapters import data_provenance
+from thalbook.core import data, toc
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "chapters" / "data_provenance.ipynb"
+DATA = ROOT / "data"
+
+
+@pytest.fixture(scope="module")
+def package():
+    return data.load()
+
+
+@pytest.fixture(scope="module")
+def view(package):
+    return data_provenance.build(package, {})
+
+
+def resources() -> list[dict]:
+    return json.loads((DATA / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+
+
+def csv_rows(path: str) -> list[dict[str, str]]:
+    with (DATA / path).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def prose() -> str:
+    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
+
+
+# ---------------------------------------------------------------- against the chapter
+
+
+def test_every_glued_name_in_the_prose_is_in_the_view(view):
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", prose())
+    assert used
+    assert not sorted(set(used) - set(view.values))
+
+
+def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
+    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    assert sorted(shown) == sorted([*view.tables, *view.figures])
+
+
+def test_each_file_is_shown_under_its_own_heading(view):
+    # the heading of a file's section is the markdown cell just before the cell that shows its table
+    for before, cell in zip(cells(), cells()[1:], strict=False):
+        found = re.findall(r'view\.show\("(tbl-data-[^"]+)"\)', "".join(cell["source"]))
+        if found:
+            heading = re.findall(r"^## (\S+)\.csv$", "".join(before["source"]), flags=re.M)[-1]
+            assert found == [data_provenance.table_name(heading)]
+
+
+def test_the_view_declares_what_the_notebook_declares(view):
+    assert toc.parameters_cell(NOTEBOOK) == data_provenance.PARAMETERS == ()
+    assert view.params == {}
+
+
+# ---------------------------------------------------------------- against the CSV files
+
+
+def test_counts_are_those_of_the_csv_files(view):
+    rows = {r["name"]: csv_rows(r["path"]) for r in resources()}
+    assert view.value("n_files") == len(rows) == len(list(DATA.glob("*.csv")))
+    assert view.value("n_rows") == sum(len(r) for r in rows.values())
+    assert view.value("n_quotes") == sum(len(r) for r in rows.values() if r and "quote" in r[0])
+    assert view.value("n_notes") == sum(1 for r in rows.values() for row in r if row.get("note"))
+    roles = [r["role"] for r in rows["studies"]]
+    assert (view.value("n_sources"), view.value("n_context")) == (roles.count("source"), roles.count("context"))
+
+
+def test_each_file_table_has_every_row_and_its_caption_names_the_file(view):
+    for resource in resources():
+        myst = view.tables[data_provenance.table_name(resource["name"])]
+        body = sum(1 for line in myst.splitlines() if line.startswith("* - ")) - 1
+        assert body == len(csv_rows(resource["path"])), resource["name"]
+        caption = myst.splitlines()[0].replace("\\", "")
+        assert caption.startswith(f"````{{list-table}} {resource['path']}: "), caption
+
+
+def test_the_download_list_names_every_file(view):
+    links = re.findall(r"\{download\}`([^ ]+) <", view.tables["data-downloads"])
+    assert sorted(links) == sorted(["datapackage.json", "README.md", *(p.name for p in DATA.glob("*.csv"))])
+
+
+# ---------------------------------------------------------------- the studies, for other chapters
+
+
+def test_the_study_overview_and_the_context_studies(package):
+    studies = csv_rows("studies.csv")
+    overview = data_provenance.study_overview(package)
+    assert list(overview.columns) == [s["citation_key"] for s in studies if s["role"] == "source"]
+    assert overview.loc["disease"].tolist() == ["Crohn's disease", "ankylosing spondylitis"]
+    enrolled = {r["study_id"]: r["value"] for r in csv_rows("study_facts.csv") if r["fact"] == "enrolled"}
+    assert overview.loc["patients", "wei2003"].startswith(f"{enrolled['wei2003']} enrolled, all ")
+    context = data_provenance.context_overview(package)
+    assert context["study"].tolist() == [f"{{cite:t}}`{s['citation_key']}`" for s in studies
+                                         if s["role"] == "context"]
+    assert isinstance(context, pd.DataFrame) and context["enrolled"].str.len().gt(0).all()
+
+
+def test_parameters_are_checked(package):
+    with pytest.raises(TypeError, match="unexpected \\['rounding'\\]"):
+        data_provenance.build(package, {"rounding": "half-up"})

@@ -1,0 +1,192 @@
+"""The methods view, built without a kernel, against the chapter and independent sources.
+
+Counts are read from the data files with the csv module, intervals come from
+statsmodels' ``proportion_confint`` called here, the Wilcoxon lattice is counted
+by hand, and the parameters' chapters from the build floor's own reading of
+``_toc.yml``. The chapter's prose and display cells are read from the notebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from thalbook.build import params
+from thalbook.build import toc as book_toc
+from thalbook.chapters import methods, tables
+from thalbook.core import audit, data, toc
+from thalbook.core.errors import InputError, ParameterError
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "chapters" / "methods.ipynb"
+DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
+OTHER = {"confidence_level": 0.9, "ci_method": "clopper-pearson", "analysis_set": "complete-case"}
+#: statsmodels' names of the four methods.
+STATSMODELS = {"wilson": "wilson", "clopper-pearson": "beta", "jeffreys": "jeffreys", "agresti-coull": "agresti_coull"}
+
+
+@pytest.fixture(scope="module")
+def package():
+    return data.load()
+
+
+@pytest.fixture(scope="module")
+def view(package):
+    return methods.build(package, DEFAULT)
+
+
+@pytest.fixture(scope="module")
+def other(package):
+    return methods.build(package, OTHER)
+
+
+def csv_rows(name: str) -> list[dict[str, str]]:
+    with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def row(name: str, row_id: str) -> dict[str, str]:
+    return next(r for r in csv_rows(name) if r["id"] == row_id)
+
+
+def cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def prose() -> str:
+    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
+
+
+# ---------------------------------------------------------------- against the chapter
+
+
+def test_every_glued_name_in_the_prose_is_in_the_view(view):
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", prose())
+    assert used
+    missing = sorted({name for name, _ in used} - set(view.values))
+    assert not missing, f"glued in the prose but not in the view: {missing}"
+    for name, spec in used:
+        format(view.value(name), spec)  # a format spec in the prose fits the value's type
+    for name in re.findall(r"```\{glue:figure\} (\S+)", prose()):
+        assert hasattr(view.value(name), "savefig"), name
+
+
+def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
+    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    assert sorted(shown) == sorted([*view.tables, *view.figures])
+    for name, myst in view.tables.items():
+        if name.startswith("tbl-"):
+            assert f":name: {name}" in myst.splitlines()[:4]
+            assert f"{{numref}}`{name}`" in prose()
+
+
+def test_the_check_table_in_the_prose_lists_every_check_once(view, package):
+    table = prose().split(":name: tbl-methods-checks", 1)[1].split("````", 1)[0]
+    named = re.findall(r"^\* - `([a-z-]+)`$", table, flags=re.M)
+    assert named == list(methods.CHECKS)
+    assert set(audit.run_audit(package)["check"]) <= set(named)
+    for check in methods.CHECKS:
+        assert f"{{glue:text}}`{methods.check_count_name(check)}`" in table
+
+
+def test_the_view_declares_what_the_notebook_declares(view):
+    assert toc.parameters_cell(NOTEBOOK) == tuple(sorted(methods.PARAMETERS))
+    assert view.params == DEFAULT
+
+
+# ---------------------------------------------------------------- against independent sources
+
+
+def test_extraction_counts_are_the_csv_files(view):
+    descriptor = json.loads((ROOT / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    files = [r["path"] for r in descriptor["resources"]]
+    assert view.value("n_files") == len(files)
+    assert view.value("n_rows") == sum(len(csv_rows(f)) for f in files)
+    places = {r["location"] for f in files for r in csv_rows(f) if "location" in r}
+    assert view.value("n_places") == len(places)
+
+
+def test_the_parameters_table_is_what_the_build_floor_reads(view):
+    declared = {c.name: c.declared for c in book_toc.chapters() if c.is_notebook}
+    assert toc.declared_parameters() == declared
+    assert toc.defaults() == params.resolve()
+    table = view.tables["tbl-methods-parameters"]
+    assert "* - `rounding`\n  - `half-up`, `half-even`\n  - `half-up`\n  - audit" in table
+    users = ", ".join(c for c, names in declared.items() if "ci_method" in names)
+    assert f"  - `wilson`\n  - {tables.escape(users)}\n" in table
+
+
+def test_week_8_remission_is_the_printed_percentage_of_47(view):
+    printed = row("binary_outcomes.csv", "he2017-remission-w8-abs-results")
+    assert view.value("w8_percent") == float(printed["percent"]) == 23.4
+    assert (view.value("w8_k"), view.value("w8_n")) == (round(23.4 * 47 / 100), 47) == (11, 47)
+
+
+def test_the_intervals_match_statsmodels(view, other):
+    for built, level in ((view, 0.95), (other, 0.9)):
+        table = built.tables["tbl-methods-intervals"]
+        for method, name in STATSMODELS.items():
+            low, high = proportion_confint(11, 47, alpha=1 - level, method=name)
+            assert f"{100 * low:.1f}% to {100 * high:.1f}%" in table, (method, level)
+    # no neuropathy among the 13 enrolled: the upper limits of the four methods, from statsmodels
+    enrolled = int(row("study_facts.csv", "wei2003-enrolled-abs-methods")["value"])
+    assert int(row("adverse_events.csv", "wei2003-neuropathy-results")["count"]) == 0
+    highs = [min(proportion_confint(0, enrolled, alpha=0.05, method=m)[1], 1) for m in STATSMODELS.values()]
+    assert view.value("zero_high_min") == pytest.approx(100 * min(highs))
+    assert view.value("zero_high_max") == pytest.approx(100 * max(highs))
+    assert view.value("zero_n") == enrolled == 13
+
+
+def test_the_analysis_sets_follow_the_printed_counts(view, other):
+    asas = row("binary_outcomes.csv", "wei2003-asas20-results")
+    completed = int(row("study_facts.csv", "wei2003-completed-abs-results")["value"])
+    assert (view.value("asas_k"), view.value("asas_n")) == (int(asas["count"]), int(asas["denominator"]))
+    assert (view.value("set_k"), view.value("set_n")) == (8, 13)
+    assert (other.value("set_k"), other.value("set_n")) == (8, completed)
+    low, high = proportion_confint(8, 13, alpha=0.05, method="wilson")
+    assert f"61.5% ({100 * low:.1f}% to {100 * high:.1f}%)" in view.tables["tbl-methods-analysis-sets"]
+    assert "**itt** (in force)" in view.tables["tbl-methods-analysis-sets"]
+    assert "**complete-case** (in force)" in other.tables["tbl-methods-analysis-sets"]
+
+
+def test_the_lattice_and_the_rounding_tie(view):
+    # 8 pairs: 2^8 sign patterns; W = 0 for one of them, W <= 1 for two, both two-sided
+    assert view.value("lattice_patterns") == 256
+    assert view.value("lattice_p0") == f"{2 / 256:.6f}" and view.value("lattice_p1") == f"{4 / 256:.6f}"
+    esr = row("continuous_outcomes.csv", "wei2003-esr-w24-results")
+    assert view.value("esr_mean") == esr["mean"] == "34.2"
+    # 34.2 x 8 = 273.6: totals 273 and 274, means 34.125 and 34.25; the tie rounds up to 34.3, to even 34.2
+    assert (view.value("esr_t1"), view.value("esr_t2")) == (273, 274)
+    assert (view.value("esr_up"), view.value("esr_even")) == ("34.3", "34.2")
+
+
+def test_check_counts_add_up_to_the_audit(view, package):
+    ran = audit.run_audit(package)
+    counts = {c: view.value(methods.check_count_name(c)) for c in methods.CHECKS}
+    assert sum(counts.values()) == len(ran)
+    assert counts["grim"] == int(ran["check"].eq("grim").sum())
+    assert view.value("n_check_kinds") == len(methods.CHECKS)
+
+
+# ---------------------------------------------------------------- the build itself
+
+
+def test_build_leaves_no_figure_open(package):
+    before = set(plt.get_fignums())
+    methods.build(package, DEFAULT)
+    assert set(plt.get_fignums()) == before
+
+
+def test_parameters_are_checked(package):
+    with pytest.raises(TypeError, match="missing \\['analysis_set'\\]"):
+        methods.build(package, {"confidence_level": 0.95, "ci_method": "wilson"})
+    with pytest.raises(ParameterError, match="analysis_set"):
+        methods.build(package, {**DEFAULT, "analysis_set": "per-protocol"})
+    with pytest.raises(InputError, match="method"):
+        methods.build(package, {**DEFAULT, "ci_method": "wald"})
