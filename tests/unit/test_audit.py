@@ -324,7 +324,7 @@ def test_rounding_convention_is_an_argument_and_named():
     row = only(result, "alpha", "grim", "esr week 24 (week 24 vs baseline)")
     assert row["status"] == "consistent" and "half-even" in row["detail"]
     assert keyed(result, "inconsistent") == PLANTED - {("alpha", "grim", "esr week 24 (week 24 vs baseline)")}
-    with pytest.raises(InputError, match="rounding must be one of half-up, half-even, got 'up'"):
+    with pytest.raises(ValueError, match="rounding must be one of half-up, half-even, got 'up'"):
         audit.run_audit(synthetic(), rounding="up")
 
 
@@ -365,7 +365,7 @@ def test_format_audit_csv_json_and_table(result):
     assert len(records) == len(result) and list(records[0]) == list(audit.COLUMNS)
     table = audit.format_audit(result, "table").splitlines()
     assert table[0].split() == list(audit.COLUMNS) and len(table) == len(result) + 1
-    with pytest.raises(InputError, match="format must be one of table, csv, json, got 'xml'"):
+    with pytest.raises(ValueError, match="format must be one of table, csv, json, got 'xml'"):
         audit.format_audit(result, "xml")
 
 

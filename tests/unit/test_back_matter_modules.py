@@ -83,9 +83,9 @@ def test_list_table_shape_and_errors():
     assert ":name: tbl-x" in lines and ":widths: 1 3" in lines and ":header-rows: 1" in lines
     assert "  - \u2014" in lines  # an empty cell is an em dash
     assert _rows_of(myst) == 2
-    with pytest.raises(InputError, match="row 1"):
+    with pytest.raises(ValueError, match="row 1"):
         tables.list_table([["only one"]], ["x", "y"], "c", "n")
-    with pytest.raises(InputError, match="widths"):
+    with pytest.raises(ValueError, match="widths"):
         tables.list_table([], ["x", "y"], "c", "n", widths=[1])
 
 

@@ -1,27 +1,17 @@
-"""The real data package: it validates, loads, and every quote stands in its source.
+"""The real data package: it validates and loads, numbers keeping their printed decimals.
 
-The source-text tests need the shared transcriptions beside the project
-(``../shared/seeds`` and ``../shared/research``), or the folders named by
-``$THALBOOK_SEEDS_DIR`` and ``$THALBOOK_RESEARCH_DIR``; without them they
-skip, saying which folder is missing.
+Whether its quotes stand in their sources is tested in ``test_quotes.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from thalbook.core import data, paths
+from thalbook.core import data, paths, validate
 from thalbook.core.errors import DataError
-
-SHARED = paths.ROOT.parent / "shared"
-SEEDS = Path(os.environ.get("THALBOOK_SEEDS_DIR", SHARED / "seeds"))
-RESEARCH = Path(os.environ.get("THALBOOK_RESEARCH_DIR", SHARED / "research"))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +24,7 @@ def test_real_package_validates():
 
 
 def test_every_contract_file_and_column_loads(pkg):
-    for name, columns in data.CONTRACT_COLUMNS.items():
+    for name, columns in validate.CONTRACT_COLUMNS.items():
         frame = getattr(pkg, name)
         assert isinstance(frame, pd.DataFrame) and len(frame) > 0, name
         assert set(columns) <= set(frame.columns), (name, set(columns) - set(frame.columns))
@@ -106,19 +96,13 @@ def test_disagreements_between_places_are_recorded(pkg):
 
 def test_readme_documents_every_column():
     readme = (paths.DATA / "README.md").read_text(encoding="utf-8")
-    descriptor = json.loads((paths.DATA / data.DESCRIPTOR).read_text(encoding="utf-8"))
+    descriptor = json.loads((paths.DATA / validate.DESCRIPTOR).read_text(encoding="utf-8"))
     for resource in descriptor["resources"]:
         section = readme.split(f"### `{resource['path']}`", 1)
         assert len(section) == 2, f"README has no section for {resource['path']}"
         body = section[1].split("### ", 1)[0]
         for field in resource["schema"]["fields"]:
             assert f"| `{field['name']}` |" in body, f"{resource['path']}: {field['name']} undocumented"
-
-
-def test_every_reported_number_is_tied_to_a_quote(pkg):
-    numbers = list(data.iter_reported_numbers(pkg))
-    by_study = pd.Series([row_id.split("-")[0] for _, row_id, _, _ in numbers]).value_counts()
-    assert by_study["he2017"] >= 30 and by_study["wei2003"] >= 200
 
 
 def test_load_refuses_invalid_data(tmp_path):
@@ -148,46 +132,3 @@ def test_load_validates_once_per_content(monkeypatch, tmp_path):
     with pytest.raises(DataError):
         data.load(copy)
     assert len(calls) >= 1
-
-
-# ---------------------------------------------------------- source texts
-
-def _require(path: Path, variable: str) -> None:
-    if not path.is_dir():
-        pytest.skip(f"source texts not available: {path} does not exist "
-                    f"(set {variable} to the folder of the transcriptions)")
-
-
-def test_every_quote_stands_in_its_source(pkg):
-    _require(SEEDS, "THALBOOK_SEEDS_DIR")
-    problems, missing = data.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
-    assert [str(p) for p in problems] == []
-    seeds_missing = [m for m in missing if m.startswith("seeds/")]
-    assert not seeds_missing, f"seed transcriptions missing from {SEEDS}: {seeds_missing}"
-
-
-def test_context_quotes_stand_in_the_research_notes(pkg):
-    _require(RESEARCH, "THALBOOK_RESEARCH_DIR")
-    problems, missing = data.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
-    context = set(pkg.studies.query("role == 'context'")["study_id"])
-    assert "research/context-studies.md" not in missing
-    assert pkg.context_outcomes["study_id"].isin(context).all()
-    assert [str(p) for p in problems if "context" in p.message] == []
-
-
-def test_a_wrong_quote_is_caught(pkg):
-    _require(SEEDS, "THALBOOK_SEEDS_DIR")
-    frame = pkg.binary_outcomes.copy()
-    frame.loc[0, "quote"] = str(frame.loc[0, "quote"]).replace("14.9%", "14.8%")
-    altered = data.DataPackage(**{**pkg.__dict__, "binary_outcomes": frame})
-    problems, _ = data.quote_problems(altered, seeds_dir=SEEDS, research_dir=RESEARCH)
-    assert [(p.file, p.row, p.field) for p in problems] == [("binary_outcomes.csv", 2, "quote")]
-
-
-def test_quote_matching_tolerates_only_white_space_and_line_break_hyphens():
-    source = "Response was > 20% improve-\nment of more\n  than 3 of 4 domains; HLA-\nB27 positive."
-    assert data.quote_in_text("> 20% improvement of more than 3 of 4 domains", source)
-    assert data.quote_in_text("HLA-B27 positive", source)
-    assert not data.quote_in_text("> 20% improvement of more than 4 of 4 domains", source)
-    assert not data.quote_in_text("Response was >20%", source)
-    assert re.search("improvement", "improve-ment") is None  # the CSV never keeps the break

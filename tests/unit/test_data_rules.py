@@ -1,7 +1,7 @@
 """Each validation rule rejects a corrupted copy of the data package.
 
 Every test copies ``data/`` into a temporary directory, breaks one thing and
-checks that :func:`thalbook.core.data.validate` reports it at the right file, row
+checks that :func:`thalbook.core.validate.validate` reports it at the right file, row
 and field; the real data is never touched.
 """
 
@@ -25,7 +25,7 @@ import pytest
 
 from thalbook.build import cli
 from thalbook.chapters import data_provenance, figures, tables
-from thalbook.core import data, efficacy, paths, safety
+from thalbook.core import data, efficacy, paths, safety, validate
 from thalbook.core.errors import DataError, Problem
 
 matplotlib.use("Agg")
@@ -65,7 +65,7 @@ def edit(directory: Path, file: str, row_id: str, **changes: str) -> int:
 
 def problems_at(directory: Path, file: str, row: int | None = None,
                 field: str | None = None) -> list[Problem]:
-    return [p for p in data.validate(directory) if p.file == file and (row is None or p.row == row)
+    return [p for p in validate.validate(directory) if p.file == file and (row is None or p.row == row)
             and (field is None or p.field == field)]
 
 
@@ -73,7 +73,7 @@ ANY = object()  # any row
 
 
 def assert_reported(directory: Path, file: str, row: int | None | object, field: str, *words: str) -> Problem:
-    everything = data.validate(directory)
+    everything = validate.validate(directory)
     found = [p for p in everything if p.file == file and p.field == field and (row is ANY or p.row == row)]
     listing = "\n".join(str(p) for p in everything)
     assert found, f"no problem at {file}:{row}: {field}; got:\n{listing}"
@@ -83,7 +83,7 @@ def assert_reported(directory: Path, file: str, row: int | None | object, field:
 
 
 def test_clean_copy_validates(copy):
-    assert data.validate(copy) == []
+    assert validate.validate(copy) == []
 
 
 # ------------------------------------------------------------- schema pass
@@ -158,7 +158,7 @@ def test_missing_file(copy):
 def test_a_missing_file_does_not_hide_other_problems(copy):
     (copy / "studies.csv").unlink()
     line = edit(copy, "adverse_events.csv", "wei2003-dry-mouth-results", severity="awful")
-    problems = data.validate(copy)
+    problems = validate.validate(copy)
     assert [p.field for p in problems if p.file == "studies.csv"] == ["file"]
     assert any(p.file == "adverse_events.csv" and p.row == line and p.field == "severity" for p in problems)
     assert not any(p.file not in ("studies.csv", "adverse_events.csv") for p in problems)
@@ -208,7 +208,7 @@ def test_extra_column(copy):
     _write(copy, "measures.csv", header + ["colour"], [{**r, "colour": "red"} for r in rows])
     assert_reported(copy, "measures.csv", 1, "colour", "not described")
     # one header problem, not one per row
-    assert [str(p) for p in data.validate(copy)] == [
+    assert [str(p) for p in validate.validate(copy)] == [
         "measures.csv:1: colour: column not described in datapackage.json"]
 
 
@@ -253,7 +253,7 @@ def test_invalid_schema_is_a_problem_not_a_traceback(copy):
     descriptor = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
     descriptor["resources"][0]["schema"]["fields"][0]["type"] = "colour"
     (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
-    problems = data.validate(copy)
+    problems = validate.validate(copy)
     assert problems and all(isinstance(p, Problem) for p in problems)
     assert any(p.file == "datapackage.json" for p in problems)
 
@@ -372,7 +372,7 @@ def test_all_problems_in_one_run(copy):
     a = edit(copy, "binary_outcomes.csv", "he2017-remission-w4-abs-results", percent="101")
     b = edit(copy, "adverse_events.csv", "wei2003-dry-mouth-results", severity="awful")
     c = edit(copy, "measures.csv", "cdeis", scale_min="50")
-    found = {(p.file, p.row, p.field) for p in data.validate(copy)}
+    found = {(p.file, p.row, p.field) for p in validate.validate(copy)}
     assert {("binary_outcomes.csv", a, "percent"), ("adverse_events.csv", b, "severity"),
             ("measures.csv", c, "scale_min")} <= found
 
@@ -386,7 +386,7 @@ def test_problem_format(copy):
 def test_problems_are_sorted_and_unique(copy):
     edit(copy, "measures.csv", "cdeis", scale_min="50")
     edit(copy, "studies.csv", "he2017", year="17")
-    problems = data.validate(copy)
+    problems = validate.validate(copy)
     assert len(problems) == len(set(problems))
     files = [p.file for p in problems]
     assert files.index("studies.csv") < files.index("measures.csv")
@@ -395,7 +395,7 @@ def test_problems_are_sorted_and_unique(copy):
 def test_validate_never_raises_on_a_directory_that_is_a_file(tmp_path):
     target = tmp_path / "not-a-directory"
     target.write_text("x", encoding="utf-8")
-    problems = data.validate(target)
+    problems = validate.validate(target)
     assert problems and problems[0].file == "datapackage.json"
 
 
@@ -403,7 +403,7 @@ def test_validate_never_raises_on_a_directory_that_is_a_file(tmp_path):
 
 def test_a_renamed_label_that_a_chapter_looks_up(copy):
     edit(copy, "adverse_events.csv", "wei2003-dry-mouth-results", event="mouth dryness")
-    assert [str(p) for p in data.validate(copy)] == [
+    assert [str(p) for p in validate.validate(copy)] == [
         "adverse_events.csv: event: no row with study_id 'wei2003', location 'results', event 'dry mouth': "
         "the safety chapter looks it up"]
 
@@ -414,7 +414,7 @@ def test_a_fact_that_several_chapters_look_up(copy):
         if row["study_id"] == "wei2003" and row["fact"] == "completed":
             row["fact"] = "completers"
     _write(copy, "study_facts.csv", header, rows)
-    assert [str(p) for p in data.validate(copy)] == [
+    assert [str(p) for p in validate.validate(copy)] == [
         "study_facts.csv: fact: no row with study_id 'wei2003', fact 'completed': "
         "the methods, as_results and safety chapters look it up"]
 
@@ -445,8 +445,10 @@ def _string_literals() -> dict[str, set[str]]:
                 for text in {node.value, *re.findall(r"'([^']+)'", node.value)}:
                     found.setdefault(text, set()).add(where)
 
+    # The validator and the loader, whose literals are the expectations themselves
+    validator = {paths.PACKAGE / "core" / name for name in ("data.py", "validate.py", "quotes.py")}
     for module in sorted(paths.PACKAGE.rglob("*.py")):
-        if module.name != "data.py":  # the validator, whose literals are the expectations themselves
+        if module not in validator:
             scan(module.read_text(encoding="utf-8"), module.name)
     for notebook in sorted(paths.CHAPTERS.glob("*.ipynb")):
         for cell in nbformat.read(notebook, as_version=4).cells:
@@ -517,7 +519,7 @@ def run_chapters(directory: Path, monkeypatch) -> dict[str, str]:
 
 def _schema_forbids(file: str, column: str, value: str) -> bool:
     """Whether the Table Schema of ``file`` rejects ``value`` in ``column`` (type, enum or pattern)."""
-    descriptor = json.loads((paths.DATA / data.DESCRIPTOR).read_text(encoding="utf-8"))
+    descriptor = json.loads((paths.DATA / validate.DESCRIPTOR).read_text(encoding="utf-8"))
     resource = next(r for r in descriptor["resources"] if r["path"] == file)
     field = next(f for f in resource["schema"]["fields"] if f["name"] == column)
     constraints = field.get("constraints", {})
@@ -555,12 +557,12 @@ def test_every_row_the_code_names_is_required_or_not_needed(tmp_path, copy, monk
         shutil.copytree(copy, trial)
         for value in values:
             _rename(trial, file, column, value, value + "x")
-        messages = [p.message for p in data.validate(trial)]
+        messages = [p.message for p in validate.validate(trial)]
         assert all(any(_names(m, v) for v in values) for m in messages), messages  # each names its culprit
         accepted += [(v, file, column) for v in values if not any(_names(m, v) for m in messages)]
     for value, file, column in accepted:
         _rename(copy, file, column, value, value + "x")
-    assert data.validate(copy) == []
+    assert validate.validate(copy) == []
     failures = run_chapters(copy, monkeypatch)
     renamed = "; ".join(f"{file} {column} {value!r}" for value, file, column in accepted)
     assert failures == {}, f"valid data the chapters cannot use: renamed {renamed}; failures: {failures}"
@@ -570,7 +572,7 @@ def test_the_study_overview_does_without_the_recruitment_period(copy):
     # It tested for study_start and then read study_end: a package without study_end failed the background chapter.
     header, rows = _rows(copy, "study_facts.csv")
     _write(copy, "study_facts.csv", header, [r for r in rows if r["fact"] != "study_end"])
-    assert data.validate(copy) == []
+    assert validate.validate(copy) == []
     overview = data_provenance.study_overview(data.load(copy))
     assert overview.loc["recruitment"].tolist() == ["not stated", "not stated"]
 
@@ -591,7 +593,7 @@ def test_a_dollar_in_labels_is_drawn_as_text(copy):
     edit(copy, "withdrawals.csv", "wei2003-drug-eruption-results", reason=f"eruptions {DOLLAR}")
     edit(copy, "measures.csv", "basdai", label=f"BASDAI {DOLLAR}")
     edit(copy, "context_outcomes.csv", "zhu2010-improvement-gt50", outcome_definition=f"improved {DOLLAR}")
-    assert data.validate(copy) == []
+    assert validate.validate(copy) == []
     pkg = data.load(copy)
     matplotlib.rcdefaults()  # each figure function sets the book's style itself
     events = safety.adverse_events(pkg)
@@ -625,7 +627,7 @@ def test_duplicate_column_names_its_own_file(copy):
     lines = (copy / "studies.csv").read_text(encoding="utf-8").splitlines()
     lines = [lines[0] + ",journal", *(line + ",again" for line in lines[1:])]
     (copy / "studies.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert [str(p) for p in data.validate(copy)] == ["studies.csv:1: journal: column appears twice in the header"]
+    assert [str(p) for p in validate.validate(copy)] == ["studies.csv:1: journal: column appears twice in the header"]
 
 
 def test_a_link_to_outside_the_package_is_reported(copy, tmp_path):
@@ -633,7 +635,7 @@ def test_a_link_to_outside_the_package_is_reported(copy, tmp_path):
     outside.write_text("not for publication\n", encoding="utf-8")
     (copy / "README.md").unlink()
     (copy / "README.md").symlink_to(outside)
-    problems = data.validate(copy)
+    problems = validate.validate(copy)
     assert [(p.file, p.row, p.field) for p in problems] == [("README.md", None, "file")]
     assert "symbolic link to outside the data package" in problems[0].message
 
@@ -642,14 +644,14 @@ def test_a_resource_linked_from_outside_is_not_read(copy, tmp_path):
     moved = tmp_path / "measures.csv"
     (copy / "measures.csv").rename(moved)
     (copy / "measures.csv").symlink_to(moved)
-    problems = data.validate(copy)
+    problems = validate.validate(copy)
     assert [(p.file, p.field) for p in problems] == [("measures.csv", "file")]
     assert "symbolic link to outside" in problems[0].message
 
 
 def test_a_link_inside_the_package_is_fine(copy):
     (copy / "measures-link.csv").symlink_to("measures.csv")
-    assert data.validate(copy) == []
+    assert validate.validate(copy) == []
 
 
 def _finishes(call, timeout: float = 30):
@@ -676,7 +678,7 @@ def test_a_fifo_is_reported_not_read(copy):
     os.mkfifo(copy / "notes.txt")
     (copy / "withdrawals.csv").unlink()
     os.mkfifo(copy / "withdrawals.csv")
-    problems = _finishes(lambda: data.validate(copy))
+    problems = _finishes(lambda: validate.validate(copy))
     assert [(p.file, p.row, p.field) for p in problems] == [("withdrawals.csv", None, "file"),
                                                             ("notes.txt", None, "file")]
     assert all("not a regular file but a FIFO" in p.message for p in problems)

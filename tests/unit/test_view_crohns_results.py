@@ -18,7 +18,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from thalbook.chapters import crohns_results
-from thalbook.core import data, efficacy
+from thalbook.core import counts, data
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +154,7 @@ def test_the_placebo_arm_of_the_randomised_trial(view):
 
 def test_the_claims_the_prose_makes_hold(package, view):
     # "Each remission percentage has exactly one count"
-    inferred = efficacy.count_inference(package, "he2017", crohns_results.OUTCOMES)
+    inferred = counts.count_inference(package, "he2017", crohns_results.OUTCOMES)
     remission = inferred[inferred["outcome"].eq("clinical_remission")]
     assert remission["candidates"].map(len).tolist() == [1, 1, 1, 1]
     assert view.value("n_inferred") == len(inferred) == 7 and view.value("half_even_changes") == 0

@@ -185,13 +185,13 @@ class Executor:
 
     def _start(self) -> Any:
         """A kernel manager with a kernel starting, or the exception that prevented it."""
-        from jupyter_core.utils import run_sync
-
-        manager = _kernel_manager_class()(kernel_name=KERNEL, log=logging.getLogger(LOGGERS[1]))
         with self.lock:
             if self.stopping:
                 return RuntimeError("the build is ending")
         try:
+            from jupyter_core.utils import run_sync
+
+            manager = _kernel_manager_class()(kernel_name=KERNEL, log=logging.getLogger(LOGGERS[1]))
             run_sync(manager.start_kernel)(cwd=str(paths.CHAPTERS), env=self.env, stdout=self.log, stderr=self.log)
         except Exception as exc:  # no kernel: the chapter reports it
             return exc

@@ -19,10 +19,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from thalbook.chapters import figures, results
-from thalbook.chapters.view import View
-from thalbook.core import audit, efficacy
-from thalbook.core.errors import InputError
-from thalbook.core.vocabulary import SCHEMA, SET_LABELS, SET_NAMES, allowed, allowed_values
+from thalbook.chapters.view import View, check_names, check_values
+from thalbook.core import audit, cohort, efficacy
+from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The parameters the chapter declares, in the order of its parameters cell.
 PARAMETERS = ("confidence_level", "ci_method", "analysis_set")
@@ -103,7 +102,7 @@ def build(package, params: Mapping[str, Any]) -> View:
 `agresti-coull`, got 'wald'
     """
     level, method, analysis_set = _checked(params)
-    study = efficacy.source_study(package, "as")
+    study = cohort.source_study(package, "as")
     audit_table = audit.run_audit(package, ROUNDING)
     outcomes = efficacy.as_outcomes_table(package, level, ROUNDING, audit_table)
     asas = efficacy.asas_by_analysis_set(package, method, level)
@@ -111,13 +110,13 @@ def build(package, params: Mapping[str, Any]) -> View:
     context = efficacy.context_table(package, "as", analysis_set, method, level)
     interval_text = results.interval_text(method, level)
 
-    values: dict[str, Any] = {name: efficacy.fact(package, study, fact) for name, fact in _FACTS.items()}
+    values: dict[str, Any] = {name: cohort.fact(package, study, fact) for name, fact in _FACTS.items()}
     values |= {
         "set_name": SET_NAMES[analysis_set],
         "set_label": SET_LABELS[analysis_set],
         "interval_text": interval_text,
         "level_pct": 100 * level,
-        "alpha": efficacy.fact(package, study, "significance_level"),
+        "alpha": cohort.fact(package, study, "significance_level"),
         "r_min": f"{min(efficacy.CORRELATIONS):g}",
         "r_max": f"{max(efficacy.CORRELATIONS):g}",
         "n_comparisons": len(outcomes),
@@ -186,23 +185,8 @@ def build(package, params: Mapping[str, Any]) -> View:
 
 def _checked(params: Mapping[str, Any]) -> tuple[float, str, str]:
     """The parameter values, checked against the schema the build validates with."""
-    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
-    if missing or extra:
-        raise TypeError(f"as_results.build: parameters must be {', '.join(PARAMETERS)}; "
-                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
-    for name in PARAMETERS:
-        value = params[name]
-        choices = allowed_values(name)
-        spec = SCHEMA["properties"][name]
-        if choices and value not in choices:
-            raise InputError(f"{name} must be one of {allowed(name)}, got {value!r}")
-        if not choices and (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or value < spec["minimum"]
-            or value >= spec["exclusiveMaximum"]
-        ):
-            raise InputError(f"{name} must be {allowed(name)}, got {value!r}")
+    check_names("as_results", params, PARAMETERS)
+    check_values(params)
     return float(params["confidence_level"]), params["ci_method"], params["analysis_set"]
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import escape, frame_table
-from thalbook.chapters.view import View
+from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import audit as checks
 from thalbook.core import vocabulary
 
@@ -70,10 +70,8 @@ def build(package, params: dict[str, Any]) -> View:
     >>> list(view.tables)[:3]
     ['tbl-audit-summary', 'audit-findings', 'audit-rows-he2017']
     """
-    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
-    if missing or extra:
-        raise TypeError(f"audit.build: parameters must be {', '.join(PARAMETERS) or 'none'}; "
-                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    check_names("audit", params, PARAMETERS)
+    check_values(params)
     rounding = params["rounding"]
     table = checks.run_audit(package, rounding=rounding)
     labels = study_labels(package)

@@ -23,7 +23,7 @@ from typing import Any
 
 from thalbook.chapters import data_provenance, tables
 from thalbook.chapters.view import View
-from thalbook.core import safety
+from thalbook.core import cohort, safety
 
 #: The chapter declares no parameters.
 PARAMETERS: tuple[str, ...] = ()
@@ -66,13 +66,13 @@ def build(package, params: Mapping[str, Any] | None = None) -> View:
     """
     if params:
         raise TypeError(f"background.build: the chapter takes no parameters; unexpected {sorted(params)}")
-    wei = safety.facts(package, _WEI)
+    wei = cohort.facts(package, _WEI)
     context = package.context_outcomes
     by_id = context.set_index("id")
     huang = context[context["study_id"].eq("huang2002")].iloc[0]
     values = {
-        "he_enrolled": safety.enrolled(package, _HE),
-        "wei_enrolled": safety.enrolled(package, _WEI),
+        "he_enrolled": cohort.enrolled(package, _HE),
+        "wei_enrolled": cohort.enrolled(package, _WEI),
         "he_dose": safety.dose_text(package, _HE),
         "wei_months": wei["duration_months"],
         "wei_background_months": wei["stable_background_months"],

@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from thalbook.chapters import figures, results
-from thalbook.chapters.view import View
-from thalbook.core import efficacy
+from thalbook.chapters.view import View, check_names, check_values
+from thalbook.core import cohort, counts, efficacy
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The chapter's parameters, as its parameters cell declares them.
@@ -68,7 +68,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     TypeError
         If ``params`` lacks one of the chapter's parameters or has another.
     thalbook.core.errors.InputError
-        If a parameter value is not allowed (from :mod:`thalbook.core.efficacy`).
+        If a parameter value is not one the parameter schema allows; the message names it.
 
     Examples
     --------
@@ -81,28 +81,26 @@ def build(package, params: Mapping[str, Any]) -> View:
     >>> sorted(view.figures)
     ['fig-crohns-context', 'fig-crohns-endoscopy', 'fig-crohns-remission']
     """
-    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
-    if missing or extra:
-        raise TypeError(f"crohns_results.build: parameters must be {', '.join(PARAMETERS)}; "
-                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    check_names("crohns_results", params, PARAMETERS)
+    check_values(params)
     analysis_set, method, level = params["analysis_set"], params["ci_method"], params["confidence_level"]
-    study = efficacy.source_study(package, "crohns")
+    study = cohort.source_study(package, "crohns")
     interval_text = results.interval_text(method, level)
-    inference = efficacy.count_inference(package, study, OUTCOMES)
+    inference = counts.count_inference(package, study, OUTCOMES)
     remission = efficacy.remission_table(package, analysis_set, method, level)
     remission_sets = efficacy.remission_by_set(package, method, level)
     endoscopy = efficacy.endoscopy_table(package, analysis_set, method, level)
     endoscopy_sets = efficacy.endoscopy_by_set(package, method, level)
     context = efficacy.context_table(package, "crohns", analysis_set, method, level)
 
-    values = {name: efficacy.fact(package, study, fact) for name, fact in FACTS.items()}
+    values = {name: cohort.fact(package, study, fact) for name, fact in FACTS.items()}
     values |= {
         "cdai_threshold": efficacy.CDAI_REMISSION_THRESHOLD,
         "set_name": SET_NAMES[analysis_set],
         "set_label": SET_LABELS[analysis_set],
         "interval_text": interval_text,
         "n_inferred": len(inference),
-        "half_even_changes": efficacy.rounding_changes(package, study, OUTCOMES, "half-even"),
+        "half_even_changes": counts.rounding_changes(package, study, OUTCOMES, "half-even"),
     }
     values |= _remission_values(remission, remission_sets, values["enrolled"])
     values |= _endoscopy_values(endoscopy, inference, values["endoscoped"])

@@ -28,7 +28,7 @@ import pandas as pd
 
 from thalbook.chapters.tables import escape, list_table
 from thalbook.chapters.view import View
-from thalbook.core import safety
+from thalbook.core import cohort, safety
 from thalbook.core.errors import InputError
 
 #: The parameters the chapter declares (none).
@@ -293,7 +293,7 @@ def study_overview(package) -> pd.DataFrame:
     studies = package.studies[package.studies["role"].eq("source")]
     columns = {}
     for _, study in studies.iterrows():
-        f = safety.facts(package, study["study_id"])
+        f = cohort.facts(package, study["study_id"])
         period = f"{f['study_start']} to {f['study_end']}" if {"study_start", "study_end"} <= f.keys() else "not stated"
         people = f"{f['enrolled']} enrolled" + (f", all {f['male']} men" if f.get("male") == f.get("enrolled") else "")
         if "age_mean" in f:

@@ -25,8 +25,8 @@ import pandas as pd
 
 from thalbook.chapters.data_provenance import raw_tables
 from thalbook.chapters.tables import frame_table
-from thalbook.chapters.view import View
-from thalbook.core import audit, safety, stats, toc
+from thalbook.chapters.view import View, check_names, check_values
+from thalbook.core import audit, cohort, stats, toc
 from thalbook.core.errors import ParameterError
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values
 
@@ -77,8 +77,9 @@ def build(package, params: dict[str, Any]) -> View:
     TypeError
         If ``params`` does not hold exactly :data:`PARAMETERS`.
     ParameterError
-        If ``analysis_set`` is not one of the analysis sets; an invalid
-        interval method or level is refused by :func:`thalbook.core.stats.proportion_ci`.
+        If ``analysis_set`` is not one of the analysis sets.
+    InputError
+        If the interval method or level is not one the parameter schema allows.
 
     Examples
     --------
@@ -89,13 +90,11 @@ def build(package, params: dict[str, Any]) -> View:
     >>> view.value("lattice_p0"), view.value("esr_up"), view.value("esr_even")
     ('0.007812', '34.3', '34.2')
     """
-    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
-    if missing or extra:
-        raise TypeError(f"methods.build: parameters must be {', '.join(PARAMETERS) or 'none'}; "
-                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    check_names("methods", params, PARAMETERS)
     level, method, analysis_set = params["confidence_level"], params["ci_method"], params["analysis_set"]
     if analysis_set not in ANALYSIS_SETS:
         raise ParameterError(f"analysis_set: {analysis_set!r} is not one of {', '.join(ANALYSIS_SETS)}")
+    check_values(params)
     level_text = f"{100 * level:g}%"
     values: dict[str, Any] = {}
     tables: dict[str, str] = {}
@@ -131,7 +130,7 @@ def build(package, params: dict[str, Any]) -> View:
                                             n=int(remission["denominator"]))
     asas = outcomes.query("id == 'wei2003-asas20-results'").iloc[0]
     neuro = package.adverse_events.query("id == 'wei2003-neuropathy-results'").iloc[0]
-    as_enrolled = safety.enrolled(package, "wei2003")
+    as_enrolled = cohort.enrolled(package, "wei2003")
     asas_k, asas_n = int(asas["count"]), int(asas["denominator"])
     cases = [
         (f"Crohn's disease, remission at week 8: {w8_k}/{w8_n}", w8_k, w8_n),
@@ -141,13 +140,13 @@ def build(package, params: dict[str, Any]) -> View:
     comparison = interval_comparison(cases, level)
     widths = comparison.groupby("method")["width"].mean()
     zero = comparison[comparison["k"].eq(0)].set_index("method")["high"]
-    wei = safety.facts(package, "wei2003")
+    wei = cohort.facts(package, "wei2003")
     completed = int(wei["completed"])
     values.update(
         w8_percent=remission["percent"], w8_k=w8_k, w8_n=w8_n,
         widest_method=widths.idxmax(), narrowest_method=widths.idxmin(),
         zero_high_min=100 * zero.min(), zero_high_max=100 * zero.max(), zero_n=as_enrolled,
-        smallest_n=completed, largest_n=safety.enrolled(package, "he2017"),
+        smallest_n=completed, largest_n=cohort.enrolled(package, "he2017"),
     )
     tables["tbl-methods-intervals"] = frame_table(
         interval_rows(comparison, method),

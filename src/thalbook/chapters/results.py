@@ -12,7 +12,6 @@ import pandas as pd
 
 from thalbook.chapters import tables
 from thalbook.core.efficacy import CORRELATIONS, OUTCOME_LABELS
-from thalbook.core.errors import InputError
 from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_NAMES
 
 
@@ -25,7 +24,7 @@ def interval_text(method: str, level: float) -> str:
     '90% Clopper-Pearson interval'
     """
     if method not in METHOD_NAMES:
-        raise InputError(f"interval_text: method must be one of {', '.join(METHOD_NAMES)}, got {method!r}")
+        raise ValueError(f"interval_text: method must be one of {', '.join(METHOD_NAMES)}, got {method!r}")
     return f"{100 * level:g}% {METHOD_NAMES[method]} interval"
 
 
@@ -85,7 +84,7 @@ def markdown_table(
     ````
     """
     if "\n" in caption:
-        raise InputError(f"markdown_table: {name}: the caption must be one line")
+        raise ValueError(f"markdown_table: {name}: the caption must be one line")
     return tables.frame_table(frame.astype(str), caption, name, None if widths is None else list(widths), markup)
 
 
@@ -103,12 +102,12 @@ def _heading(analysis_set: str, in_force: str) -> str:
 
 
 def counts_display(inference: pd.DataFrame) -> pd.DataFrame:
-    """:func:`count_inference` as shown: every candidate count and the one used.
+    """:func:`thalbook.core.counts.count_inference` as shown: every candidate count and the one used.
 
     Examples
     --------
-    >>> from thalbook.core import audit, data, efficacy
-    >>> t = counts_display(efficacy.count_inference(data.load(), "he2017", ["mucosal_healing"]))
+    >>> from thalbook.core import counts, data
+    >>> t = counts_display(counts.count_inference(data.load(), "he2017", ["mucosal_healing"]))
     >>> t.iloc[0].tolist()
     ['mucosal healing', '24', '28.1%', '1 to 32 (none stated; endoscopy set)', '9/32', '9/32 (only candidate)']
     """
@@ -327,7 +326,7 @@ def grim_findings(audit_table: pd.DataFrame, study_id: str, measure: str, locati
 
 
 def candidates_text(candidates: Iterable[tuple[int, int]]) -> str:
-    """The counts k/n that reproduce a percentage (:func:`count_inference`'s ``candidates``), as listed.
+    """The counts k/n that reproduce a percentage (``candidates`` of :func:`thalbook.core.counts.count_inference`).
 
     Examples
     --------

@@ -33,7 +33,7 @@ import pandas as pd
 
 from thalbook.chapters import data_provenance, figures, tables
 from thalbook.chapters.view import View
-from thalbook.core import safety, vocabulary
+from thalbook.core import cohort, safety, vocabulary
 from thalbook.core.errors import InputError
 
 #: The parameters the chapter declares, as its notebook's parameters cell does.
@@ -191,8 +191,8 @@ def _withdrawals(view: View, package, labels: dict[str, str], level_text: str, i
 def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
     """Who left the AS study, when and why: the flow diagram, its two tables and the story the prose tells."""
     steps = safety.as_accounting(package, _WEI)
-    facts = safety.facts(package, _WEI)
-    enrolled, completed = safety.enrolled(package, _WEI), int(facts["completed"])
+    facts = cohort.facts(package, _WEI)
+    enrolled, completed = cohort.enrolled(package, _WEI), int(facts["completed"])
     first, second, third = (steps.iloc[i] for i in range(3))
     withdrawals = package.withdrawals
     rash = withdrawals[withdrawals["study_id"].eq(_WEI) & withdrawals["location"].eq("abstract: results")
@@ -235,7 +235,7 @@ def _neuropathy_and_somnolence(view: View, package, events: pd.DataFrame) -> Non
     neuro = safety.event_row(events, _WEI, "neuropathy")
     numb = safety.event_row(events, _WEI, "numbness of the hands")
     drowsy = safety.event_row(events, _WEI, "severe drowsiness under the twice-daily regimen")
-    facts = safety.facts(package, _WEI)
+    facts = cohort.facts(package, _WEI)
     view.values.update({
         "neuro_k": int(neuro["k"]),
         "neuro_n": int(neuro["n"]),

@@ -33,8 +33,6 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from thalbook.core.errors import InputError
-
 #: ASCII punctuation that Markdown or MyST could read as markup inside a cell.
 _MARKUP = re.compile(r"([\\`*_\[\]<>#|$~{}])")
 #: A cell that begins like a list item or a numbered list would become one.
@@ -106,16 +104,16 @@ def list_table(
 
     Raises
     ------
-    InputError
+    ValueError
         If the caption cites, a row has not as many cells as the header, or
         ``widths`` not as many entries.
     """
     header = list(header)
     if "{cite" in caption:
         # In LaTeX a citation inside a caption breaks the PDF build (hyperref).
-        raise InputError(f"list_table {name}: the caption must not hold citations; cite in the cells or the prose")
+        raise ValueError(f"list_table {name}: the caption must not hold citations; cite in the cells or the prose")
     if widths is not None and len(widths) != len(header):
-        raise InputError(f"list_table {name}: {len(widths)} widths for {len(header)} columns")
+        raise ValueError(f"list_table {name}: {len(widths)} widths for {len(header)} columns")
     # longtable: the PDF breaks the table across pages (Sphinx does so by itself only above 30 rows).
     lines = [f"````{{list-table}} {' '.join(caption.split())}", ":header-rows: 1", f":name: {name}",
              ":class: longtable"]
@@ -125,7 +123,7 @@ def list_table(
     for number, row in enumerate([header, *rows]):
         row = list(row)
         if len(row) != len(header):
-            raise InputError(f"list_table {name}: row {number} has {len(row)} cells, the header {len(header)}")
+            raise ValueError(f"list_table {name}: row {number} has {len(row)} cells, the header {len(header)}")
         lines.append(f"* - {_cell(row[0])}")
         lines.extend(f"  - {_cell(cell)}" for cell in row[1:])
     lines.append("````")

@@ -14,10 +14,62 @@ Re-run with other values: `thalbook build --set NAME=VALUE` (see the reproducibi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 import numpy as np
+
+from thalbook.core.errors import InputError
+from thalbook.core.vocabulary import SCHEMA, allowed, allowed_values
+
+
+def check_names(chapter: str, params: Mapping[str, Any], names: Sequence[str]) -> None:
+    """Refuse parameters other than the chapter's ``names``: a mistake of the calling code.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` lacks one of ``names`` or has another.
+
+    Examples
+    --------
+    >>> check_names("audit", {"rounding": "half-up", "ci_method": "wilson"}, ("rounding",))
+    Traceback (most recent call last):
+    ...
+    TypeError: audit.build: parameters must be rounding; missing [], unexpected ['ci_method']
+    """
+    missing, extra = set(names) - set(params), set(params) - set(names)
+    if missing or extra:
+        raise TypeError(f"{chapter}.build: parameters must be {', '.join(names) or 'none'}; "
+                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+
+
+def check_values(params: Mapping[str, Any]) -> None:
+    """Refuse a parameter value that the parameter schema does not allow: the user's input.
+
+    The schema is the one the build validates parameter files with
+    (:data:`thalbook.core.vocabulary.SCHEMA`), so that a chapter run by
+    papermill answers as the build does.
+
+    Raises
+    ------
+    thalbook.core.errors.InputError
+        Naming the parameter, what it may be and the value given.
+
+    Examples
+    --------
+    >>> check_values({"confidence_level": 0.3})
+    Traceback (most recent call last):
+    ...
+    thalbook.core.errors.InputError: confidence_level must be a number from 0.5 up to, not including, 1, got 0.3
+    """
+    for name, value in params.items():
+        error = next(jsonschema.Draft7Validator(SCHEMA["properties"][name]).iter_errors(value), None)
+        if error is not None:
+            wanted = f"one of {allowed(name)}" if allowed_values(name) else allowed(name)
+            raise InputError(f"{name} must be {wanted}, got {value!r}")
 
 
 def parameter_markdown(values: dict[str, Any]) -> str:

@@ -23,7 +23,8 @@ Which checks apply is decided by the data, never by the row:
     scale and the SD is no larger than the largest possible for that mean;
 ``wilcoxon-lattice``
     a p-value from a Wilcoxon signed-rank test: some number of pairs and
-    statistic W must give an exact p that rounds to it;
+    statistic W must give an exact p that rounds to it (these four verdicts
+    in :mod:`thalbook.core.summary_checks`);
 ``cross-place``
     the same quantity stated in several places of one paper (abstract,
     results, tables, captions), withdrawals counted by reason included;
@@ -32,9 +33,9 @@ Which checks apply is decided by the data, never by the row:
 
 Where the paper does not state the n behind a mean or a p-value, it is taken
 from another statement of the same comparison, or else bounded by the
-patients still in the study at that week according to the withdrawal timing:
-withdrawals before the week are out; those at the week, or at an unstated
-week, may or may not be.
+patients still in the study at that week according to the withdrawal timing
+(:func:`thalbook.core.cohort.study_accounts`): withdrawals before the week are
+out; those at the week, or at an unstated week, may or may not be.
 
 Examples
 --------
@@ -46,19 +47,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 import pandas as pd
 
 from thalbook.core import stats, vocabulary
+from thalbook.core.cohort import StudyAccount, study_accounts, week_text
+from thalbook.core.data import (
+    cell_text,
+    is_stated,
+    is_true,
+    non_totals,
+    reported_number,
+    reported_number_or_text,
+    reported_whole,
+)
 from thalbook.core.errors import InputError
+from thalbook.core.stats import places, short
+from thalbook.core.summary_checks import LISTED, grim_check, grimmer_check, lattice_check, scale_check
+from thalbook.core.vocabulary import other_rounding
 
 COLUMNS = ("study", "quantity", "location", "reported", "check", "status", "detail")
 STATUSES = ("consistent", "inconsistent", "not-checkable")
 FORMATS = ("table", "csv", "json")
-WILCOXON = "wilcoxon-signed-rank"
 
 #: Where each labelled analysis set's size is stated: a study fact, or a
 #: column of the row itself (context studies carry their sizes on the row).
@@ -102,178 +114,31 @@ REQUIRED = {
     "adverse_events": ("id", "study_id", "event", "count", "denominator", "percent", "location"),
     "measures": ("measure", "value_type", "scale_min", "scale_max"),
 }
-_LISTED = 6  # matches listed in a detail before "and k more"
-_EXTRA_PAIRS = 40  # how far beyond the plausible n to look for the n a p-value needs
 
 
 # --------------------------------------------------------------------------
-# reading and showing reported numbers
-
-
-def _present(value) -> bool:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return False
-    try:
-        return not pd.isna(value)
-    except (TypeError, ValueError):
-        return True
-
-
-def _text(value) -> str:
-    return str(value).strip() if _present(value) else ""
-
-
-def _number(file: str, row: pd.Series, column: str) -> Decimal | None:
-    """A reported number exactly as printed, using the loader's ``<column>_decimals``.
-
-    A text column (a study fact's ``value``) is read from its text.
-    """
-    value = row.get(column)
-    if not _present(value):
-        return None
-    decimals = row.get(f"{column}_decimals")
-    if not _present(decimals):
-        value = str(value).strip()
-        decimals = len(value.partition(".")[2])
-    try:
-        return stats.reported_value(file, value, int(decimals))
-    except InputError as error:
-        raise InputError(f"{file}: {row.get('id', '?')}: {column}: {str(error).partition(': ')[2]}") from None
-
-
-def _whole(file: str, row: pd.Series, column: str) -> int | None:
-    value = _number(file, row, column)
-    if value is not None and value != value.to_integral_value():
-        raise InputError(f"{file}: {row.get('id', '?')}: {column}: expected a whole number, got {value}")
-    return None if value is None else int(value)
-
-
-def _maybe_number(file: str, row: pd.Series, column: str) -> Decimal | str | None:
-    try:
-        return _number(file, row, column)
-    except InputError:
-        return _text(row.get(column)) or None  # a text fact compares as text
-
-
-def _places(value: Decimal) -> int:
-    return max(0, -value.as_tuple().exponent)
-
-
-def _short(value, digits: int = 4) -> str:
-    """A number as a short decimal, for verdict texts only."""
-    text = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+# showing reported numbers
 
 
 def _percent(k: int, n: int) -> str:
-    return f"{k}/{n} = {_short(Fraction(100 * k, n), 3)}%"
+    return f"{k}/{n} = {short(Fraction(100 * k, n), 3)}%"
 
 
 def _ratios(pairs: list[tuple[int, int]]) -> str:
-    shown = ", ".join(f"{k}/{n}" for k, n in pairs[:_LISTED])
-    return shown + (f" and {len(pairs) - _LISTED} more" if len(pairs) > _LISTED else "")
-
-
-def _numbers(values: list[int]) -> str:
-    return ", ".join(map(str, values))
-
-
-def _other(rounding: str) -> str:
-    return next(r for r in vocabulary.ROUNDINGS if r != rounding)
-
-
-def _week(value) -> str:
-    return _short(value, 2)
+    shown = ", ".join(f"{k}/{n}" for k, n in pairs[:LISTED])
+    return shown + (f" and {len(pairs) - LISTED} more" if len(pairs) > LISTED else "")
 
 
 def _row(study, quantity, location, reported, check, status, detail) -> dict:
     return dict(zip(COLUMNS, (study, quantity, location, reported, check, status, detail), strict=True))
 
 
-def _flag(value) -> bool:
-    return _present(value) and str(value).strip().lower() in ("true", "1")
-
-
 # --------------------------------------------------------------------------
-# what each paper says about its patients: sizes, and who was still in
-
-
-@dataclass
-class _Study:
-    study_id: str
-    facts: dict[str, int] = field(default_factory=dict)
-    withdrawals: list[tuple[int, float | None]] = field(default_factory=list)
-    withdrawals_location: str = ""
-
-    @property
-    def enrolled(self) -> int | None:
-        return self.facts.get("enrolled")
-
-    def in_study(self, week) -> tuple[int, int] | None:
-        """Fewest and most patients still in the study at ``week`` (any week if empty).
-
-        Everyone enrolled is there at baseline (week 0), whenever they left.
-        """
-        if self.enrolled is None:
-            return None
-        if not _present(week):
-            return self.enrolled - sum(c for c, _ in self.withdrawals), self.enrolled
-        gone = sum(c for c, w in self.withdrawals if w is not None and w < week)
-        maybe = sum(c for c, w in self.withdrawals if (w is None and week > 0) or w == week)
-        return self.enrolled - gone - maybe, self.enrolled - gone
-
-    def describe(self, week) -> str:
-        low, high = self.in_study(week)
-        span = str(low) if low == high else f"{low} to {high}"
-        source = f" by the withdrawals in {self.withdrawals_location}" if self.withdrawals else ""
-        undated = sum(c for c, w in self.withdrawals if w is None)
-        caveat = (
-            f" ({high} only if the {undated} withdrawal(s) of unstated week came after week {_week(week)})"
-            if undated and low < high
-            else ""
-        )
-        return f"{span} of {self.enrolled} enrolled still in the study at week {_week(week)}{source}{caveat}"
-
-
-def non_totals(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows that are not the stated total of other rows (``is_total``): the parts to add up."""
-    return rows[~rows["is_total"].map(_flag)] if "is_total" in rows else rows
-
-
-def study_accounts(package) -> dict[str, _Study]:
-    """What the papers say of each study's enrolment and withdrawals, by study id.
-
-    The audit uses it to bound the n behind a number at each week; the
-    chapters use the same reading so that book and audit never disagree.
-    """
-    studies = {study_id: _Study(study_id) for study_id in package.studies["study_id"]}
-    for _, row in package.study_facts.iterrows():
-        value = _maybe_number("study_facts.csv", row, "value")
-        if _text(row["subgroup"]) in ("", "all") and isinstance(value, Decimal) and value == int(value):
-            studies.setdefault(row["study_id"], _Study(row["study_id"])).facts.setdefault(
-                row["fact"], int(value)
-            )
-    # Several places may list the same withdrawals: take the timing from the
-    # one place that accounts for the most patients, with the most weeks stated.
-    for study_id, rows in non_totals(package.withdrawals).groupby("study_id", sort=False):
-
-        def weight(item):
-            counts = item[1]["count"].astype(float)
-            return counts.sum(), counts[item[1]["week"].notna()].sum()
-
-        location, chosen = max(rows.groupby("location", sort=False), key=weight)
-        study = studies.setdefault(study_id, _Study(study_id))
-        study.withdrawals_location = location
-        for _, row in chosen.iterrows():
-            week = _number("withdrawals.csv", row, "week")
-            study.withdrawals.append(
-                (_whole("withdrawals.csv", row, "count"), None if week is None else float(week))
-            )
-    return studies
+# the patients behind a number (thalbook.core.cohort)
 
 
 def _n_range(
-    study: _Study, stated: tuple[int, str] | None, own_week, last_week
+    study: StudyAccount, stated: tuple[int, str] | None, own_week, last_week
 ) -> tuple[list[int] | None, str]:
     """The n behind a summary at ``own_week`` of a comparison ending at ``last_week``.
 
@@ -288,7 +153,7 @@ def _n_range(
     low, high = study.in_study(last_week)[0], study.in_study(own_week)[1]
     text = f"n not stated: {study.describe(own_week)}"
     if last_week != own_week:
-        text += f", {low} or more at week {_week(last_week)}"
+        text += f", {low} or more at week {week_text(last_week)}"
     return list(range(max(low, 1), high + 1)), text
 
 
@@ -296,9 +161,9 @@ def _n_range(
 # proportions
 
 
-def _population_size(study: _Study, population: str, row: pd.Series) -> tuple[int | None, str]:
+def _population_size(study: StudyAccount, population: str, row: pd.Series) -> tuple[int | None, str]:
     fact, column = POPULATION_SIZE.get(population, (None, None))
-    if column and _present(row.get(column)):
+    if column and is_stated(row.get(column)):
         return int(row[column]), f"the '{population}' set ({int(row[column])}, {column})"
     if fact and fact in study.facts:
         return study.facts[fact], f"the '{population}' set ({study.facts[fact]}, study fact {fact})"
@@ -306,13 +171,13 @@ def _population_size(study: _Study, population: str, row: pd.Series) -> tuple[in
 
 
 def _proportion_checks(
-    study: _Study, file: str, row: pd.Series, quantity: str, rounding: str
+    study: StudyAccount, file: str, row: pd.Series, quantity: str, rounding: str
 ) -> Iterator[dict]:
-    count, denominator = _whole(file, row, "count"), _whole(file, row, "denominator")
-    percent = _number(file, row, "percent")
-    population = _text(row.get("population"))
+    count, denominator = reported_whole(file, row, "count"), reported_whole(file, row, "denominator")
+    percent = reported_number(file, row, "percent")
+    population = cell_text(row.get("population"))
     size, size_text = _population_size(study, population, row)
-    counted = f"{count}/{denominator}" if denominator is not None and count is not None else _text(count)
+    counted = f"{count}/{denominator}" if denominator is not None and count is not None else cell_text(count)
     shown = "" if percent is None else f"{percent}%"
     reported = f"{counted} ({shown})" if counted and shown else counted or shown
 
@@ -328,7 +193,7 @@ def _proportion_checks(
         )
 
     def counts(n=None, n_max=None, rnd=rounding):
-        found = stats.percent_to_counts(percent, _places(percent), n=n, n_max=n_max or 1, rounding=rnd)
+        found = stats.percent_to_counts(percent, places(percent), n=n, n_max=n_max or 1, rounding=rnd)
         return [(k, m) for k, m in found if count in (None, k)]
 
     def neighbours(n):
@@ -338,7 +203,7 @@ def _proportion_checks(
     if percent is not None and denominator is not None:
         found = counts(n=denominator)
         if count is not None:
-            rounded = stats.round_decimal(Fraction(100 * count, denominator), _places(percent), rounding)
+            rounded = stats.round_decimal(Fraction(100 * count, denominator), places(percent), rounding)
             detail = f"{_percent(count, denominator)} rounds to {rounded}% ({rounding} rounding)"
             if not found:
                 detail += f", not {percent}%"
@@ -348,12 +213,12 @@ def _proportion_checks(
                 if found
                 else f"no k/{denominator} rounds to it: {neighbours(denominator)}"
             ) + f" ({rounding} rounding)"
-        if not found and counts(n=denominator, rnd=_other(rounding)):
-            detail += f"; {_other(rounding)} rounding would give {percent}%"
+        if not found and counts(n=denominator, rnd=other_rounding(rounding)):
+            detail += f"; {other_rounding(rounding)} rounding would give {percent}%"
         yield emit("percent-to-count", found, detail)
     elif percent is not None:
         # the size of the analysis set caps the denominator, else the enrolled total does
-        enrolled = study.enrolled or (_whole(file, row, "n_enrolled") if "n_enrolled" in row else None)
+        enrolled = study.enrolled or (reported_whole(file, row, "n_enrolled") if "n_enrolled" in row else None)
         bound, bound_text = (size, size_text) if size else (enrolled, f"the {enrolled} enrolled")
         if bound is None:
             yield _row(
@@ -397,151 +262,15 @@ def _proportion_checks(
 
 
 def _proportion_rows(
-    studies: dict[str, _Study], file: str, table: pd.DataFrame, label, rounding
+    studies: dict[str, StudyAccount], file: str, table: pd.DataFrame, label, rounding
 ) -> Iterator[dict]:
     for _, row in table.iterrows():
         yield from _proportion_checks(studies[row["study_id"]], file, row, label(row), rounding)
 
 
-# --------------------------------------------------------------------------
-# means, SDs and p-values
 
 
-def _grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
-    decimals = _places(mean)
-    verdicts = [stats.grim(mean, decimals, n, rounding) for n in ns]
-    passing = [n for n, v in zip(ns, verdicts, strict=True) if v.consistent]
-    if not any(v.informative for v in verdicts):
-        return (
-            "not-checkable",
-            f"GRIM cannot fail: with n >= {10**decimals} every mean to {decimals} decimals is possible; "
-            f"{n_text}",
-        )
-    if len(ns) == 1:
-        detail = verdicts[0].detail
-    elif passing:
-        detail = f"consistent ({rounding} rounding) with n = {_numbers(passing)}"
-    else:
-        detail = (
-            f"inconsistent ({rounding} rounding): no integer total over any n from {ns[0]} to {ns[-1]} "
-            f"gives {mean}"
-        )
-    other = [n for n in ns if stats.grim(mean, decimals, n, _other(rounding)).consistent]
-    if not passing and other:
-        detail += f"; {_other(rounding)} rounding would allow n = {_numbers(other)}"
-    return ("consistent" if passing else "inconsistent"), f"{detail}; {n_text}"
-
-
-def _grimmer_check(mean: Decimal, sd: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
-    ns = [n for n in ns if n >= 2]
-    grim_ok = [n for n in ns if stats.grim(mean, _places(mean), n, rounding).consistent]
-    if not grim_ok:
-        return (
-            "not-checkable",
-            f"the mean fails GRIM for every n, so the SD cannot be tested on its own; {n_text}",
-        )
-    verdicts = {n: stats.grimmer(mean, sd, _places(mean), _places(sd), n, rounding) for n in grim_ok}
-    if not any(v.informative for v in verdicts.values()):
-        return "not-checkable", (
-            f"GRIMMER adds nothing to GRIM here: SD {sd} to {_places(sd)} decimals admits "
-            f"sums of squares of both parities for n = {_numbers(grim_ok)}; {n_text}"
-        )
-    passing = [n for n, v in verdicts.items() if v.consistent]
-    if len(verdicts) == 1:
-        detail = next(iter(verdicts.values())).detail
-    elif passing:
-        detail = f"consistent ({rounding} rounding) with n = {_numbers(passing)}"
-    else:
-        detail = (
-            f"inconsistent ({rounding} rounding): for n = {_numbers(grim_ok)} the mean passes GRIM but no "
-            f"integer sum of squares gives SD {sd}"
-        )
-    return ("consistent" if passing else "inconsistent"), f"{detail}; {n_text}"
-
-
-def _largest_sd(mean: float, n: int, low: float | None, high: float | None) -> float:
-    """Largest sample SD of n values within [low, high] that have this mean.
-
-    Two-sided: the Bhatia-Davis bound (mean - low)(high - mean), times
-    n/(n - 1); one-sided: every value at the limit but one, (mean - limit)^2 n.
-    """
-    bounds = [(mean - low) ** 2 * n] if low is not None else []
-    if high is not None:
-        bounds.append((high - mean) ** 2 * n)
-    if low is not None and high is not None:
-        bounds.append((mean - low) * (high - mean) * n / (n - 1))
-    return math.sqrt(max(min(bounds), 0.0))
-
-
-def _scale_check(
-    measure: pd.Series, mean: Decimal, sd: Decimal | None, ns: list[int] | None, n_text: str
-) -> tuple[str, str]:
-    low = float(measure["scale_min"]) if _present(measure["scale_min"]) else None
-    high = float(measure["scale_max"]) if _present(measure["scale_max"]) else None
-    scale = (
-        f"{_short(low)}-{_short(high)} scale"
-        if low is not None and high is not None
-        else f"scale {'from ' + _short(low) if high is None else 'up to ' + _short(high)}"
-    )
-    half = 0.5 * 10.0 ** -_places(mean)
-    lowest, highest = float(mean) - half, float(mean) + half
-    if (low is not None and highest < low) or (high is not None and lowest > high):
-        return "inconsistent", f"mean {mean} lies outside the {scale}"
-    detail = f"mean {mean} lies on the {scale}"
-    if sd is None:
-        return "consistent", detail
-    ns = [n for n in ns or [] if n >= 2]
-    if not ns:
-        return "consistent", f"{detail}; the SD cannot be bounded without n ({n_text})"
-    # the bound is largest at an end of the mean's rounding interval (kept on the scale), or at mid-scale
-    means = [
-        min(max(m, -math.inf if low is None else low), math.inf if high is None else high)
-        for m in (lowest, highest)
-    ]
-    if low is not None and high is not None and lowest < (low + high) / 2 < highest:
-        means.append((low + high) / 2)
-    largest = max(_largest_sd(m, n, low, high) for m in means for n in ns)
-    fits = float(sd) - 0.5 * 10.0 ** -_places(sd) <= largest
-    return ("consistent" if fits else "inconsistent"), (
-        f"{detail}; SD {sd} {'is within' if fits else 'exceeds'} {_short(largest, 2)}, the largest possible "
-        f"for that mean on that scale with n = {ns[0] if len(ns) == 1 else f'{ns[0]} to {ns[-1]}'}; {n_text}"
-    )
-
-
-def _lattice_check(
-    p: Decimal, test: str, ns: list[int] | None, n_text: str, rounding: str
-) -> tuple[str, str]:
-    if test != WILCOXON:
-        return (
-            "not-checkable",
-            f"the test is {test or 'not named'}; only Wilcoxon signed-rank p-values are checked",
-        )
-    if ns is None:
-        return "not-checkable", n_text
-    low, high = ns[0], ns[-1]
-    assumed = f"exact two-sided test, untied non-zero differences, {rounding} rounding"
-    matches = stats.wilcoxon_matches(p, _places(p), range(1, high + 1), rounding)
-    inside = [m for m in matches if m[0] >= low]
-    if inside:
-        shown = "; ".join(f"n = {n}, W = {w} (p = {_short(q, 6)})" for n, w, q in inside[:_LISTED])
-        return "consistent", f"reproduced by {shown} ({assumed}); {n_text}"
-    if matches:
-        shown = "; ".join(f"n = {n}, W = {w}" for n, w, _ in matches[-3:])
-        return "consistent", (
-            f"reproduced only with fewer non-zero differences than the {low} or more pairs "
-            f"({shown}): possible if some changes were zero, which the test drops ({assumed}); {n_text}"
-        )
-    lattice = sorted((abs(q - float(p)), q, n, w) for n in ns for w, q in stats.wilcoxon_pvalues(n).items())
-    nearest = "; ".join(f"{_short(q, 6)} (n = {n}, W = {w})" for _, q, n, w in lattice[:2])
-    more = stats.wilcoxon_matches(p, _places(p), range(high + 1, high + _EXTRA_PAIRS + 1), rounding)
-    needs = f"; it needs at least {more[0][0]} pairs (W = {more[0][1]})" if more else ""
-    return (
-        "inconsistent",
-        f"no exact p with up to {high} pairs rounds to {p} ({assumed}); nearest {nearest}{needs}; {n_text}",
-    )
-
-
-def _continuous_rows(package, studies: dict[str, _Study], rounding: str) -> Iterator[dict]:
+def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -> Iterator[dict]:
     file = "continuous_outcomes.csv"
     table = package.continuous_outcomes
     measures = package.measures.drop_duplicates("measure").set_index("measure")
@@ -555,13 +284,13 @@ def _continuous_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
         if row["measure"] not in measures.index:
             raise InputError(f"{file}: {row['id']}: measure: {row['measure']!r} is not in measures.csv")
         measure, study = measures.loc[row["measure"]], studies[row["study_id"]]
-        mean, sd, p = (_number(file, row, c) for c in ("mean", "sd", "p_value"))
-        n = _whole(file, row, "n")
+        mean, sd, p = (reported_number(file, row, c) for c in ("mean", "sd", "p_value"))
+        n = reported_whole(file, row, "n")
         stated = (n, row["location"]) if n is not None else stated_n.get(tuple(row[pair_key]))
         ns, n_text = _n_range(study, stated, row["timepoint_week"], last_week[index])
         quantity = (
-            f"{row['measure']} week {_week(row['timepoint_week'])} "
-            f"({_text(row['comparison']) or 'no comparison'})"
+            f"{row['measure']} week {week_text(row['timepoint_week'])} "
+            f"({cell_text(row['comparison']) or 'no comparison'})"
         )
 
         def emit(reported, check, verdict, row=row, quantity=quantity):
@@ -571,26 +300,26 @@ def _continuous_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
             yield emit(
                 str(mean),
                 "grim",
-                _grim_check(mean, ns, n_text, rounding) if ns else ("not-checkable", n_text),
+                grim_check(mean, ns, n_text, rounding) if ns else ("not-checkable", n_text),
             )
             if sd is not None:
                 yield emit(
                     f"{mean} ± {sd}",
                     "grimmer",
-                    _grimmer_check(mean, sd, ns, n_text, rounding) if ns else ("not-checkable", n_text),
+                    grimmer_check(mean, sd, ns, n_text, rounding) if ns else ("not-checkable", n_text),
                 )
-        if mean is not None and (_present(measure["scale_min"]) or _present(measure["scale_max"])):
+        if mean is not None and (is_stated(measure["scale_min"]) or is_stated(measure["scale_max"])):
             yield emit(
                 str(mean) if sd is None else f"{mean} ± {sd}",
                 "scale-bounds",
-                _scale_check(measure, mean, sd, ns, n_text),
+                scale_check(measure, mean, sd, ns, n_text),
             )
         if p is not None:
             pairs, pair_text = _n_range(study, stated, last_week[index], last_week[index])
             yield emit(
                 f"p = {p}",
                 "wilcoxon-lattice",
-                _lattice_check(p, _text(row["test"]), pairs, pair_text, rounding),
+                lattice_check(p, cell_text(row["test"]), pairs, pair_text, rounding),
             )
 
 
@@ -606,9 +335,9 @@ def _cross_place(
         return None
     values = [value for _, value in items]
     if all(isinstance(v, Decimal) for v in values):
-        coarsest = min(_places(v) for v in values)
+        coarsest = min(places(v) for v in values)
         agree = len({stats.round_decimal(v, coarsest, rounding) for v in values}) == 1
-        precision = f" to {coarsest} decimals" if len({_places(v) for v in values}) > 1 else ""
+        precision = f" to {coarsest} decimals" if len({places(v) for v in values}) > 1 else ""
     else:
         agree, precision = len({str(v).lower() for v in values}) == 1, ""
     detail = (
@@ -635,7 +364,7 @@ def _cross_place_rows(
             items = [
                 (r["location"], v)
                 for _, r in rows.iterrows()
-                if (v := _maybe_number(file, r, column)) is not None
+                if (v := reported_number_or_text(file, r, column)) is not None
             ]
             quantity = label(rows.iloc[0]) + (f": {column.replace('_', ' ')}" if len(fields) > 1 else "")
             row = _cross_place(keys[0], quantity, items, rounding)
@@ -643,7 +372,7 @@ def _cross_place_rows(
                 yield row
 
 
-def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iterator[dict]:
+def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -> Iterator[dict]:
     table = package.withdrawals
     for (study_id, category, location), rows in table.groupby(
         ["study_id", "reason_category", "location"], sort=False
@@ -673,7 +402,7 @@ def _withdrawal_rows(package, studies: dict[str, _Study], rounding: str) -> Iter
     # withdrawals for adverse events against the adverse events said to have led to withdrawal
     events = non_totals(package.adverse_events)
     if "led_to_withdrawal" in events:
-        events = events[events["led_to_withdrawal"].map(_flag) & events["count"].notna()]
+        events = events[events["led_to_withdrawal"].map(is_true) & events["count"].notna()]
         left = non_totals(table)[lambda t: t["reason_category"].eq("adverse-event")]
         for (study_id, location), rows in events.groupby(["study_id", "location"], sort=False):
             same = left[left["study_id"].eq(study_id) & left["location"].eq(location)]
@@ -736,8 +465,8 @@ def _subgroup_rows(package) -> Iterator[dict]:
     # the size of a subgroup of patients, as the paper states it anywhere
     facts = package.study_facts
     sizes = {}
-    for _, fact in facts[facts["subgroup"].map(_text).ne("") & facts["unit"].eq("patients")].iterrows():
-        value = _maybe_number("study_facts.csv", fact, "value")
+    for _, fact in facts[facts["subgroup"].map(cell_text).ne("") & facts["unit"].eq("patients")].iterrows():
+        value = reported_number_or_text("study_facts.csv", fact, "value")
         if isinstance(value, Decimal):
             sizes.setdefault((fact["study_id"], fact["subgroup"]), (int(value), fact["location"]))
     for _, row in table[~is_all & table["count"].notna()].iterrows():
@@ -758,11 +487,11 @@ def _subgroup_rows(package) -> Iterator[dict]:
 
 def _fact_rows(package, rounding: str) -> Iterator[dict]:
     file, facts = "study_facts.csv", package.study_facts
-    subgroups = facts["subgroup"].map(_text)
+    subgroups = facts["subgroup"].map(cell_text)
     for (study_id, subgroup), rows in facts.groupby(["study_id", subgroups], sort=False):
         stated: dict[str, list[tuple[str, Decimal]]] = {}
         for _, row in rows.iterrows():
-            value = _maybe_number(file, row, "value")
+            value = reported_number_or_text(file, row, "value")
             if isinstance(value, Decimal):
                 stated.setdefault(row["fact"], []).append((row["location"], value))
         suffix = f" ({subgroup})" if subgroup else ""
@@ -814,14 +543,14 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
 
 
 def _outcome_label(row: pd.Series) -> str:
-    parts = [_text(row.get("outcome")) or _text(row.get("event"))]
+    parts = [cell_text(row.get("outcome")) or cell_text(row.get("event"))]
     for column in ("subgroup", "arm"):
-        if _text(row.get(column)) not in ("", "all"):
-            parts.append(f"({_text(row.get(column))})")
-    if _present(row.get("timepoint_week")):
-        parts.append(f"week {_week(row['timepoint_week'])}")
-    if _text(row.get("population")):
-        parts.append(f"[{_text(row.get('population'))}]")
+        if cell_text(row.get(column)) not in ("", "all"):
+            parts.append(f"({cell_text(row.get(column))})")
+    if is_stated(row.get("timepoint_week")):
+        parts.append(f"week {week_text(row['timepoint_week'])}")
+    if cell_text(row.get("population")):
+        parts.append(f"[{cell_text(row.get('population'))}]")
     return " ".join(parts)
 
 
@@ -839,7 +568,7 @@ class _Studies(dict):
     """Study id -> what its paper says; an unknown id gets an empty record."""
 
     def __missing__(self, study_id):
-        return _Study(study_id)
+        return StudyAccount(study_id)
 
 
 def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
@@ -861,12 +590,14 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
 
     Raises
     ------
-    InputError
+    ValueError
+        If ``rounding`` is no rounding convention of the vocabulary.
+    thalbook.core.errors.InputError
         If the package lacks a table or column the audit reads, or a number
         cannot be read; the message names the file, row and column.
     """
     if rounding not in vocabulary.ROUNDINGS:
-        raise InputError(f"run_audit: rounding must be one of {', '.join(vocabulary.ROUNDINGS)}, got {rounding!r}")
+        raise ValueError(f"run_audit: rounding must be one of {', '.join(vocabulary.ROUNDINGS)}, got {rounding!r}")
     _check_package(package)
     studies = _Studies(study_accounts(package))
     binary, events = package.binary_outcomes, package.adverse_events
@@ -889,7 +620,7 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
             package.continuous_outcomes,
             ["measure", "timepoint_week", "comparison"],
             ["mean", "sd", "n", "p_value"],
-            lambda r: f"{r['measure']} week {_week(r['timepoint_week'])} ({_text(r['comparison'])})",
+            lambda r: f"{r['measure']} week {week_text(r['timepoint_week'])} ({cell_text(r['comparison'])})",
             rounding,
         ),
         *_proportion_rows(
@@ -942,6 +673,11 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     str
         The text, ending with a newline.
 
+    Raises
+    ------
+    ValueError
+        If ``fmt`` is not one of :data:`FORMATS`.
+
     Examples
     --------
     >>> table = pd.DataFrame([["wei2003", "asas20", "abstract", "8/10 (80%)", "percent-to-count",
@@ -951,7 +687,7 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     wei2003,asas20,abstract,8/10 (80%),percent-to-count,consistent,8/10 = 80% rounds to 80%
     """
     if fmt not in FORMATS:
-        raise InputError(f"format_audit: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ValueError(f"format_audit: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     audit = audit.loc[:, list(COLUMNS)]
     if fmt == "csv":
         return audit.to_csv(index=False, lineterminator="\n")

@@ -2,10 +2,11 @@
 
 Each function reads the validated data package (:func:`thalbook.core.data.load`)
 and returns a small, sorted pandas DataFrame built with :mod:`thalbook.core.stats`
-and :mod:`thalbook.core.audit`; the chapters glue values from these tables into
+and :mod:`thalbook.core.audit`, reading the studies' sizes and withdrawals from
+:mod:`thalbook.core.cohort`; the chapters glue values from these tables into
 their prose and draw them with :mod:`thalbook.chapters.figures`. Nothing computed here
 is stored: every count that a paper gives only as a percentage is inferred
-again, with its candidates, each time.
+again, with its candidates, each time (:mod:`thalbook.core.counts`).
 
 Analysis sets (the ``analysis_set`` parameter) for a binary outcome:
 
@@ -40,6 +41,9 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from thalbook.core import audit, stats
+from thalbook.core.cohort import fact, patients_in_study, source_study, subgroup_sizes
+from thalbook.core.counts import count_inference
+from thalbook.core.data import printed
 from thalbook.core.errors import InputError
 from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_LABELS, SET_NAMES  # noqa: F401
 
@@ -67,8 +71,6 @@ CONTEXT_OUTCOMES = {
     "crohns": ("clinical_remission",),
     "as": ("improvement_gt20_4_of_7", "basdai_and_pain_improvement_gt50"),
 }
-#: Study fact holding the size of a set a source row is labelled with.
-_SET_FACTS = {"itt": "enrolled", "enrolled": "enrolled", "endoscopy": "endoscopy_n", "completers": "completed"}
 #: Correlations between baseline and follow-up values assumed for the paired-t bounds.
 CORRELATIONS = stats.DEFAULT_CORRELATIONS
 #: CDAI below which a patient is in clinical remission (Best et al. 1976). The
@@ -83,55 +85,8 @@ CDAI_REMISSION_THRESHOLD = 150
 def _check_set(analysis_set: str, allowed: Iterable[str] = ANALYSIS_SETS) -> str:
     allowed = tuple(allowed)
     if analysis_set not in allowed:
-        raise InputError(f"analysis_set must be one of {', '.join(allowed)}, got {analysis_set!r}")
+        raise ValueError(f"analysis_set must be one of {', '.join(allowed)}, got {analysis_set!r}")
     return analysis_set
-
-
-def _printed(value, decimals) -> str:
-    """A reported number as printed (``3.1`` stays ``3.1``)."""
-    if pd.isna(value):
-        return ""
-    return f"{float(value):.{int(decimals) if not pd.isna(decimals) else 0}f}"
-
-
-def source_study(package, condition: str) -> str:
-    """The study id of the source study of a condition (``crohns`` or ``as``).
-
-    Examples
-    --------
-    >>> from thalbook.core import data
-    >>> source_study(data.load(), "as")
-    'wei2003'
-    """
-    studies = package.studies
-    found = studies[studies["role"].eq("source") & studies["condition"].eq(condition)]["study_id"]
-    if len(found) != 1:
-        raise InputError(f"studies.csv: expected one source study for condition {condition!r}, found {len(found)}")
-    return str(found.iloc[0])
-
-
-def fact(package, study_id: str, name: str) -> int | float:
-    """A numeric study fact (e.g. ``enrolled``) as first stated, for the whole study.
-
-    Whole numbers come back as ``int``, others as ``float``.
-
-    Examples
-    --------
-    >>> from thalbook.core import data
-    >>> fact(data.load(), "he2017", "endoscopy_n"), fact(data.load(), "wei2003", "significance_level")
-    (32, 0.05)
-    """
-    facts = package.study_facts
-    rows = facts[
-        facts["study_id"].eq(study_id)
-        & facts["fact"].eq(name)
-        & facts["subgroup"].fillna("all").isin(["all", ""])
-        & facts["value_number"].notna()
-    ]
-    if rows.empty:
-        raise InputError(f"study_facts.csv: {study_id}: no numeric fact {name!r}")
-    value = float(rows["value_number"].iloc[0])
-    return int(value) if value.is_integer() else value
 
 
 def study_label(study_id: str) -> str:
@@ -144,31 +99,9 @@ def study_label(study_id: str) -> str:
     """
     match = re.fullmatch(r"([a-z]+)(\d{4})[a-z]?", study_id)
     if not match:
-        raise InputError(f"study_label: {study_id!r} is not a study id like he2017")
+        raise ValueError(f"study_label: {study_id!r} is not a study id like he2017")
     return f"{match.group(1).capitalize()} et al. {match.group(2)}"
 
-
-def patients_in_study(package, study_id: str, week) -> tuple[int, int]:
-    """Fewest and most patients still in the study at ``week``, by the stated withdrawals.
-
-    The same bound the consistency audit uses: withdrawals before the week
-    are out, those at the week or at an unstated week may or may not be.
-    Other losses that the paper does not report are not (and cannot be)
-    counted.
-
-    Examples
-    --------
-    >>> from thalbook.core import data
-    >>> patients_in_study(data.load(), "he2017", 8)
-    (42, 47)
-    >>> patients_in_study(data.load(), "wei2003", 8)
-    (8, 11)
-    """
-    studies = audit.study_accounts(package)
-    bound = studies[study_id].in_study(week) if study_id in studies else None
-    if bound is None:
-        raise InputError(f"study_facts.csv: {study_id}: no enrolled total to bound the patients in the study")
-    return bound
 
 
 def interval(k: int, n: int, method: str, level: float) -> tuple[float, float, float]:
@@ -183,104 +116,6 @@ def interval(k: int, n: int, method: str, level: float) -> tuple[float, float, f
     return k / n, low, high
 
 
-# --------------------------------------------------------------------------
-# counts behind reported percentages
-
-
-def count_inference(package, study_id: str, outcomes: Iterable[str], rounding: str = "half-up") -> pd.DataFrame:
-    """Every count k/n that reproduces each percentage a paper reports without a count.
-
-    For a row with a stated denominator only that n is tried; otherwise
-    every n up to the size of the set the row is labelled with (e.g. the 32
-    patients endoscoped), or the enrolled total. The count used is the
-    candidate whose n is the size of that set if there is one, else the only
-    candidate; several candidates and no such n is an error.
-
-    Parameters
-    ----------
-    package : thalbook.core.data.DataPackage
-    study_id : str
-    outcomes : iterable of str
-        Outcomes of ``binary_outcomes.csv`` (whole-study rows only).
-    rounding : {"half-up", "half-even"}
-        Rounding convention the percentage is assumed to follow.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (outcome, week), in the order of ``outcomes`` then week:
-        ``outcome, week, percent`` (text as printed), ``stated_n``,
-        ``searched`` (which n were tried), ``candidates`` (list of (k, n)),
-        ``k, n`` (the count used) and ``reason``.
-
-    Raises
-    ------
-    InputError
-        If no candidate, or several and none of the set's size, reproduce a
-        percentage; the message names the row.
-
-    Examples
-    --------
-    >>> from thalbook.core import data
-    >>> t = count_inference(data.load(), "he2017", ["complete_endoscopic_remission"])
-    >>> t.loc[0, "candidates"], t.loc[0, ["k", "n"]].tolist()
-    ([(7, 16), (14, 32)], [14, 32])
-    """
-    outcomes = tuple(outcomes)
-    table = package.binary_outcomes
-    rows = table[
-        table["study_id"].eq(study_id)
-        & table["outcome"].isin(outcomes)
-        & table["subgroup"].fillna("all").eq("all")
-        & table["percent"].notna()
-        & table["count"].isna()
-    ]
-    records = []
-    for _, row in rows.iterrows():
-        decimals = int(row["percent_decimals"])
-        population = row["population"] if isinstance(row["population"], str) else ""
-        size = fact(package, study_id, _SET_FACTS[population]) if population in _SET_FACTS else None
-        if not pd.isna(row["denominator"]):
-            stated = int(row["denominator"])
-            found = stats.percent_to_counts(row["percent"], decimals, n=stated, rounding=rounding)
-            searched = f"n = {stated} (stated)"
-        else:
-            stated = None
-            bound = size or fact(package, study_id, "enrolled")
-            found = stats.percent_to_counts(row["percent"], decimals, n_max=bound, rounding=rounding)
-            searched = f"n = 1 to {bound}" + (f" (the {population} set)" if size else " (enrolled)")
-        at_size = [c for c in found if size is not None and c[1] == size]
-        if len(found) == 1:
-            chosen = found[0]
-            reason = "the stated denominator" if stated is not None else "the only candidate"
-        elif len(at_size) == 1:
-            chosen = at_size[0]
-            reason = f"n = the {population} set"
-        else:
-            raise InputError(
-                f"binary_outcomes.csv: {row['id']}: {_printed(row['percent'], decimals)}% is reproduced by "
-                f"{found or 'no k/n'}; cannot choose a count"
-            )
-        records.append(
-            {
-                "outcome": row["outcome"],
-                "week": int(row["timepoint_week"]),
-                "percent": _printed(row["percent"], decimals),
-                "stated_n": stated,
-                "searched": searched,
-                "candidates": found,
-                "k": chosen[0],
-                "n": chosen[1],
-                "reason": reason,
-            }
-        )
-    result = pd.DataFrame.from_records(
-        records, columns=["outcome", "week", "percent", "stated_n", "searched", "candidates", "k", "n", "reason"]
-    )
-    order = {o: i for i, o in enumerate(outcomes)}
-    result = result.sort_values(["outcome", "week"], key=lambda s: s.map(order) if s.name == "outcome" else s)
-    return result.reset_index(drop=True)
-
 
 # --------------------------------------------------------------------------
 # Crohn's disease
@@ -292,7 +127,7 @@ def remission_table(
     """Clinical remission at each reported week under one analysis set.
 
     The counts are inferred from the reported percentages of the 47 patients
-    (:func:`count_inference`). The paper reports the intention-to-treat rate
+    (:func:`thalbook.core.counts.count_inference`). The paper reports the intention-to-treat rate
     only, so ``itt`` and ``reported`` agree. It does not say how many patients
     were assessed at each week: under ``complete-case`` the table keeps the
     count over all enrolled (``n``) and gives, as ``n_min`` and
@@ -378,7 +213,7 @@ def endoscopy_table(
     """Endoscopic outcomes at week 24 under one analysis set, with best and worst cases.
 
     The paper gives percentages only. The counts and denominators are
-    inferred among the patients endoscoped (:func:`count_inference`); for
+    inferred among the patients endoscoped (:func:`thalbook.core.counts.count_inference`); for
     endoscopic response, defined only for a baseline CDEIS of 6 or more, the
     inferred denominator is the number of those patients. ``reported`` and
     ``complete-case`` are these inferred denominators (the patients
@@ -487,7 +322,7 @@ def as_outcomes_table(
     otherwise the patients stated to have completed it (Figure 2's caption
     describes the secondary measures of the 8 completers); at an earlier week
     the range of patients still in the study by the withdrawal timing
-    (:func:`patients_in_study`).
+    (:func:`thalbook.core.cohort.patients_in_study`).
 
     The paired t-test needs the SD of the changes, which the paper does not
     give: ``t_p_min`` and ``t_p_max`` bound its two-sided p over the assumed
@@ -558,7 +393,7 @@ def as_outcomes_table(
             n_min, n_max = patients_in_study(package, study, week)
             n_basis = f"not stated: {n_min} to {n_max} still in the study at week {week}"
         mb, sb, ma, sa = (float(x) for x in (base["mean"], base["sd"], follow["mean"], follow["sd"]))
-        p_text = _printed(follow["p_value"], follow["p_value_decimals"])
+        p_text = printed(follow["p_value"], follow["p_value_decimals"])
         matches = stats.wilcoxon_matches(p_text, int(follow["p_value_decimals"]), range(1, n_max + 1), rounding)
         inside = [m for m in matches if m[0] >= n_min]
         shown = inside or matches
@@ -587,8 +422,8 @@ def as_outcomes_table(
                 "unit": unit,
                 "comparison": comparison,
                 "week": week,
-                "baseline": f"{_printed(mb, base['mean_decimals'])} ± {_printed(sb, base['sd_decimals'])}",
-                "followup": f"{_printed(ma, follow['mean_decimals'])} ± {_printed(sa, follow['sd_decimals'])}",
+                "baseline": f"{printed(mb, base['mean_decimals'])} ± {printed(sb, base['sd_decimals'])}",
+                "followup": f"{printed(ma, follow['mean_decimals'])} ± {printed(sa, follow['sd_decimals'])}",
                 "baseline_mean": mb,
                 "baseline_sd": sb,
                 "followup_mean": ma,
@@ -703,11 +538,7 @@ def response_by_subtype(package) -> pd.DataFrame:
     [['juvenile', 3, 2, 0, 1], ['axial', 5, 0, 2, 3], ['peripheral', 4, 1, 2, 1], ['psoriatic', 1, 1, 0, 0]]
     """
     study = source_study(package, "as")
-    facts = package.study_facts
-    sizes = facts[facts["study_id"].eq(study) & facts["fact"].eq("subtype_count")]
-    sizes = sizes[sizes["subgroup"].isin(SUBTYPES)]
-    location = sizes.groupby("location", sort=False)["subgroup"].nunique().idxmax()
-    sizes = sizes[sizes["location"].eq(location)].set_index("subgroup")["value_number"]
+    sizes = subgroup_sizes(package, study, "subtype_count", SUBTYPES)
     table = package.binary_outcomes
     ours = table[table["study_id"].eq(study) & table["count"].notna()]
 
@@ -769,7 +600,7 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
                     (k, n, f"{k} of {n} {name}: denominator not stated", f"{k} of {n} {name} (n not stated)")
                 )
         elif not pd.isna(row["percent"]):
-            printed = _printed(row["percent"], row["percent_decimals"])
+            percent = printed(row["percent"], row["percent_decimals"])
             labelled = sizes.get(population) if population else None
             tried = [labelled] if labelled else []
             tried += [n for n in sizes.values() if n not in tried]
@@ -778,10 +609,10 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
                 if found:
                     k = found[0][0]
                     name = next(name for name, m in sizes.items() if m == n)
-                    basis = f"{printed}% reported; {k}/{n} of the {name} inferred"
+                    basis = f"{percent}% reported; {k}/{n} of the {name} inferred"
                     if labelled and n != labelled:
-                        basis += f" (no k/{labelled} of the {population} gives {printed}%)"
-                    options.append((k, n, basis, f"{printed}%, inferred {k}/{n} {name}"))
+                        basis += f" (no k/{labelled} of the {population} gives {percent}%)"
+                    options.append((k, n, basis, f"{percent}%, inferred {k}/{n} {name}"))
                     break
         for k, n, basis, count_text in options:
             proportion, low, high = interval(k, n, method, level)
@@ -879,7 +710,7 @@ def context_table(
      ['lazzerini2013', 'placebo', 3, 26], ['bramuzzo2016', 'pooled', 220, 427]]
     """
     if condition not in CONTEXT_OUTCOMES:
-        raise InputError(f"context_table: condition must be one of {', '.join(CONTEXT_OUTCOMES)}, got {condition!r}")
+        raise ValueError(f"context_table: condition must be one of {', '.join(CONTEXT_OUTCOMES)}, got {condition!r}")
     _check_set(analysis_set)
     study = source_study(package, condition)
     info = package.studies.set_index("study_id").loc[study]
@@ -934,39 +765,3 @@ def context_table(
         key=lambda r: (r["year"], r["study_id"], {"thalidomide": 0, "placebo": 1, "pooled": 2}[r["kind"]], -r["n"]),
     )
     return pd.DataFrame.from_records(records + context)
-
-
-# --------------------------------------------------------------------------
-# what the assumed rounding changes
-
-
-def rounding_changes(package, study_id: str, outcomes: Iterable[str], rounding: str = "half-even") -> int:
-    """How many of the counts :func:`count_inference` uses another rounding convention would change.
-
-    The counts behind printed percentages are inferred assuming that halves
-    were rounded up; this is the number of those counts (k or n) that differ
-    when the percentages are assumed rounded by ``rounding`` instead.
-
-    Parameters
-    ----------
-    package : thalbook.core.data.DataPackage
-    study_id : str
-    outcomes : iterable of str
-        As for :func:`count_inference`.
-    rounding : {"half-up", "half-even"}
-
-    Returns
-    -------
-    int
-        From 0 to the number of percentages inferred.
-
-    Examples
-    --------
-    >>> from thalbook.core import data
-    >>> rounding_changes(data.load(), "he2017", ["clinical_remission", *ENDOSCOPIC_OUTCOMES])
-    0
-    """
-    outcomes = tuple(outcomes)
-    assumed = count_inference(package, study_id, outcomes)[["k", "n"]]
-    other = count_inference(package, study_id, outcomes, rounding)[["k", "n"]]
-    return int(assumed.ne(other).any(axis=1).sum())

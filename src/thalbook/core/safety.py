@@ -26,7 +26,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from thalbook.core import audit, stats
+from thalbook.core import stats
+from thalbook.core.cohort import enrolled, facts
+from thalbook.core.data import non_totals
 from thalbook.core.errors import InputError
 
 #: Withdrawal categories as the tables and the flow diagram name them.
@@ -78,28 +80,6 @@ def _int(value) -> int | None:
     return int(value) if _present(value) else None
 
 
-def facts(package, study_id: str) -> dict[str, str]:
-    """The first stated value of each study-level fact of one study (subgroup facts left out).
-
-    Examples
-    --------
-    >>> from thalbook.core import data
-    >>> facts(data.load(), "wei2003")["enrolled"]
-    '13'
-    """
-    table = package.study_facts
-    rows = table[table["study_id"].eq(study_id) & table["subgroup"].isna()]
-    return {fact: value for fact, value in rows.groupby("fact", sort=False)["value"].first().items()}
-
-
-def enrolled(package, study_id: str) -> int:
-    """Patients enrolled in a study, as its paper states it."""
-    value = facts(package, study_id).get("enrolled")
-    if value is None:
-        raise InputError(f"study_facts.csv: {study_id}: no 'enrolled' fact")
-    return int(value)
-
-
 def dose_text(package, study_id: str) -> str:
     """The thalidomide dose regimen of a study, in words, from its stated facts.
 
@@ -137,11 +117,11 @@ def among_enrolled(k: int, n: int, total: int) -> tuple[int, int]:
 
     Raises
     ------
-    InputError
+    ValueError
         Unless 0 <= k <= n <= total.
     """
     if not 0 <= k <= n <= total:
-        raise InputError(f"among_enrolled: need 0 <= k <= n <= total, got k={k}, n={n}, total={total}")
+        raise ValueError(f"among_enrolled: need 0 <= k <= n <= total, got k={k}, n={n}, total={total}")
     return k, k + total - n
 
 
@@ -304,7 +284,7 @@ def accounting_by_place(package, study_id: str) -> pd.DataFrame:
         present, ``withdrawn`` (their sum) and ``remaining`` (enrolled minus
         withdrawn).
     """
-    table = audit.non_totals(package.withdrawals)
+    table = non_totals(package.withdrawals)
     table = table[table["study_id"].eq(study_id)]
     if table.empty:
         raise InputError(f"withdrawals.csv: no withdrawals of {study_id}")
@@ -332,7 +312,7 @@ def as_accounting(package, study_id: str = "wei2003") -> pd.DataFrame:
         (number or NaN), ``left``, ``reason``, ``category``, ``remaining``
         (patients still in the study after the step) and ``location``.
     """
-    table = audit.non_totals(package.withdrawals)
+    table = non_totals(package.withdrawals)
     table = table[table["study_id"].eq(study_id)]
     if table.empty:
         raise InputError(f"withdrawals.csv: no withdrawals of {study_id}")
@@ -368,7 +348,7 @@ def ae_withdrawals(package, ci_method: str = "wilson", confidence_level: float =
         ``study, dose, duration, enrolled, k, low, high, places``.
     """
     sources = package.studies.loc[package.studies["role"].eq("source"), "study_id"]
-    table = audit.non_totals(package.withdrawals)
+    table = non_totals(package.withdrawals)
     table = table[table["reason_category"].eq("adverse-event")]
     rows = []
     for study_id in sources:

@@ -36,7 +36,6 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from thalbook.core.errors import InputError
 from thalbook.core.vocabulary import BOUNDING_SETS, CI_METHODS, ROUNDINGS
 
 #: Rows of :func:`analysis_sets`: the parameter's sets, the paper's first, then the bounds.
@@ -50,20 +49,26 @@ DEFAULT_CORRELATIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # argument checking
 
 
+# A wrong argument is a mistake of the calling code, not of the user: TypeError
+# for a value of the wrong type, ValueError for one out of range.
+
+
 def _integer(func: str, name: str, value, minimum: int = 0) -> int:
     """Return ``value`` as an int if it is a whole number >= ``minimum``."""
-    ok = isinstance(value, Integral) and not isinstance(value, bool)
-    if not ok and isinstance(value, Real) and math.isfinite(value) and float(value).is_integer():
+    kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{func}: {name} must be {kind}, got {value!r}")
+    ok = isinstance(value, Integral)
+    if not ok and math.isfinite(value) and float(value).is_integer():
         ok, value = True, int(value)
     if not ok or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise InputError(f"{func}: {name} must be {kind}, got {value!r}")
+        raise ValueError(f"{func}: {name} must be {kind}, got {value!r}")
     return int(value)
 
 
 def _rounding(func: str, rounding: str) -> str:
     if rounding not in ROUNDINGS:
-        raise InputError(f"{func}: rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+        raise ValueError(f"{func}: rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
     return rounding
 
 
@@ -87,8 +92,8 @@ def reported_value(func: str, value, decimals) -> Decimal:
 
     Raises
     ------
-    InputError
-        If the value is not finite or has more digits than ``decimals``.
+    ValueError
+        If the value is no finite number or has more digits than ``decimals``.
 
     Examples
     --------
@@ -99,13 +104,13 @@ def reported_value(func: str, value, decimals) -> Decimal:
     try:
         exact = Decimal(repr(float(value))) if isinstance(value, Real) else Decimal(str(value))
     except (ArithmeticError, ValueError):
-        raise InputError(f"{func}: {value!r} is not a number") from None
+        raise ValueError(f"{func}: {value!r} is not a number") from None
     if not exact.is_finite():
-        raise InputError(f"{func}: {value!r} is not a finite number")
+        raise ValueError(f"{func}: {value!r} is not a finite number")
     quantum = Decimal(1).scaleb(-decimals)
     printed = exact.quantize(quantum)
     if printed != exact:
-        raise InputError(f"{func}: {value!r} has more than {decimals} decimals")
+        raise ValueError(f"{func}: {value!r} has more than {decimals} decimals")
     return printed
 
 
@@ -155,10 +160,27 @@ def _bucket(reported: Decimal, decimals: int) -> tuple[Fraction, Fraction]:
     return centre - half, centre + half
 
 
-def _show(value: Fraction | int, digits: int = 4) -> str:
-    """A fraction as a short decimal for verdict texts (display only)."""
+def places(value: Decimal) -> int:
+    """Digits after the point of an exact reported value.
+
+    Examples
+    --------
+    >>> places(Decimal("0.0156")), places(Decimal("80"))
+    (4, 0)
+    """
+    return max(0, -value.as_tuple().exponent)
+
+
+def short(value, digits: int = 4) -> str:
+    """A number as a short decimal, for verdict texts only (never computed with).
+
+    Examples
+    --------
+    >>> short(Fraction(1, 3)), short(Fraction(2, 8), 6), short(-0.00001)
+    ('0.3333', '0.25', '0')
+    """
     text = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
-    return text or "0"
+    return "0" if text in ("", "-0") else text
 
 
 # --------------------------------------------------------------------------
@@ -192,8 +214,8 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
 
     Raises
     ------
-    InputError
-        If an argument is invalid; the message names it.
+    TypeError, ValueError
+        If an argument is of the wrong type or out of range; the message names it.
 
     Examples
     --------
@@ -205,11 +227,13 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
     n = _integer("proportion_ci", "n", n, minimum=1)
     k = _integer("proportion_ci", "k", k)
     if k > n:
-        raise InputError(f"proportion_ci: k must be <= n, got k={k}, n={n}")
+        raise ValueError(f"proportion_ci: k must be <= n, got k={k}, n={n}")
     if method not in CI_METHODS:
-        raise InputError(f"proportion_ci: method must be one of {', '.join(CI_METHODS)}, got {method!r}")
-    if not isinstance(confidence_level, Real) or not 0 < confidence_level < 1:
-        raise InputError(f"proportion_ci: confidence_level must be between 0 and 1, got {confidence_level!r}")
+        raise ValueError(f"proportion_ci: method must be one of {', '.join(CI_METHODS)}, got {method!r}")
+    if isinstance(confidence_level, bool) or not isinstance(confidence_level, Real):
+        raise TypeError(f"proportion_ci: confidence_level must be between 0 and 1, got {confidence_level!r}")
+    if not 0 < confidence_level < 1:
+        raise ValueError(f"proportion_ci: confidence_level must be between 0 and 1, got {confidence_level!r}")
     # Imported here: the audit never needs statsmodels, and a kernel that runs
     # only the audit starts faster without it.
     from statsmodels.stats.proportion import proportion_confint
@@ -306,7 +330,7 @@ def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[t
     rounding = _rounding("wilcoxon_matches", rounding)
     target = reported_value("wilcoxon_matches", p, decimals)
     if not 0 <= target <= 1:
-        raise InputError(f"wilcoxon_matches: p must be between 0 and 1, got {p!r}")
+        raise ValueError(f"wilcoxon_matches: p must be between 0 and 1, got {p!r}")
     found = []
     for n in sorted({_integer("wilcoxon_matches", "n_values", v, minimum=1) for v in n_values}):
         for w, exact in _wilcoxon_exact(n).items():
@@ -351,7 +375,7 @@ def percent_to_counts(
     rounding = _rounding("percent_to_counts", rounding)
     target = reported_value("percent_to_counts", percent, decimals)
     if not 0 <= target <= 100:
-        raise InputError(f"percent_to_counts: percent must be between 0 and 100, got {percent!r}")
+        raise ValueError(f"percent_to_counts: percent must be between 0 and 100, got {percent!r}")
     if n is None:
         denominators = range(1, _integer("percent_to_counts", "n_max", n_max, minimum=1) + 1)
     else:
@@ -443,7 +467,7 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
     low, high = _bucket(value, int(decimals))
     below, above = math.floor(low * n), math.ceil(high * n)
     near = ", ".join(
-        f"{t}/{n} = {_show(Fraction(t, n))} -> {round_decimal(Fraction(t, n), int(decimals), rounding)}"
+        f"{t}/{n} = {short(Fraction(t, n))} -> {round_decimal(Fraction(t, n), int(decimals), rounding)}"
         for t in (below, above)
     )
     detail = f"inconsistent ({rounding} rounding): no integer total over n = {n} gives {value} ({near})"
@@ -503,7 +527,7 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
     m = reported_value("grimmer", mean, mean_decimals)
     s = reported_value("grimmer", sd, sd_decimals)
     if s < 0:
-        raise InputError(f"grimmer: sd must be >= 0, got {sd!r}")
+        raise ValueError(f"grimmer: sd must be >= 0, got {sd!r}")
     grim_verdict = grim(m, int(mean_decimals), n, rounding)
     if not grim_verdict.consistent:
         return Verdict(False, rounding, f"{grim_verdict.detail}, whatever the SD", grim_verdict.informative)
@@ -573,11 +597,13 @@ def paired_t_bounds(
     """
     n = _integer("paired_t_bounds", "n", n, minimum=2)
     for name, value in (("sd_before", sd_before), ("sd_after", sd_after)):
-        if not isinstance(value, Real) or not value >= 0:
-            raise InputError(f"paired_t_bounds: {name} must be a number >= 0, got {value!r}")
+        if not isinstance(value, Real):
+            raise TypeError(f"paired_t_bounds: {name} must be a number >= 0, got {value!r}")
+        if not value >= 0:
+            raise ValueError(f"paired_t_bounds: {name} must be a number >= 0, got {value!r}")
     r = np.asarray(correlations, dtype=float)
     if r.ndim != 1 or r.size == 0 or np.any(~np.isfinite(r)) or np.any(np.abs(r) > 1):
-        raise InputError(f"paired_t_bounds: correlations must be numbers in [-1, 1], got {correlations!r}")
+        raise ValueError(f"paired_t_bounds: correlations must be numbers in [-1, 1], got {correlations!r}")
     variance = sd_before**2 + sd_after**2 - 2 * r * sd_before * sd_after
     # rounding can leave -1e-17 where the exact variance is 0
     sd_change = np.sqrt(np.clip(variance, 0, None))
@@ -627,12 +653,12 @@ def analysis_sets(count, denominator_reported, enrolled, assessed) -> pd.DataFra
     enrolled = _integer("analysis_sets", "enrolled", enrolled, minimum=1)
     assessed = _integer("analysis_sets", "assessed", assessed, minimum=1)
     if not count <= assessed <= enrolled:
-        raise InputError(
+        raise ValueError(
             f"analysis_sets: need count <= assessed <= enrolled, got count={count}, "
             f"assessed={assessed}, enrolled={enrolled}"
         )
     if count > reported:
-        raise InputError(f"analysis_sets: count {count} exceeds denominator_reported {reported}")
+        raise ValueError(f"analysis_sets: count {count} exceeds denominator_reported {reported}")
     missing = enrolled - assessed
     rows = {
         "reported": (count, reported),

@@ -139,3 +139,14 @@ def allowed(name: str) -> str:
             text += f" up to, not including, {high}" if "exclusiveMaximum" in spec else f" up to {high}"
         return text
     return "see `params.py`"
+
+
+def other_rounding(rounding: str) -> str:
+    """The rounding convention that is not ``rounding``: the audit asks whether it would change a verdict.
+
+    Examples
+    --------
+    >>> other_rounding("half-up")
+    'half-even'
+    """
+    return next(r for r in ROUNDINGS if r != rounding)

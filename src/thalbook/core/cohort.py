@@ -1,0 +1,273 @@
+"""The one reader of study facts: who was enrolled, who left when, who is measurable at each visit.
+
+Every module that needs a study's size, its stated facts or the patients
+still in it at a visit asks here, so that the chapters, the efficacy tables
+and the consistency audit read the papers the same way. One function per
+question:
+
+* :func:`source_study`: which study of a condition the book re-analyses;
+* :func:`facts` and :func:`fact`: what a paper states of its study, as text
+  or as a number; :func:`enrolled` and :func:`subgroup_sizes`: how many
+  patients, in all and in each subgroup;
+* :func:`study_accounts`: each study's enrolment and withdrawals, with
+  :meth:`StudyAccount.in_study`, the patients still in the study at a week;
+* :func:`patients_in_study`: that range for one study, or an error naming
+  the file that lacks the enrolled total.
+
+A missing fact is a problem of the data package (the user's), so it raises
+:class:`~thalbook.core.errors.InputError` naming the file.
+
+Examples
+--------
+>>> from thalbook.core import data
+>>> pkg = data.load()
+>>> source_study(pkg, "crohns"), enrolled(pkg, "he2017")
+('he2017', 47)
+>>> study_accounts(pkg)["wei2003"].in_study(8)
+(8, 11)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+
+from thalbook.core import stats
+from thalbook.core.data import (
+    cell_text,
+    is_stated,
+    non_totals,
+    reported_number,
+    reported_number_or_text,
+    reported_whole,
+)
+from thalbook.core.errors import InputError
+
+# --------------------------------------------------------------------------
+# which study, and what its paper states of it
+
+
+def source_study(package, condition: str) -> str:
+    """The study id of the source study of a condition (``crohns`` or ``as``).
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> source_study(data.load(), "as")
+    'wei2003'
+    """
+    studies = package.studies
+    found = studies[studies["role"].eq("source") & studies["condition"].eq(condition)]["study_id"]
+    if len(found) != 1:
+        raise InputError(f"studies.csv: expected one source study for condition {condition!r}, found {len(found)}")
+    return str(found.iloc[0])
+
+
+def facts(package, study_id: str) -> dict[str, str]:
+    """The first stated value of each study-level fact of one study (subgroup facts left out).
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> facts(data.load(), "wei2003")["enrolled"]
+    '13'
+    """
+    table = package.study_facts
+    rows = table[table["study_id"].eq(study_id) & table["subgroup"].isna()]
+    return {fact: value for fact, value in rows.groupby("fact", sort=False)["value"].first().items()}
+
+
+def fact(package, study_id: str, name: str) -> int | float:
+    """A numeric study fact (e.g. ``enrolled``) as first stated, for the whole study.
+
+    Whole numbers come back as ``int``, others as ``float``.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> fact(data.load(), "he2017", "endoscopy_n"), fact(data.load(), "wei2003", "significance_level")
+    (32, 0.05)
+    """
+    facts = package.study_facts
+    rows = facts[
+        facts["study_id"].eq(study_id)
+        & facts["fact"].eq(name)
+        & facts["subgroup"].fillna("all").isin(["all", ""])
+        & facts["value_number"].notna()
+    ]
+    if rows.empty:
+        raise InputError(f"study_facts.csv: {study_id}: no numeric fact {name!r}")
+    value = float(rows["value_number"].iloc[0])
+    return int(value) if value.is_integer() else value
+
+
+def enrolled(package, study_id: str) -> int:
+    """Patients enrolled in a study, as its paper states it.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> enrolled(data.load(), "wei2003")
+    13
+    """
+    value = facts(package, study_id).get("enrolled")
+    if value is None:
+        raise InputError(f"study_facts.csv: {study_id}: no 'enrolled' fact")
+    return int(value)
+
+
+def subgroup_sizes(package, study_id: str, name: str, subgroups) -> pd.Series:
+    """The size of each of ``subgroups`` (fact ``name``), from the place of the paper that states the most of them.
+
+    Returns
+    -------
+    pandas.Series
+        Subgroup -> size (float, as loaded), in the order the place states them.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> subgroup_sizes(data.load(), "wei2003", "subtype_count", ["juvenile", "axial"]).to_dict()
+    {'juvenile': 3.0, 'axial': 5.0}
+    """
+    table = package.study_facts
+    sizes = table[table["study_id"].eq(study_id) & table["fact"].eq(name)]
+    sizes = sizes[sizes["subgroup"].isin(subgroups)]
+    location = sizes.groupby("location", sort=False)["subgroup"].nunique().idxmax()
+    return sizes[sizes["location"].eq(location)].set_index("subgroup")["value_number"]
+
+
+# --------------------------------------------------------------------------
+# who was enrolled and who left when
+
+
+def week_text(value) -> str:
+    """A week as the book writes it in sentences (``8``, ``2.5``).
+
+    Examples
+    --------
+    >>> week_text(8.0), week_text(2.5)
+    ('8', '2.5')
+    """
+    return stats.short(value, 2)
+
+
+@dataclass
+class StudyAccount:
+    """What a paper says of one study's patients: its sizes, and who left when.
+
+    ``facts`` holds the whole-number study-level facts as first stated
+    (``enrolled``, ``completed``, ...); ``withdrawals`` one ``(count, week)``
+    per stated withdrawal (``week`` None when the paper does not say when),
+    from ``withdrawals_location``, the place of the paper they are read from.
+    """
+
+    study_id: str
+    facts: dict[str, int] = field(default_factory=dict)
+    withdrawals: list[tuple[int, float | None]] = field(default_factory=list)
+    withdrawals_location: str = ""
+
+    @property
+    def enrolled(self) -> int | None:
+        return self.facts.get("enrolled")
+
+    def in_study(self, week) -> tuple[int, int] | None:
+        """Fewest and most patients still in the study at ``week`` (any week if empty).
+
+        Everyone enrolled is there at baseline (week 0), whenever they left.
+        Withdrawals before the week are out; those at the week, or at an
+        unstated week, may or may not be. None without an enrolled total.
+
+        Examples
+        --------
+        >>> StudyAccount("x", {"enrolled": 13}, [(2, 2.0), (1, None), (2, 8.0)]).in_study(8)
+        (8, 11)
+        """
+        if self.enrolled is None:
+            return None
+        if not is_stated(week):
+            return self.enrolled - sum(c for c, _ in self.withdrawals), self.enrolled
+        gone = sum(c for c, w in self.withdrawals if w is not None and w < week)
+        maybe = sum(c for c, w in self.withdrawals if (w is None and week > 0) or w == week)
+        return self.enrolled - gone - maybe, self.enrolled - gone
+
+    def describe(self, week) -> str:
+        """:meth:`in_study` in words, naming the place the withdrawals are read from."""
+        low, high = self.in_study(week)
+        span = str(low) if low == high else f"{low} to {high}"
+        source = f" by the withdrawals in {self.withdrawals_location}" if self.withdrawals else ""
+        undated = sum(c for c, w in self.withdrawals if w is None)
+        caveat = (
+            f" ({high} only if the {undated} withdrawal(s) of unstated week came after week {week_text(week)})"
+            if undated and low < high
+            else ""
+        )
+        return f"{span} of {self.enrolled} enrolled still in the study at week {week_text(week)}{source}{caveat}"
+
+
+def study_accounts(package) -> dict[str, StudyAccount]:
+    """What the papers say of each study's enrolment and withdrawals, by study id.
+
+    The audit uses it to bound the n behind a number at each week; the
+    chapters use the same reading so that book and audit never disagree.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> account = study_accounts(data.load())["wei2003"]
+    >>> account.enrolled, account.facts["completed"], account.withdrawals_location
+    (13, 8, 'results')
+    """
+    studies = {study_id: StudyAccount(study_id) for study_id in package.studies["study_id"]}
+    for _, row in package.study_facts.iterrows():
+        value = reported_number_or_text("study_facts.csv", row, "value")
+        if cell_text(row["subgroup"]) in ("", "all") and isinstance(value, Decimal) and value == int(value):
+            studies.setdefault(row["study_id"], StudyAccount(row["study_id"])).facts.setdefault(
+                row["fact"], int(value)
+            )
+    # Several places may list the same withdrawals: take the timing from the
+    # one place that accounts for the most patients, with the most weeks stated.
+    for study_id, rows in non_totals(package.withdrawals).groupby("study_id", sort=False):
+
+        def weight(item):
+            counts = item[1]["count"].astype(float)
+            return counts.sum(), counts[item[1]["week"].notna()].sum()
+
+        location, chosen = max(rows.groupby("location", sort=False), key=weight)
+        study = studies.setdefault(study_id, StudyAccount(study_id))
+        study.withdrawals_location = location
+        for _, row in chosen.iterrows():
+            week = reported_number("withdrawals.csv", row, "week")
+            study.withdrawals.append(
+                (reported_whole("withdrawals.csv", row, "count"), None if week is None else float(week))
+            )
+    return studies
+
+
+# --------------------------------------------------------------------------
+# who is measurable at each visit
+
+
+def patients_in_study(package, study_id: str, week) -> tuple[int, int]:
+    """Fewest and most patients still in the study at ``week``, by the stated withdrawals.
+
+    The same bound the consistency audit uses: withdrawals before the week
+    are out, those at the week or at an unstated week may or may not be.
+    Other losses that the paper does not report are not (and cannot be)
+    counted.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> patients_in_study(data.load(), "he2017", 8)
+    (42, 47)
+    >>> patients_in_study(data.load(), "wei2003", 8)
+    (8, 11)
+    """
+    studies = study_accounts(package)
+    bound = studies[study_id].in_study(week) if study_id in studies else None
+    if bound is None:
+        raise InputError(f"study_facts.csv: {study_id}: no enrolled total to bound the patients in the study")
+    return bound

@@ -1,0 +1,187 @@
+"""Verdicts on a reported mean, SD or p-value over the numbers of patients it may rest on.
+
+The consistency audit (:mod:`thalbook.core.audit`) asks each of these about
+one number of a continuous outcome, given the n it may rest on (one stated
+n, or the range of patients still in the study) and a sentence saying where
+that n comes from. Each returns ``(status, detail)``: a status of
+:data:`thalbook.core.audit.STATUSES` and one sentence saying why, naming the
+rounding convention where rounding decides.
+
+``grim``, ``grimmer``
+    the mean, and the SD, of a measure whose values are integers
+    (:func:`grim_check`, :func:`grimmer_check`);
+``scale-bounds``
+    the mean lies on the measure's scale and the SD is no larger than the
+    largest possible for that mean (:func:`scale_check`);
+``wilcoxon-lattice``
+    some number of pairs and statistic W give an exact p that rounds to the
+    reported p-value (:func:`lattice_check`).
+
+Examples
+--------
+>>> from decimal import Decimal
+>>> grim_check(Decimal("34.2"), [8], "n = 8 as stated", "half-up")[0]
+'inconsistent'
+>>> lattice_check(Decimal("0.0156"), WILCOXON, [8], "n = 8 as stated", "half-up")[0]
+'consistent'
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import pandas as pd
+
+from thalbook.core import stats
+from thalbook.core.data import is_stated
+from thalbook.core.stats import places, short
+from thalbook.core.vocabulary import other_rounding
+
+#: The test whose p-values :func:`lattice_check` reproduces (``continuous_outcomes.test``).
+WILCOXON = "wilcoxon-signed-rank"
+#: Matches listed in a detail before "and k more".
+LISTED = 6
+_EXTRA_PAIRS = 40  # how far beyond the plausible n to look for the n a p-value needs
+
+
+def _numbers(values: list[int]) -> str:
+    return ", ".join(map(str, values))
+
+
+def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
+    """GRIM over every n in ``ns``: consistent if some n allows the mean, naming the other rounding if it would."""
+    decimals = places(mean)
+    verdicts = [stats.grim(mean, decimals, n, rounding) for n in ns]
+    passing = [n for n, v in zip(ns, verdicts, strict=True) if v.consistent]
+    if not any(v.informative for v in verdicts):
+        return (
+            "not-checkable",
+            f"GRIM cannot fail: with n >= {10**decimals} every mean to {decimals} decimals is possible; "
+            f"{n_text}",
+        )
+    if len(ns) == 1:
+        detail = verdicts[0].detail
+    elif passing:
+        detail = f"consistent ({rounding} rounding) with n = {_numbers(passing)}"
+    else:
+        detail = (
+            f"inconsistent ({rounding} rounding): no integer total over any n from {ns[0]} to {ns[-1]} "
+            f"gives {mean}"
+        )
+    other = [n for n in ns if stats.grim(mean, decimals, n, other_rounding(rounding)).consistent]
+    if not passing and other:
+        detail += f"; {other_rounding(rounding)} rounding would allow n = {_numbers(other)}"
+    return ("consistent" if passing else "inconsistent"), f"{detail}; {n_text}"
+
+
+def grimmer_check(mean: Decimal, sd: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
+    """GRIMMER over the n for which the mean passes GRIM; not checkable where the SD cannot fail."""
+    ns = [n for n in ns if n >= 2]
+    grim_ok = [n for n in ns if stats.grim(mean, places(mean), n, rounding).consistent]
+    if not grim_ok:
+        return (
+            "not-checkable",
+            f"the mean fails GRIM for every n, so the SD cannot be tested on its own; {n_text}",
+        )
+    verdicts = {n: stats.grimmer(mean, sd, places(mean), places(sd), n, rounding) for n in grim_ok}
+    if not any(v.informative for v in verdicts.values()):
+        return "not-checkable", (
+            f"GRIMMER adds nothing to GRIM here: SD {sd} to {places(sd)} decimals admits "
+            f"sums of squares of both parities for n = {_numbers(grim_ok)}; {n_text}"
+        )
+    passing = [n for n, v in verdicts.items() if v.consistent]
+    if len(verdicts) == 1:
+        detail = next(iter(verdicts.values())).detail
+    elif passing:
+        detail = f"consistent ({rounding} rounding) with n = {_numbers(passing)}"
+    else:
+        detail = (
+            f"inconsistent ({rounding} rounding): for n = {_numbers(grim_ok)} the mean passes GRIM but no "
+            f"integer sum of squares gives SD {sd}"
+        )
+    return ("consistent" if passing else "inconsistent"), f"{detail}; {n_text}"
+
+
+def _largest_sd(mean: float, n: int, low: float | None, high: float | None) -> float:
+    """Largest sample SD of n values within [low, high] that have this mean.
+
+    Two-sided: the Bhatia-Davis bound (mean - low)(high - mean), times
+    n/(n - 1); one-sided: every value at the limit but one, (mean - limit)^2 n.
+    """
+    bounds = [(mean - low) ** 2 * n] if low is not None else []
+    if high is not None:
+        bounds.append((high - mean) ** 2 * n)
+    if low is not None and high is not None:
+        bounds.append((mean - low) * (high - mean) * n / (n - 1))
+    return math.sqrt(max(min(bounds), 0.0))
+
+
+def scale_check(
+    measure: pd.Series, mean: Decimal, sd: Decimal | None, ns: list[int] | None, n_text: str
+) -> tuple[str, str]:
+    """The mean on the scale of ``measure`` (a row of ``measures.csv``), the SD within the largest possible."""
+    low = float(measure["scale_min"]) if is_stated(measure["scale_min"]) else None
+    high = float(measure["scale_max"]) if is_stated(measure["scale_max"]) else None
+    scale = (
+        f"{short(low)}-{short(high)} scale"
+        if low is not None and high is not None
+        else f"scale {'from ' + short(low) if high is None else 'up to ' + short(high)}"
+    )
+    half = 0.5 * 10.0 ** -places(mean)
+    lowest, highest = float(mean) - half, float(mean) + half
+    if (low is not None and highest < low) or (high is not None and lowest > high):
+        return "inconsistent", f"mean {mean} lies outside the {scale}"
+    detail = f"mean {mean} lies on the {scale}"
+    if sd is None:
+        return "consistent", detail
+    ns = [n for n in ns or [] if n >= 2]
+    if not ns:
+        return "consistent", f"{detail}; the SD cannot be bounded without n ({n_text})"
+    # the bound is largest at an end of the mean's rounding interval (kept on the scale), or at mid-scale
+    means = [
+        min(max(m, -math.inf if low is None else low), math.inf if high is None else high)
+        for m in (lowest, highest)
+    ]
+    if low is not None and high is not None and lowest < (low + high) / 2 < highest:
+        means.append((low + high) / 2)
+    largest = max(_largest_sd(m, n, low, high) for m in means for n in ns)
+    fits = float(sd) - 0.5 * 10.0 ** -places(sd) <= largest
+    return ("consistent" if fits else "inconsistent"), (
+        f"{detail}; SD {sd} {'is within' if fits else 'exceeds'} {short(largest, 2)}, the largest possible "
+        f"for that mean on that scale with n = {ns[0] if len(ns) == 1 else f'{ns[0]} to {ns[-1]}'}; {n_text}"
+    )
+
+
+def lattice_check(
+    p: Decimal, test: str, ns: list[int] | None, n_text: str, rounding: str
+) -> tuple[str, str]:
+    """Every exact Wilcoxon p with up to ``max(ns)`` pairs that rounds to ``p`` (only for :data:`WILCOXON`)."""
+    if test != WILCOXON:
+        return (
+            "not-checkable",
+            f"the test is {test or 'not named'}; only Wilcoxon signed-rank p-values are checked",
+        )
+    if ns is None:
+        return "not-checkable", n_text
+    low, high = ns[0], ns[-1]
+    assumed = f"exact two-sided test, untied non-zero differences, {rounding} rounding"
+    matches = stats.wilcoxon_matches(p, places(p), range(1, high + 1), rounding)
+    inside = [m for m in matches if m[0] >= low]
+    if inside:
+        shown = "; ".join(f"n = {n}, W = {w} (p = {short(q, 6)})" for n, w, q in inside[:LISTED])
+        return "consistent", f"reproduced by {shown} ({assumed}); {n_text}"
+    if matches:
+        shown = "; ".join(f"n = {n}, W = {w}" for n, w, _ in matches[-3:])
+        return "consistent", (
+            f"reproduced only with fewer non-zero differences than the {low} or more pairs "
+            f"({shown}): possible if some changes were zero, which the test drops ({assumed}); {n_text}"
+        )
+    lattice = sorted((abs(q - float(p)), q, n, w) for n in ns for w, q in stats.wilcoxon_pvalues(n).items())
+    nearest = "; ".join(f"{short(q, 6)} (n = {n}, W = {w})" for _, q, n, w in lattice[:2])
+    more = stats.wilcoxon_matches(p, places(p), range(high + 1, high + _EXTRA_PAIRS + 1), rounding)
+    needs = f"; it needs at least {more[0][0]} pairs (W = {more[0][1]})" if more else ""
+    return (
+        "inconsistent",
+        f"no exact p with up to {high} pairs rounds to {p} ({assumed}); nearest {nearest}{needs}; {n_text}",
+    )

@@ -1,0 +1,766 @@
+"""Validate the study data package in ``data/``: every problem, all of them in one run.
+
+``data/`` is a Frictionless Data Package: ``datapackage.json`` gives every
+CSV file a Table Schema (types, required fields, allowed values, ranges,
+primary and foreign keys). :func:`validate` checks the package in two passes:
+
+1. the schema, by the ``frictionless`` library (its errors are translated
+   into :class:`~thalbook.core.errors.Problem` objects);
+2. the rules a Table Schema cannot express, written here by hand: count <=
+   denominator, p > 0, plain decimal notation, units consistent per measure
+   and per fact, source and context studies kept apart, ids prefixed by their
+   study, paired baseline/follow-up rows, means within the measure's scale,
+   that every quote contains the numbers of its row as written
+   (:mod:`thalbook.core.quotes`), and that every row a chapter looks up by
+   its text is there (:data:`REQUIRED_ROWS`).
+
+Before either pass, every entry of the directory must be safe to read and to
+publish with the book: a regular file, or a link that stays inside the
+package. :func:`thalbook.core.data.load` validates before it reads.
+
+Examples
+--------
+>>> validate()
+[]
+>>> RESOURCES[:3]
+('studies', 'study_facts', 'withdrawals')
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import os
+import re
+import stat
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from thalbook.core import paths
+from thalbook.core.errors import Problem
+from thalbook.core.quotes import PLAIN_NUMBER, QUOTED_FIELDS, value_in_quote
+
+DESCRIPTOR = "datapackage.json"
+
+#: The files of the package, in the order they are checked and loaded.
+RESOURCES = (
+    "studies",
+    "study_facts",
+    "withdrawals",
+    "binary_outcomes",
+    "continuous_outcomes",
+    "adverse_events",
+    "measures",
+    "context_outcomes",
+    "cited_results",
+)
+
+_PROVENANCE = ("study_id", "location", "quote")
+
+#: Columns the rest of the book codes against (the data contract). The
+#: package may add columns; it may not drop or rename these.
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "studies": ("study_id", "role", "condition", "citation_key", "title", "journal", "year", "doi", "pmid",
+                "registration", "design", "location", "quote"),
+    "study_facts": ("id", "fact", "value", "unit", "subgroup", *_PROVENANCE),
+    "withdrawals": ("id", "reason", "reason_category", "count", "week", *_PROVENANCE),
+    "binary_outcomes": ("id", "outcome", "subgroup", "timepoint_week", "count", "denominator", "percent",
+                        "population", *_PROVENANCE),
+    "continuous_outcomes": ("id", "measure", "timepoint_week", "comparison", "mean", "sd", "n", "p_value",
+                            "test", *_PROVENANCE),
+    "adverse_events": ("id", "event", "count", "denominator", "percent", "led_to_withdrawal", "severity",
+                       *_PROVENANCE),
+    "measures": ("measure", "label", "unit", "value_type", "scale_min", "scale_max", "description",
+                 "definition_source"),
+    "context_outcomes": ("id", "outcome", "outcome_definition", "timepoint_week", "arm", "count",
+                         "denominator", "percent", "n_enrolled", "dose", "population", *_PROVENANCE),
+    "cited_results": ("id", "cited_reference", "quantity", "value", "denominator", "unit", *_PROVENANCE),
+}
+
+
+def _rows(file: str, column: str, *values: str, **cells: str) -> tuple[tuple[str, dict[str, str]], ...]:
+    """One required row per value of ``column`` (the cell a chapter names), with the same other ``cells``."""
+    return tuple((file, {**cells, column: value}) for value in values)
+
+
+#: Rows that a chapter finds by their text (an id, a study, a fact name, an
+#: event or a reason as worded), because its prose, tables or figures are
+#: written about them. Chapter (notebook stem) -> (file, the cells that
+#: identify the row; the last is the one the chapter names). Such a row
+#: renamed or deleted leaves the package valid by its schema but fails the
+#: chapter, so the validator requires each one (:func:`_rule_required`). A
+#: chapter that looks up a new row by its text lists it here:
+#: ``tests/unit/test_data_rules.py`` renames every string literal of the
+#: package and the chapters that names a cell of the data, and fails unless
+#: the validator objects or the chapters still run.
+REQUIRED_ROWS: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
+    "background": (
+        *_rows("studies", "study_id", "he2017", "wei2003"),
+        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
+        *_rows("study_facts", "fact", "enrolled", "duration_months", "stable_background_months", study_id="wei2003"),
+        *_rows("context_outcomes", "id", "lazzerini2013-remission-w8-thalidomide",
+               "lazzerini2013-remission-w8-placebo"),
+        *_rows("context_outcomes", "study_id", "huang2002"),
+    ),
+    "audit": _rows("studies", "study_id", "he2017", "wei2003"),
+    "methods": (
+        *_rows("studies", "study_id", "he2017", "wei2003"),
+        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
+        *_rows("study_facts", "fact", "enrolled", "completed", study_id="wei2003"),
+        *_rows("binary_outcomes", "outcome", "clinical_remission", study_id="he2017", timepoint_week="8"),
+        *_rows("binary_outcomes", "id", "wei2003-asas20-results"),
+        *_rows("adverse_events", "id", "wei2003-neuropathy-results"),
+        *_rows("continuous_outcomes", "id", "wei2003-esr-w24-results", "wei2003-esr-w24-fig2",
+               "wei2003-basdai-baseline-for-w24-fig1", "wei2003-basdai-w24-fig1"),
+    ),
+    "crohns_results": (
+        *_rows("study_facts", "fact", "enrolled", "dose_mg_per_day_min", "dose_mg_per_day_max", "primary_endpoint_week",
+               "endoscopy_week", "endoscopy_n", "suggested_optimal_induction_week",
+               "complete_endoscopic_remission_cdeis_lt", "endoscopic_response_baseline_cdeis_min",
+               "endoscopic_response_cdeis_decrease_gt", study_id="he2017"),
+        *_rows("context_outcomes", "outcome", "clinical_remission", arm="thalidomide"),
+        *_rows("context_outcomes", "outcome", "clinical_remission", arm="placebo"),
+    ),
+    "as_results": (
+        *_rows("studies", "study_id", "wei2003", "huang2002", "zhu2010"),
+        *_rows("study_facts", "fact", "enrolled", "completed", "stable_background_months", "dose_mg_per_day_start",
+               "dose_start_weeks", "dose_mg_per_day_maintenance", "dose_maintenance_weeks", "duration_weeks",
+               "significance_level", "subtype_count", study_id="wei2003"),
+        *_rows("continuous_outcomes", "measure", "basdai", "basfi", "basg", "esr", "crp", "iga", study_id="wei2003",
+               comparison="week 24 vs baseline", location="results"),
+        *_rows("continuous_outcomes", "measure", "basdai", study_id="wei2003", comparison="week 8 vs baseline",
+               location="results"),
+        *_rows("withdrawals", "id", "wei2003-drug-eruption-results", "wei2003-dizziness-drowsiness-results",
+               "wei2003-lack-of-efficacy-results", "wei2003-side-effects-results"),
+        *_rows("context_outcomes", "id", "huang2002-improvement-gt20-12m"),
+        *_rows("context_outcomes", "outcome", "improvement_gt20_4_of_7", study_id="huang2002"),
+        *_rows("context_outcomes", "outcome", "basdai_and_pain_improvement_gt50", study_id="zhu2010"),
+        *_rows("cited_results", "id", "wei2003-cited-huang-improved"),
+    ),
+    "safety": (
+        *_rows("studies", "study_id", "he2017", "wei2003"),
+        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
+        *_rows("study_facts", "fact", "enrolled", "completed", "duration_weeks", "duration_months", "bedtime_dose_mg",
+               "rash_resolution_weeks", "dizziness_resolution_days", "numbness_resolution_weeks", study_id="wei2003"),
+        *_rows("adverse_events", "event", "any adverse event", "adverse event necessitating therapy discontinuation",
+               study_id="he2017"),
+        *_rows("adverse_events", "event", "dry mouth", "constipation", "dizziness", "daytime drowsiness",
+               study_id="wei2003", location="results"),
+        *_rows("adverse_events", "event", "neuropathy", "numbness of the hands",
+               "severe drowsiness under the twice-daily regimen", study_id="wei2003"),
+        *_rows("withdrawals", "reason", "rash", study_id="wei2003", location="abstract: results"),
+    ),
+}
+
+# (part, whole): the part may not exceed the whole on any row.
+_BOUNDED_BY: dict[str, tuple[tuple[str, str], ...]] = {
+    "binary_outcomes": (("count", "denominator"),),
+    "adverse_events": (("count", "denominator"),),
+    "context_outcomes": (("count", "denominator"), ("denominator", "n_enrolled"),
+                         ("n_completed", "n_enrolled"), ("n_randomised", "n_enrolled")),
+    "cited_results": (("value", "denominator"),),
+}
+
+# Files about the source studies only, and about context studies only: the
+# book must never mix a context study into a source study's results.
+_SOURCE_FILES = ("study_facts", "withdrawals", "binary_outcomes", "continuous_outcomes", "adverse_events",
+                 "cited_results")
+_CONTEXT_FILES = ("context_outcomes",)
+
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_.-]+\.csv$")
+_COMPARISON = re.compile(r"^week ([0-9]+) vs baseline$")
+
+
+# ------------------------------------------------------------- raw reading
+
+@dataclass
+class _Table:
+    """One CSV file as text cells, with the line number of each row."""
+
+    file: str
+    header: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+
+    def column(self, name: str) -> Iterator[tuple[int, str]]:
+        for line, row in self.rows:
+            yield line, row.get(name, "")
+
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"))
+
+
+def _unsafe(path: Path, directory: Path) -> str | None:
+    """Why ``path``, in the data directory, must be neither read nor published; None if it may be.
+
+    The book publishes the files of the package: a link leading outside would
+    publish what it points to, and reading a FIFO would wait for ever.
+    """
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(directory):
+            return f"a symbolic link to outside the data package ({os.readlink(path)})"
+        mode = path.stat().st_mode
+    except RuntimeError:  # pathlib's word for a loop of links
+        return "a symbolic link that leads back to itself"
+    except OSError:
+        return None  # missing, or a dangling link: reported as missing where it matters
+    kind = next((name for test, name in _KINDS if test(mode)), None)
+    return f"not a regular file but {kind}; the package holds regular files only" if kind else None
+
+
+def entry_problems(directory: Path) -> list[Problem]:
+    """A problem for every entry of the data directory that is unsafe to read or publish.
+
+    The top level only: the package is flat, and only its top level is read and published.
+    """
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return []  # no directory: the missing descriptor says so
+    return [Problem(path.name, None, "file", reason) for path in entries if (reason := _unsafe(path, directory))]
+
+
+def _read_bytes(path: Path, file: str, problems: list[Problem], directory: Path) -> bytes | None:
+    reason = _unsafe(path, directory)
+    if reason:
+        problems.append(Problem(file, None, "file", reason))
+        return None
+    if not path.is_file():
+        problems.append(Problem(file, None, "file", f"missing: no file at {path}"))
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(file, None, "file", f"cannot be read: {exc.strerror or exc}"))
+        return None
+
+
+def _decode(blob: bytes, file: str, problems: list[Problem]) -> str | None:
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(file, None, "file",
+                                f"not UTF-8: byte 0x{blob[exc.start]:02x} at offset {exc.start}"))
+        return None
+    if text.startswith("\ufeff"):
+        problems.append(Problem(file, None, "file", "starts with a byte-order mark; save as plain UTF-8"))
+        return None
+    if not text.strip():
+        problems.append(Problem(file, None, "file", "empty: no header row"))
+        return None
+    return text
+
+
+def _parse_csv(text: str, file: str, problems: list[Problem]) -> _Table | None:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        header = next(reader)
+        start = reader.line_num + 1
+        for record in reader:
+            if record:
+                rows.append((start, dict(zip(header, record, strict=False))))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        problems.append(Problem(file, reader.line_num, "file", f"malformed CSV: {exc}"))
+        return None
+    return _Table(file, header, rows)
+
+
+def _read_descriptor(directory: Path, problems: list[Problem]) -> dict | None:
+    blob = _read_bytes(directory / DESCRIPTOR, DESCRIPTOR, problems, directory)
+    if blob is None:
+        return None
+    text = _decode(blob, DESCRIPTOR, problems)
+    if text is None:
+        return None
+    try:
+        descriptor = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(DESCRIPTOR, exc.lineno, "file", f"not valid JSON: {exc.msg}"))
+        return None
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
+        problems.append(Problem(DESCRIPTOR, None, "resources", "missing: expected a list of resources"))
+        return None
+    return descriptor
+
+
+def resources_by_name(descriptor: dict) -> dict[str, dict]:
+    """The resources of a descriptor by name (entries that are not mappings left out)."""
+    return {r.get("name"): r for r in descriptor["resources"] if isinstance(r, dict)}
+
+
+def field_types(resource: dict) -> dict[str, str]:
+    """Column -> declared Table Schema type (``string`` when none is declared) of one resource."""
+    fields = resource.get("schema", {}).get("fields", [])
+    return {f.get("name"): f.get("type", "string") for f in fields if isinstance(f, dict)}
+
+
+def _check_contract(descriptor: dict) -> list[Problem]:
+    problems = []
+    resources = resources_by_name(descriptor)
+    for name in RESOURCES:
+        resource = resources.get(name)
+        if resource is None:
+            problems.append(Problem(DESCRIPTOR, None, f"resources.{name}", "missing from the package"))
+            continue
+        if resource.get("path") != f"{name}.csv":
+            problems.append(Problem(DESCRIPTOR, None, f"resources.{name}.path",
+                                    f"is {resource.get('path')!r}, expected '{name}.csv'"))
+        declared = field_types(resource)
+        for column in CONTRACT_COLUMNS[name]:
+            if column not in declared:
+                problems.append(Problem(DESCRIPTOR, None, f"resources.{name}.schema",
+                                        f"lacks the contract column {column!r}"))
+    return problems
+
+
+# -------------------------------------------------------- frictionless pass
+
+_FILE_ERRORS = {"scheme-error", "encoding-error", "source-error", "format-error", "hashing-error",
+                "byte-count-error", "hash-count-error", "compression-error", "control-error", "dialect-error",
+                "resource-error", "schema-error", "field-error", "checklist-error", "check-error",
+                "package-error", "general-error"}
+_HEADER_ERRORS = {"missing-label", "extra-label", "incorrect-label", "blank-label", "duplicate-label",
+                  "header-error", "label-error", "blank-header"}
+
+
+def _problem_from_error(file: str, error, resource: dict) -> Problem:
+    """Translate one frictionless error into a Problem in our wording."""
+    kind = error.type
+    row = getattr(error, "row_number", None)
+    field = getattr(error, "field_name", None) or ""
+    cell = getattr(error, "cell", None)
+    note = getattr(error, "note", "") or ""
+    if kind in _HEADER_ERRORS:
+        return Problem(file, 1, field or getattr(error, "label", "") or "header", note or error.message)
+    if kind == "type-error":
+        expected = field_types(resource).get(field, "value")
+        return Problem(file, row, field, f"{cell!r} is not a valid {expected}")
+    if kind == "constraint-error":
+        match = re.search(r'constraint "(\w+)" is "(.*)"', note)
+        if match and match.group(1) == "required":
+            return Problem(file, row, field, "required but empty")
+        if match and match.group(1) == "enum":
+            return Problem(file, row, field, f"{cell!r} is not one of {match.group(2)}")
+        if match:
+            return Problem(file, row, field, f"{cell!r} breaks {match.group(1)} {match.group(2)}")
+        return Problem(file, row, field, f"{cell!r}: {note}")
+    if kind == "primary-key":
+        key = ", ".join(resource.get("schema", {}).get("primaryKey", [])) or "primary key"
+        where = re.search(r"position (\d+)", note)
+        first = f" (first used on row {where.group(1)})" if where else ""
+        return Problem(file, row, key, f"duplicate id{first}")
+    if kind == "foreign-key":
+        match = re.search(r'for "([^"]+)": values "([^"]*)" not found in the lookup table "([^"]+)"', note)
+        if match:
+            return Problem(file, row, match.group(1),
+                           f"{match.group(2)!r} not found in {match.group(3)}.csv")
+        return Problem(file, row, "foreign key", note or error.message)
+    if kind in ("missing-cell", "extra-cell", "blank-row"):
+        what = {"missing-cell": "missing cell", "extra-cell": "extra cell", "blank-row": "blank row"}[kind]
+        return Problem(file, row, field or "row", what)
+    if kind in _FILE_ERRORS:
+        return Problem(file, None, "file", note or error.message)
+    return Problem(file, row, field or kind, note or error.message)
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _checkable(descriptor: dict, tables: dict[str, _Table]) -> dict:
+    """Return a copy of the descriptor that frictionless can check without failing early.
+
+    Files we could not read are left out (their problem is already
+    reported), and so are files whose header names a column twice (reported
+    by :func:`_rule_header`; frictionless cannot match such columns by name,
+    and fails every file that refers to it), and keys whose columns are
+    missing from a header: otherwise one broken file would abort the checks
+    of every file that refers to it, and the report would no longer hold all
+    problems at once, or would blame the wrong file.
+    """
+    tables = {name: table for name, table in tables.items() if len(set(table.header)) == len(table.header)}
+    checkable = copy.deepcopy(descriptor)
+    kept = []
+    for resource in checkable["resources"]:
+        table = tables.get(resource.get("name")) if isinstance(resource, dict) else None
+        if table is None:
+            continue
+        schema = resource.get("schema")
+        if isinstance(schema, dict):
+            header = set(table.header)
+            if not set(_as_list(schema.get("primaryKey", []))) <= header:
+                schema.pop("primaryKey", None)
+            keys = []
+            for key in _as_list(schema.get("foreignKeys", [])):
+                reference = key.get("reference", {}) if isinstance(key, dict) else {}
+                target = tables.get(reference.get("resource") or resource.get("name"))
+                if (target is not None and set(_as_list(key.get("fields", []))) <= header
+                        and set(_as_list(reference.get("fields", []))) <= set(target.header)):
+                    keys.append(key)
+            schema["foreignKeys"] = keys
+        kept.append(resource)
+    checkable["resources"] = kept
+    return checkable
+
+
+def _schema_problems(directory: Path, descriptor: dict, tables: dict[str, _Table]) -> list[Problem]:
+    """Validate types, constraints and keys with frictionless."""
+    from frictionless import (  # imported here: only validation needs it
+        Detector,
+        FrictionlessException,
+        Package,
+    )
+
+    checkable = _checkable(descriptor, tables)
+    if not checkable["resources"]:
+        return []
+    try:
+        # schema_sync matches columns by name, not position, so one misplaced or
+        # missing column does not turn every later cell into a type error; the
+        # header itself is checked by _rule_header.
+        package = Package(checkable, basepath=str(directory), detector=Detector(schema_sync=True))
+        report = package.validate()
+    except FrictionlessException as exc:
+        return [Problem(DESCRIPTOR, None, "descriptor", str(getattr(exc, "error", exc).note or exc))]
+    resources = resources_by_name(descriptor)
+    problems = []
+    for task in report.tasks:
+        resource = resources.get(task.name, {})
+        file = resource.get("path") or f"{task.name}.csv"
+        for error in task.errors:
+            if error.type in _HEADER_ERRORS:
+                continue
+            problems.append(_problem_from_error(file, error, resource))
+    for error in report.errors:
+        problems.append(Problem(DESCRIPTOR, None, "descriptor", getattr(error, "note", "") or error.message))
+    return problems
+
+
+# ---------------------------------------------------------- hand-written rules
+
+# Each rule takes the parsed files (by resource name) and the declared field
+# types (by resource, then column) and yields the problems it finds.
+_Tables = dict[str, _Table]
+_Types = dict[str, dict[str, str]]
+
+
+def _number(text: str) -> float | None:
+    return float(text) if PLAIN_NUMBER.match(text or "") else None
+
+
+def _rule_header(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    # Columns are matched by name; every schema field must be there, once, and nothing else.
+    for name, table in tables.items():
+        declared = types.get(name, {})
+        seen = set()
+        for column in table.header:
+            if column in seen:
+                yield Problem(table.file, 1, column, "column appears twice in the header")
+            elif column not in declared:
+                yield Problem(table.file, 1, column, "column not described in datapackage.json")
+            seen.add(column)
+        for column in declared:
+            if column not in seen:
+                yield Problem(table.file, 1, column, "column missing from the header")
+
+
+def _rule_line_breaks(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    # Row numbers in reports are line numbers; a line break inside a cell would shift them.
+    for table in tables.values():
+        for line, row in table.rows:
+            for field, value in row.items():
+                if "\n" in value or "\r" in value:
+                    yield Problem(table.file, line, field,
+                                  "contains a line break; keep every row on one line")
+
+
+def _rule_plain_numbers(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    # Numbers stay as the paper prints them: no signs, exponents, spaces or separators.
+    for name, table in tables.items():
+        for field, kind in types.get(name, {}).items():
+            if kind not in ("number", "integer"):
+                continue
+            for line, value in table.column(field):
+                if value and not PLAIN_NUMBER.match(value) and re.fullmatch(r"\s*[-+0-9.eE,]+\s*", value):
+                    yield Problem(table.file, line, field,
+                                  f"{value!r} is not written as a plain decimal (digits, optional point)")
+
+
+def _rule_bounded(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    for name, pairs in _BOUNDED_BY.items():
+        table = tables.get(name)
+        if table is None:
+            continue
+        for line, row in table.rows:
+            for part, whole in pairs:
+                a, b = _number(row.get(part, "")), _number(row.get(whole, ""))
+                if a is not None and b is not None and a > b:
+                    yield Problem(table.file, line, part, f"{row[part]} exceeds {whole} {row[whole]}")
+
+
+def _rule_p_positive(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    # Table Schema has no exclusive minimum; p = 0 is never a reportable p-value.
+    for table in tables.values():
+        for line, value in table.column("p_value"):
+            if _number(value) == 0:
+                yield Problem(table.file, line, "p_value", f"{value} is not within (0, 1]")
+
+
+def _rule_ids(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    for table in tables.values():
+        if "id" not in table.header or "study_id" not in table.header:
+            continue
+        for line, row in table.rows:
+            study = row.get("study_id", "")
+            if study and row.get("id") and not row["id"].startswith(f"{study}-"):
+                yield Problem(table.file, line, "id",
+                              f"{row['id']!r} does not start with its study id '{study}-'")
+
+
+def _rule_roles(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    studies = tables.get("studies")
+    if studies is None:
+        return
+    role = {row.get("study_id"): row.get("role") for _, row in studies.rows}
+    for names, wanted in ((_SOURCE_FILES, "source"), (_CONTEXT_FILES, "context")):
+        for name in names:
+            table = tables.get(name)
+            if table is None:
+                continue
+            for line, study in table.column("study_id"):
+                if study in role and role[study] != wanted:
+                    yield Problem(table.file, line, "study_id", f"{study!r} is a {role[study]} study; "
+                                  f"{table.file} holds {wanted} studies only")
+
+
+def _rule_units(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    measures = tables.get("measures")
+    outcomes = tables.get("continuous_outcomes")
+    if measures is not None and outcomes is not None:
+        unit = {row.get("measure"): row.get("unit", "") for _, row in measures.rows}
+        for line, row in outcomes.rows:
+            written, measure = row.get("unit", ""), row.get("measure", "")
+            if written and measure in unit and written != unit[measure]:
+                yield Problem(outcomes.file, line, "unit",
+                              f"{written!r} differs from the unit of {measure!r} in measures.csv "
+                              f"({unit[measure]!r})")
+    facts = tables.get("study_facts")
+    if facts is not None:
+        first: dict[str, tuple[str, int]] = {}
+        for line, row in facts.rows:
+            fact, unit_ = row.get("fact", ""), row.get("unit", "")
+            if fact not in first:
+                first[fact] = (unit_, line)
+            elif unit_ != first[fact][0]:
+                yield Problem(facts.file, line, "unit",
+                              f"{unit_!r} differs from the unit of {fact!r} on row {first[fact][1]} "
+                              f"({first[fact][0]!r})")
+
+
+def _rule_reports_something(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    wanted = {"binary_outcomes": ("count", "percent"), "adverse_events": ("count", "percent", "frequency"),
+              "context_outcomes": ("count", "percent")}
+    for name, columns in wanted.items():
+        table = tables.get(name)
+        if table is None:
+            continue
+        for line, row in table.rows:
+            if not any(row.get(c) for c in columns):
+                yield Problem(table.file, line, columns[0],
+                              f"empty: the row reports none of {', '.join(columns)}")
+
+
+def _rule_pairs(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    table = tables.get("continuous_outcomes")
+    if table is None:
+        return
+    groups: dict[tuple, list[tuple[int, dict[str, str]]]] = defaultdict(list)
+    for line, row in table.rows:
+        match = _COMPARISON.match(row.get("comparison", ""))
+        if not match:
+            continue  # the schema pattern reports it
+        week = row.get("timepoint_week", "")
+        follow = match.group(1)
+        if week not in ("0", follow):
+            yield Problem(table.file, line, "timepoint_week",
+                          f"{week!r} is neither 0 nor the week of {row['comparison']!r}")
+            continue
+        if week == "0":
+            for column in ("p_value", "test"):
+                if row.get(column):
+                    yield Problem(table.file, line, column,
+                                  "belongs on the follow-up row, not the baseline row")
+        key = (row.get("study_id"), row.get("measure"), row.get("comparison"), row.get("location"))
+        groups[key].append((line, row))
+    for (_, measure, comparison, location), rows in groups.items():
+        weeks = [row.get("timepoint_week") for _, row in rows]
+        for wanted, label in (("0", "baseline"), (_COMPARISON.match(comparison).group(1), "follow-up")):
+            count = weeks.count(wanted)
+            if count != 1:
+                line = rows[0][0]
+                yield Problem(table.file, line, "comparison", f"{measure} {comparison!r} at {location!r} "
+                              f"has {count} {label} rows, expected 1")
+
+
+def _bound(bound: float | None, missing: str = "-inf") -> str:
+    """Format a scale bound for a message (``missing`` when unbounded)."""
+    return missing if bound is None else f"{bound:g}"
+
+
+def _rule_scale(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    measures = tables.get("measures")
+    if measures is None:
+        return
+    bounds = {}
+    for line, row in measures.rows:
+        low, high = _number(row.get("scale_min", "")), _number(row.get("scale_max", ""))
+        if low is not None and high is not None and low > high:
+            yield Problem(measures.file, line, "scale_min",
+                          f"{row['scale_min']} exceeds scale_max {row['scale_max']}")
+        bounds[row.get("measure")] = (low, high)
+    outcomes = tables.get("continuous_outcomes")
+    if outcomes is None:
+        return
+    for line, row in outcomes.rows:
+        mean = _number(row.get("mean", ""))
+        low, high = bounds.get(row.get("measure"), (None, None))
+        if mean is None:
+            continue
+        if (low is not None and mean < low) or (high is not None and mean > high):
+            scale = f"{_bound(low)} to {_bound(high, 'unbounded')}"
+            yield Problem(outcomes.file, line, "mean",
+                          f"{row['mean']} is outside the scale of {row['measure']} ({scale})")
+
+
+def _rule_quotes(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    for name, fields in QUOTED_FIELDS.items():
+        table = tables.get(name)
+        if table is None or "quote" not in table.header:
+            continue
+        for line, row in table.rows:
+            quote = row.get("quote", "")
+            if not quote:
+                continue  # the schema reports a missing quote
+            for field, kind in fields.items():
+                value = row.get(field, "")
+                if value and not value_in_quote(value, quote, kind):
+                    yield Problem(table.file, line, field,
+                                  f"{value!r} does not appear in the quote as written")
+
+
+def _rule_required(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    needed: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = defaultdict(list)
+    for chapter, rows in REQUIRED_ROWS.items():
+        for name, cells in rows:
+            needed[(name, tuple(cells.items()))].append(chapter)
+    for (name, cells), chapters in needed.items():
+        table = tables.get(name)
+        if table is None or not {column for column, _ in cells} <= set(table.header):
+            continue  # an unreadable file or a missing column is reported already
+        if any(all(row.get(column) == value for column, value in cells) for _, row in table.rows):
+            continue
+        wanted = ", ".join(f"{column} {value!r}" for column, value in cells)
+        who = (f"the {chapters[0]} chapter looks" if len(chapters) == 1
+               else f"the {', '.join(chapters[:-1])} and {chapters[-1]} chapters look")
+        yield Problem(table.file, None, cells[-1][0], f"no row with {wanted}: {who} it up")
+
+
+#: The hand-written rules, each a generator of problems; tests break each one.
+RULES = (
+    _rule_header,
+    _rule_line_breaks,
+    _rule_plain_numbers,
+    _rule_bounded,
+    _rule_p_positive,
+    _rule_ids,
+    _rule_roles,
+    _rule_units,
+    _rule_reports_something,
+    _rule_pairs,
+    _rule_scale,
+    _rule_quotes,
+)
+
+
+# ------------------------------------------------------------------ validate
+
+def data_directory(data_dir: str | os.PathLike | None) -> Path:
+    """The data directory to read: ``data_dir``, else :func:`thalbook.core.paths.data_dir`, resolved."""
+    # Resolved, so that a link is judged by where it leads (see _unsafe).
+    return Path(data_dir if data_dir is not None else paths.data_dir()).resolve()
+
+
+def _sort_key(problem: Problem) -> tuple:
+    order = {f"{name}.csv": i for i, name in enumerate(RESOURCES)}
+    return (order.get(problem.file, -1 if problem.file == DESCRIPTOR else len(order)), problem.file,
+            problem.row or 0, problem.field, problem.message)
+
+
+def validate(data_dir: str | os.PathLike | None = None) -> list[Problem]:
+    """Return every problem in the data package, all of them in one run.
+
+    Never raises on bad input: a missing, empty, non-UTF-8 or malformed file
+    is itself a problem. Each problem prints as ``file:row: field: problem``
+    (``row`` is the line number in the file; the header is line 1).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Directory holding ``datapackage.json`` and the CSV files; default
+        :func:`thalbook.core.paths.data_dir`.
+
+    Returns
+    -------
+    list of thalbook.core.errors.Problem
+        Sorted by file and row; empty when the package is valid.
+
+    Examples
+    --------
+    >>> validate()
+    []
+    >>> import tempfile
+    >>> [str(p) for p in validate(tempfile.mkdtemp())]  # doctest: +ELLIPSIS
+    ['datapackage.json: file: missing: no file at ...']
+    """
+    try:
+        return sorted(set(_validate(data_directory(data_dir))), key=_sort_key)
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; say what broke instead
+        return [Problem(DESCRIPTOR, None, "validation", f"internal error: {type(exc).__name__}: {exc}")]
+
+
+def _validate(directory: Path) -> list[Problem]:
+    problems = entry_problems(directory)
+    descriptor = _read_descriptor(directory, problems)
+    if descriptor is None:
+        return problems
+    problems += _check_contract(descriptor)
+    tables: dict[str, _Table] = {}
+    types: dict[str, dict[str, str]] = {}
+    for index, resource in enumerate(descriptor["resources"]):
+        name = resource.get("name") if isinstance(resource, dict) else None
+        file = resource.get("path") if isinstance(resource, dict) else None
+        if not isinstance(name, str) or not isinstance(file, str) or not _SAFE_PATH.match(file):
+            problems.append(Problem(DESCRIPTOR, None, f"resources[{index}]",
+                                    f"needs a name and a plain file name as path, got {file!r}"))
+            continue
+        types[name] = field_types(resource)
+        blob = _read_bytes(directory / file, file, problems, directory)
+        text = _decode(blob, file, problems) if blob is not None else None
+        table = _parse_csv(text, file, problems) if text is not None else None
+        if table is not None:
+            tables[name] = table
+    problems += _schema_problems(directory, descriptor, tables)
+    for rule in RULES:
+        problems += rule(tables, types)
+    # A row a chapter needs may be missing only because it is malformed: that problem names it
+    # better, so missing rows are reported for files without any other problem.
+    spoilt = {problem.file for problem in problems}
+    problems += [p for p in _rule_required(tables, types) if p.file not in spoilt]
+    return problems
+
