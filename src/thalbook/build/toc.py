@@ -10,14 +10,11 @@ Examples
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from thalbook.core import paths
+from thalbook.core import toc
 from thalbook.core.errors import BuildError
 
 #: The book's sources besides its chapters (staged beside them, and part of the book's key).
@@ -49,55 +46,28 @@ def chapters() -> list[Chapter]:
     thalbook.core.errors.BuildError
         An entry names neither a notebook nor a Markdown file.
     """
-    toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    entries = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    found = []
-    for entry in entries:
-        stem = paths.ROOT / entry
-        candidates = [stem.with_suffix(s) for s in (".ipynb", ".md")]
-        source = next((c for c in candidates if c.exists()), None)
-        if source is None:
-            raise BuildError(f"_toc.yml: {entry}: no such notebook or Markdown file")
-        declared: tuple[str, ...] = ()
-        if source.suffix == ".ipynb":
-            declared = declared_parameters(source)
-        found.append(Chapter(stem.name, source, declared))
-    return found
+    try:
+        sources = toc.entries()
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    return [Chapter(source.stem, source, declared_parameters(source) if source.suffix == ".ipynb" else ())
+            for source in sources]
 
 
 def declared_parameters(source: Path) -> tuple[str, ...]:
     """The names the ``parameters`` cell assigns, as ``papermill.inspect_notebook`` finds them.
 
-    A cell of plain ``name = value`` lines (the book's own) is read with ``ast``:
-    importing papermill costs a rebuild with nothing to execute a quarter of its
-    time. Anything else (other statements, a line with two ``=``, which papermill
-    skips, another kernel language) is left to papermill itself.
+    A cell of plain ``name = value`` lines (the book's own) is read by
+    :func:`thalbook.core.toc.parameters_cell`: importing papermill costs a
+    rebuild with nothing to execute a quarter of its time. Any other cell is
+    left to papermill itself.
     """
-    nb = json.loads(source.read_bytes())
-    language = (nb.get("metadata", {}).get("kernelspec", {}).get("language")
-                or nb.get("metadata", {}).get("language_info", {}).get("name") or "python")
-    cell = next((c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None:
-        return ()
-    text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    names: set[str] | None = set()
     try:
-        body = ast.parse(text).body
-    except SyntaxError:
-        body, names = [], None
-    for node in body:
-        simple = (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                  and node.lineno == node.end_lineno
-                  and ast.get_source_segment(text, node).count("=") == 1)
-        if not simple or names is None:
-            names = None
-            break
-        names.add(node.targets[0].id)
-    if names is None or language != "python":
+        return toc.parameters_cell(source)
+    except (ValueError, SyntaxError):
         import papermill
 
         return tuple(sorted(papermill.inspect_notebook(str(source))))
-    return tuple(sorted(names))
 
 
 def code_size(chapter: Chapter) -> int:
