@@ -6,6 +6,7 @@ Whether its quotes stand in their sources is tested in ``test_quotes.py``.
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -132,3 +133,20 @@ def test_load_validates_once_per_content(monkeypatch, tmp_path):
     with pytest.raises(DataError):
         data.load(copy)
     assert len(calls) >= 1
+
+
+def test_a_verdict_left_by_the_build_spares_the_kernel_a_validation(tmp_path, monkeypatch):
+    """Only a verdict file named by this very content counts; any other content is validated."""
+    copy = shutil.copytree(paths.DATA, tmp_path / "data")
+    calls = []
+    monkeypatch.setattr(data, "validate", lambda d=None: calls.append(d) or [])
+    verdicts = tmp_path / "verdicts"
+    verdicts.mkdir()
+    monkeypatch.setenv(paths.VALIDATED_ENV, str(verdicts))
+    (verdicts / f"data-{data.content_digest(copy)}").touch()
+    data.load(copy)
+    assert calls == []
+    with (copy / "studies.csv").open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    data.load(copy)
+    assert len(calls) == 1

@@ -175,6 +175,8 @@ def validate_data(data_dir: Path, out: Path, inputs: str) -> None:
     ``inputs`` (:func:`inputs_digest`) covers every byte of the data, the
     validation code and the pinned requirements, so the same inputs cannot
     give another verdict, and a rebuild skips importing pandas and frictionless.
+    ``out/cache/valid-data/data-<content digest>`` tells the kernels the same
+    (``thalbook.core.paths.VALIDATED_ENV``), so that no chapter validates again.
     """
     marker = out / "cache" / "valid-data" / inputs
     if marker.exists():
@@ -186,5 +188,9 @@ def validate_data(data_dir: Path, out: Path, inputs: str) -> None:
         raise DataError(problems)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
+    # The verdict for this very content, which the kernels read (paths.VALIDATED_ENV).
+    digest = data.content_digest(data_dir)
+    if digest is not None:
+        (marker.parent / f"data-{digest}").touch()
     for stale in sorted(marker.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
         stale.unlink(missing_ok=True)

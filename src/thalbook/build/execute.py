@@ -79,7 +79,7 @@ def longest_first(tasks: list[Task], out: Path) -> list[Task]:
     return sorted(tasks, key=order)
 
 
-def kernel_environment(data_dir: Path) -> dict[str, str]:
+def kernel_environment(data_dir: Path, verdicts: Path | None = None) -> dict[str, str]:
     """The environment of every kernel: the build's, with the data directory and the plotting back-end.
 
     A kernel works in ``chapters/``, so the entries of ``PYTHONPATH`` are made
@@ -87,7 +87,8 @@ def kernel_environment(data_dir: Path) -> dict[str, str]:
     imports the very code the cache keys hashed.
     """
     entries = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return {**os.environ, paths.DATA_DIR_ENV: str(data_dir),
+    vouched = {paths.VALIDATED_ENV: str(verdicts)} if verdicts is not None else {}
+    return {**os.environ, **vouched, paths.DATA_DIR_ENV: str(data_dir),
             "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(paths.PACKAGE.parent), *entries])),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
@@ -104,7 +105,7 @@ class Executor:
         self.count = len(tasks)
         self.out = out
         self.pending = out / "pending"
-        self.env = kernel_environment(data_dir)
+        self.env = kernel_environment(data_dir, out / "cache" / "valid-data")
         self.jobs = max(1, min(jobs, self.count))
         self.lock = threading.Lock()
         self.go = threading.Event()
