@@ -10,6 +10,7 @@ starts, resolve their paths inside the copy and never touch the real tree.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import shutil
@@ -44,6 +45,12 @@ def thalbook(*args: str, project: Path = ROOT, timeout: float = 1800, **kwargs) 
         "THALBOOK_DATA_DIR", None)
     return subprocess.run([sys.executable, "-m", "thalbook.build.cli", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def csv_rows(name: str) -> list[dict[str, str]]:
+    """The rows of one CSV file of the data package, as the file holds them (text)."""
+    with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def tree_digest(path: Path) -> str:

@@ -10,13 +10,8 @@ import dataclasses
 
 import pytest
 
-from thalbook.core import counts, data, efficacy
+from thalbook.core import counts, efficacy
 from thalbook.core.errors import InputError
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
 
 
 def test_endoscopic_denominators_are_inferred_among_the_32_endoscoped(package):

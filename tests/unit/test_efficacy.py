@@ -17,12 +17,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from thalbook.chapters import figures, results
-from thalbook.core import data, efficacy
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
+from thalbook.core import efficacy
 
 
 def scipy_ci(k: int, n: int, method: str, level: float) -> tuple[float, float]:

@@ -9,7 +9,6 @@ chapter's prose and display cells are read from the notebook itself.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import itertools
 import json
@@ -21,19 +20,14 @@ import matplotlib.pyplot as plt
 import pytest
 from scipy import stats as scipy_stats
 
+from tests.conftest import csv_rows
 from thalbook.chapters import as_results
-from thalbook.core import data
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "as_results.ipynb"
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
 OTHER = {"confidence_level": 0.9, "ci_method": "clopper-pearson", "analysis_set": "reported"}
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +38,6 @@ def view(package):
 @pytest.fixture(scope="module")
 def other(package):
     return as_results.build(package, OTHER)
-
-
-def csv_rows(name: str) -> list[dict[str, str]]:
-    with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def reported(measure: str, comparison: str, week: str) -> tuple[float, float]:

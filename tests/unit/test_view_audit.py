@@ -18,16 +18,11 @@ import pytest
 
 from tests.conftest import thalbook
 from thalbook.chapters import audit, methods
-from thalbook.core import data, toc
+from thalbook.core import toc
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "audit.ipynb"
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
 
 
 @pytest.fixture(scope="module")

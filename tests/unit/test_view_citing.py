@@ -17,16 +17,11 @@ from pybtex.database import parse_string
 
 from thalbook import __version__
 from thalbook.chapters import citing
-from thalbook.core import data, toc
+from thalbook.core import toc
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "citing.ipynb"
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
 
 
 @pytest.fixture(scope="module")

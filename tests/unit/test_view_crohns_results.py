@@ -7,7 +7,6 @@ here; the chapter's prose and display cells are read from the notebook itself.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -17,19 +16,15 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from tests.conftest import csv_rows
 from thalbook.chapters import crohns_results
-from thalbook.core import counts, data
+from thalbook.core import counts
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "crohns_results.ipynb"
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
 OTHER = {"confidence_level": 0.9, "ci_method": "clopper-pearson", "analysis_set": "reported"}
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +35,6 @@ def view(package):
 @pytest.fixture(scope="module")
 def other(package):
     return crohns_results.build(package, OTHER)
-
-
-def csv_rows(name: str) -> list[dict[str, str]]:
-    with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def printed_percent(outcome: str, week: str = "24") -> float:

@@ -15,16 +15,11 @@ import pandas as pd
 import pytest
 
 from thalbook.chapters import data_provenance
-from thalbook.core import data, toc
+from thalbook.core import toc
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "data_provenance.ipynb"
 DATA = ROOT / "data"
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ by hand, and the parameters' chapters from the build floor's own reading of
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -17,10 +16,11 @@ import matplotlib.pyplot as plt
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from tests.conftest import csv_rows
 from thalbook.build import params
 from thalbook.build import toc as book_toc
 from thalbook.chapters import methods, tables
-from thalbook.core import audit, data, toc
+from thalbook.core import audit, toc
 from thalbook.core.errors import InputError, ParameterError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,11 +32,6 @@ STATSMODELS = {"wilson": "wilson", "clopper-pearson": "beta", "jeffreys": "jeffr
 
 
 @pytest.fixture(scope="module")
-def package():
-    return data.load()
-
-
-@pytest.fixture(scope="module")
 def view(package):
     return methods.build(package, DEFAULT)
 
@@ -44,11 +39,6 @@ def view(package):
 @pytest.fixture(scope="module")
 def other(package):
     return methods.build(package, OTHER)
-
-
-def csv_rows(name: str) -> list[dict[str, str]]:
-    with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def row(name: str, row_id: str) -> dict[str, str]:
