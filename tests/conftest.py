@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +53,22 @@ def csv_rows(name: str) -> list[dict[str, str]]:
     """The rows of one CSV file of the data package, as the file holds them (text)."""
     with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def chapter_cells(notebook: Path) -> list[dict]:
+    """The cells of a chapter notebook, as its JSON holds them."""
+    return json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+
+
+def chapter_prose(notebook: Path) -> str:
+    """The markdown of a chapter notebook, cell after cell."""
+    return "\n".join("".join(c["source"]) for c in chapter_cells(notebook) if c["cell_type"] == "markdown")
+
+
+def shown_names(notebook: Path) -> list[str]:
+    """The table and figure names a chapter notebook's cells show with ``view.show("...")``, in order."""
+    shows = re.compile(r'view\.show\("([^"]+)"\)')
+    return [name for cell in chapter_cells(notebook) for name in shows.findall("".join(cell["source"]))]
 
 
 def tree_digest(path: Path) -> str:

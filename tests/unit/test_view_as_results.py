@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import re
 from pathlib import Path
@@ -20,7 +19,7 @@ import matplotlib.pyplot as plt
 import pytest
 from scipy import stats as scipy_stats
 
-from tests.conftest import csv_rows
+from tests.conftest import chapter_cells, chapter_prose, csv_rows
 from thalbook.chapters import as_results
 from thalbook.core.errors import InputError
 
@@ -52,19 +51,11 @@ def withdrawn(row_id: str) -> int:
     return int(next(r["count"] for r in csv_rows("withdrawals.csv") if r["id"] == row_id))
 
 
-def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def prose() -> str:
-    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-
-
 # ---------------------------------------------------------------- against the chapter
 
 
 def test_every_glued_name_in_the_prose_is_in_the_view(view, other):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", prose())
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", chapter_prose(NOTEBOOK))
     assert len(used) > 100
     for built in (view, other):
         missing = sorted({name for name, _ in used} - set(built.values))
@@ -75,7 +66,7 @@ def test_every_glued_name_in_the_prose_is_in_the_view(view, other):
 
 def test_every_display_cell_shows_a_table_or_figure_of_the_view_and_all_are_shown(view):
     shown = []
-    for cell in cells():
+    for cell in chapter_cells(NOTEBOOK):
         source = "".join(cell["source"])
         for name in re.findall(r'view\.show\("([^"]+)"\)', source):
             assert name in view.tables or name in view.figures, name
@@ -86,7 +77,7 @@ def test_every_display_cell_shows_a_table_or_figure_of_the_view_and_all_are_show
     assert sorted(shown) == sorted([*view.tables, *view.figures])
     for name, myst in view.tables.items():
         assert f":name: {name}" in myst.splitlines()[:4]
-        assert f"{{numref}}`{name}`" in prose()
+        assert f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
 
 
 def test_the_view_shows_the_parameters_it_ran_with(view, other):

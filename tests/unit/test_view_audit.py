@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import thalbook
+from tests.conftest import chapter_prose, shown_names, thalbook
 from thalbook.chapters import audit, methods
 from thalbook.core import toc
 from thalbook.core.errors import InputError
@@ -37,14 +36,6 @@ def cli_rows() -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(proc.stdout)))
 
 
-def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def prose() -> str:
-    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-
-
 def body_rows(myst: str) -> int:
     return sum(1 for line in myst.splitlines() if line.startswith("* - ")) - 1
 
@@ -53,13 +44,13 @@ def body_rows(myst: str) -> int:
 
 
 def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", prose())
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", chapter_prose(NOTEBOOK))
     assert used
     assert not sorted(set(used) - set(view.values))
 
 
 def test_every_display_cell_shows_a_table_of_the_view(view):
-    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    shown = shown_names(NOTEBOOK)
     assert shown and all(name in view.tables for name in shown)
     # every study's table is shown, on its own or among the context studies
     studies = [name for name in view.tables if name.startswith("audit-rows-") and name != audit.CONTEXT_TABLES]
@@ -68,7 +59,7 @@ def test_every_display_cell_shows_a_table_of_the_view(view):
 
 
 def test_the_chapter_explains_every_kind_of_check(view):
-    explained = re.findall(r"^`([a-z-]+)`\n: ", prose(), flags=re.M)
+    explained = re.findall(r"^`([a-z-]+)`\n: ", chapter_prose(NOTEBOOK), flags=re.M)
     assert explained == list(methods.CHECKS)
     for check in re.findall(r"^\*\*`([a-z-]+)`\*\* \(\d+\)$", view.tables["audit-findings"], flags=re.M):
         assert check in explained

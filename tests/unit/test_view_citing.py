@@ -7,7 +7,6 @@ chapter's prose and display cells are read from the notebook.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import yaml
 from pybtex.database import parse_string
 
+from tests.conftest import chapter_prose, shown_names
 from thalbook import __version__
 from thalbook.chapters import citing
 from thalbook.core import toc
@@ -33,14 +33,6 @@ def cff() -> dict:
     return yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
 
 
-def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def prose() -> str:
-    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-
-
 def code_blocks(myst: str) -> list[str]:
     return re.findall(r"```bibtex\n(.*?)\n```", myst, flags=re.S)
 
@@ -49,16 +41,16 @@ def code_blocks(myst: str) -> list[str]:
 
 
 def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", prose())
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", chapter_prose(NOTEBOOK))
     assert used
     assert not sorted(set(used) - set(view.values))
 
 
 def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
-    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    shown = shown_names(NOTEBOOK)
     assert sorted(shown) == sorted([*view.tables, *view.figures])
     for name in ("tbl-citing-cff", "tbl-citing-references"):
-        assert f":name: {name}" in view.tables[name] and f"{{numref}}`{name}`" in prose()
+        assert f":name: {name}" in view.tables[name] and f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
 
 
 def test_the_view_declares_what_the_notebook_declares(view):
@@ -98,7 +90,7 @@ def test_the_book_bibtex_and_the_source_entries(view):
         sources = [r["citation_key"] for r in csv.DictReader(f) if r["role"] == "source"]
     blocks = code_blocks(view.tables["bibtex-sources"])
     assert [list(parse_string(b, "bibtex").entries) for b in blocks] == [[key] for key in sources]
-    cited = prose().split("## Cite the source studies", 1)[1].split("\n## ", 1)[0]
+    cited = chapter_prose(NOTEBOOK).split("## Cite the source studies", 1)[1].split("\n## ", 1)[0]
     assert re.findall(r"\{cite:t\}`([^`]+)`", cited) == list(citing.SOURCE_KEYS)
     bib = (ROOT / "references.bib").read_text(encoding="utf-8")
     assert all(block in bib for block in blocks)

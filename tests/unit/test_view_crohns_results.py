@@ -7,7 +7,6 @@ here; the chapter's prose and display cells are read from the notebook itself.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import csv_rows
+from tests.conftest import chapter_cells, chapter_prose, csv_rows
 from thalbook.chapters import crohns_results
 from thalbook.core import counts
 from thalbook.core.errors import InputError
@@ -47,19 +46,11 @@ def study_fact(name: str) -> int:
     return int(next(r["value"] for r in csv_rows("study_facts.csv") if r["study_id"] == "he2017" and r["fact"] == name))
 
 
-def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def prose() -> str:
-    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-
-
 # ---------------------------------------------------------------- against the chapter
 
 
 def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", prose())
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", chapter_prose(NOTEBOOK))
     assert used
     missing = sorted({name for name, _ in used} - set(view.values))
     assert not missing, f"glued in the prose but not in the view: {missing}"
@@ -69,7 +60,7 @@ def test_every_glued_name_in_the_prose_is_in_the_view(view):
 
 def test_every_display_cell_shows_a_table_or_figure_of_the_view_and_all_are_shown(view):
     shown = []
-    for cell in cells():
+    for cell in chapter_cells(NOTEBOOK):
         source = "".join(cell["source"])
         for name in re.findall(r'view\.show\("([^"]+)"\)', source):
             assert name in view.tables or name in view.figures, name
@@ -80,7 +71,7 @@ def test_every_display_cell_shows_a_table_or_figure_of_the_view_and_all_are_show
     assert sorted(shown) == sorted([*view.tables, *view.figures])
     for name, myst in view.tables.items():
         assert f":name: {name}" in myst.splitlines()[:4]
-        assert f"{{numref}}`{name}`" in prose()
+        assert f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
 
 
 def test_the_view_shows_the_parameters_it_ran_with(view):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import chapter_cells, chapter_prose, shown_names
 from thalbook.chapters import data_provenance
 from thalbook.core import toc
 
@@ -36,31 +37,23 @@ def csv_rows(path: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def prose() -> str:
-    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-
-
 # ---------------------------------------------------------------- against the chapter
 
 
 def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", prose())
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", chapter_prose(NOTEBOOK))
     assert used
     assert not sorted(set(used) - set(view.values))
 
 
 def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
-    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    shown = shown_names(NOTEBOOK)
     assert sorted(shown) == sorted([*view.tables, *view.figures])
 
 
 def test_each_file_is_shown_under_its_own_heading(view):
     # the heading of a file's section is the markdown cell just before the cell that shows its table
-    for before, cell in zip(cells(), cells()[1:], strict=False):
+    for before, cell in zip(chapter_cells(NOTEBOOK), chapter_cells(NOTEBOOK)[1:], strict=False):
         found = re.findall(r'view\.show\("(tbl-data-[^"]+)"\)', "".join(cell["source"]))
         if found:
             heading = re.findall(r"^## (\S+)\.csv$", "".join(before["source"]), flags=re.M)[-1]

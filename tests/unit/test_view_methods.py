@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import csv_rows
+from tests.conftest import chapter_prose, csv_rows, shown_names
 from thalbook.build import params
 from thalbook.build import toc as book_toc
 from thalbook.chapters import methods, tables
@@ -45,39 +45,31 @@ def row(name: str, row_id: str) -> dict[str, str]:
     return next(r for r in csv_rows(name) if r["id"] == row_id)
 
 
-def cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def prose() -> str:
-    return "\n".join("".join(c["source"]) for c in cells() if c["cell_type"] == "markdown")
-
-
 # ---------------------------------------------------------------- against the chapter
 
 
 def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", prose())
+    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", chapter_prose(NOTEBOOK))
     assert used
     missing = sorted({name for name, _ in used} - set(view.values))
     assert not missing, f"glued in the prose but not in the view: {missing}"
     for name, spec in used:
         format(view.value(name), spec)  # a format spec in the prose fits the value's type
-    for name in re.findall(r"```\{glue:figure\} (\S+)", prose()):
+    for name in re.findall(r"```\{glue:figure\} (\S+)", chapter_prose(NOTEBOOK)):
         assert hasattr(view.value(name), "savefig"), name
 
 
 def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
-    shown = [name for cell in cells() for name in re.findall(r'view\.show\("([^"]+)"\)', "".join(cell["source"]))]
+    shown = shown_names(NOTEBOOK)
     assert sorted(shown) == sorted([*view.tables, *view.figures])
     for name, myst in view.tables.items():
         if name.startswith("tbl-"):
             assert f":name: {name}" in myst.splitlines()[:4]
-            assert f"{{numref}}`{name}`" in prose()
+            assert f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
 
 
 def test_the_check_table_in_the_prose_lists_every_check_once(view, package):
-    table = prose().split(":name: tbl-methods-checks", 1)[1].split("````", 1)[0]
+    table = chapter_prose(NOTEBOOK).split(":name: tbl-methods-checks", 1)[1].split("````", 1)[0]
     named = re.findall(r"^\* - `([a-z-]+)`$", table, flags=re.M)
     assert named == list(methods.CHECKS)
     assert set(audit.run_audit(package)["check"]) <= set(named)
