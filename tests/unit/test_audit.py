@@ -324,7 +324,7 @@ def test_rounding_convention_is_an_argument_and_named():
     row = only(result, "alpha", "grim", "esr week 24 (week 24 vs baseline)")
     assert row["status"] == "consistent" and "half-even" in row["detail"]
     assert keyed(result, "inconsistent") == PLANTED - {("alpha", "grim", "esr week 24 (week 24 vs baseline)")}
-    with pytest.raises(ValueError, match="rounding must be one of half-up, half-even, got 'up'"):
+    with pytest.raises(ValueError, match="rounding must be one of half-up, half-even, truncation, got 'up'"):
         audit.run_audit(synthetic(), rounding="up")
 
 

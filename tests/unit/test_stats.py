@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
 import scipy.stats
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from thalbook.core import stats, vocabulary
 
 FAST = settings(max_examples=60, deadline=None)
-DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}
+DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN, "truncation": ROUND_DOWN}
 
 
 def decimal_round(numerator: int, denominator: int, decimals: int, rounding: str) -> Decimal:
@@ -262,7 +262,7 @@ def test_percent_to_counts_rounding_ties():
         ),
         (
             lambda: stats.percent_to_counts(50, 0, rounding="up"),
-            "percent_to_counts: rounding must be one of half-up, half-even, got 'up'",
+            "percent_to_counts: rounding must be one of half-up, half-even, truncation, got 'up'",
         ),
     ],
 )

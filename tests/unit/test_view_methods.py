@@ -99,7 +99,7 @@ def test_the_parameters_table_is_what_the_build_floor_reads(view):
     assert toc.declared_parameters() == declared
     assert toc.defaults() == params.resolve()
     table = view.tables["tbl-methods-parameters"]
-    assert "* - `rounding`\n  - `half-up`, `half-even`\n  - `half-up`\n  - audit" in table
+    assert "* - `rounding`\n  - `half-up`, `half-even`, `truncation`\n  - `half-up`\n  - audit" in table
     users = ", ".join(c for c, names in declared.items() if "ci_method" in names)
     assert f"  - `wilson`\n  - {tables.escape(users)}\n" in table
 

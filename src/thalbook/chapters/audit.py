@@ -47,7 +47,7 @@ def build(package, params: dict[str, Any]) -> View:
         ``n_consistent``, ``n_check_types``, ``n_audited_studies``,
         ``<study>_checks`` and ``<study>_inconsistent`` for each source study,
         ``rounding``, ``other_rounding`` and ``n_rounding_sensitive`` (verdicts
-        the other convention would change). ``tables``: ``tbl-audit-summary``,
+        another convention would change). ``tables``: ``tbl-audit-summary``,
         ``audit-findings`` (every inconsistency, numbered, grouped by check),
         ``audit-rows-<study>`` for every audited study and
         :data:`CONTEXT_TABLES` (the context studies' tables together).
@@ -64,7 +64,7 @@ def build(package, params: dict[str, Any]) -> View:
     >>> from thalbook.core import data
     >>> view = build(data.load(), {"rounding": "half-up"})
     >>> view.value("other_rounding")
-    'half-even'
+    'half-even or truncation'
     >>> view.value("he2017_checks"), view.value("he2017_inconsistent")
     (19, 1)
     >>> list(view.tables)[:3]
@@ -79,8 +79,9 @@ def build(package, params: dict[str, Any]) -> View:
     audited = list(dict.fromkeys(ordered["study"]))
     summary = checks.summarise(table).reindex(audited)
     counts = table["status"].value_counts()
-    other = next(r for r in vocabulary.ROUNDINGS if r != rounding)
-    flipped = checks.run_audit(package, rounding=other)["status"].to_numpy() != table["status"].to_numpy()
+    others = vocabulary.other_roundings(rounding)
+    flipped = sum(checks.run_audit(package, rounding=other)["status"].to_numpy() != table["status"].to_numpy()
+                  for other in others).astype(bool)
     values = {
         "n_checks": len(table),
         "n_inconsistent": int(counts.get("inconsistent", 0)),
@@ -93,7 +94,7 @@ def build(package, params: dict[str, Any]) -> View:
     for study in sources:
         values[f"{study}_checks"] = int(summary.loc[study].sum())
         values[f"{study}_inconsistent"] = int(summary.loc[study, "inconsistent"])
-    values.update(other_rounding=other, rounding=rounding, n_rounding_sensitive=int(flipped.sum()))
+    values.update(other_rounding=" or ".join(others), rounding=rounding, n_rounding_sensitive=int(flipped.sum()))
 
     shown = summary.reset_index()
     shown.insert(1, "checks", summary.sum(axis=1).to_numpy())

@@ -66,7 +66,7 @@ from thalbook.core.data import (
 from thalbook.core.errors import InputError
 from thalbook.core.stats import places, short
 from thalbook.core.summary_checks import LISTED, grim_check, grimmer_check, lattice_check, scale_check
-from thalbook.core.vocabulary import other_rounding
+from thalbook.core.vocabulary import other_roundings
 
 COLUMNS = ("study", "quantity", "location", "reported", "check", "status", "detail")
 STATUSES = ("consistent", "inconsistent", "not-checkable")
@@ -213,8 +213,9 @@ def _proportion_checks(
                 if found
                 else f"no k/{denominator} rounds to it: {neighbours(denominator)}"
             ) + f" ({rounding} rounding)"
-        if not found and counts(n=denominator, rnd=other_rounding(rounding)):
-            detail += f"; {other_rounding(rounding)} rounding would give {percent}%"
+        for other in other_roundings(rounding) if not found else ():
+            if counts(n=denominator, rnd=other):
+                detail += f"; {other} rounding would give {percent}%"
         yield emit("percent-to-count", found, detail)
     elif percent is not None:
         # the size of the analysis set caps the denominator, else the enrolled total does

@@ -118,7 +118,9 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
     """Round an exact number to ``decimals`` places by the named convention.
 
     ``half-up`` rounds a tie away from zero (as ``decimal.ROUND_HALF_UP``),
-    ``half-even`` to the even last digit (as ``decimal.ROUND_HALF_EVEN``). The
+    ``half-even`` to the even last digit (as ``decimal.ROUND_HALF_EVEN``),
+    ``truncation`` drops every digit past the last one printed (toward zero,
+    as ``decimal.ROUND_DOWN``; printed numbers are often truncated). The
     value is an exact fraction, so ``9/32 = 0.28125`` is a tie; doing this on a
     binary float would not be exact.
 
@@ -128,7 +130,7 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
         The exact value to round.
     decimals : int
         Digits after the point.
-    rounding : {"half-up", "half-even"}
+    rounding : {"half-up", "half-even", "truncation"}
 
     Returns
     -------
@@ -140,6 +142,8 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
     >>> from fractions import Fraction
     >>> round_decimal(Fraction(1, 8), 2), round_decimal(Fraction(1, 8), 2, "half-even")
     (Decimal('0.13'), Decimal('0.12'))
+    >>> round_decimal(Fraction(21 * 100, 26), 0, "truncation")
+    Decimal('80')
     >>> round_decimal(Fraction(-1, 8), 2)
     Decimal('-0.13')
     """
@@ -147,17 +151,26 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
     scaled = abs(Fraction(value)) * 10**decimals
     whole = math.floor(scaled)
     rest = scaled - whole
-    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and (rounding == "half-up" or whole % 2)):
+    if rounding != "truncation" and (
+        rest > Fraction(1, 2) or (rest == Fraction(1, 2) and (rounding == "half-up" or whole % 2))
+    ):
         whole += 1
     sign = -1 if value < 0 else 1
     return Decimal(sign * whole).scaleb(-decimals)
 
 
-def _bucket(reported: Decimal, decimals: int) -> tuple[Fraction, Fraction]:
-    """The closed range of exact values that could round to ``reported``."""
-    half = Fraction(1, 2 * 10**decimals)
+def _bucket(reported: Decimal, decimals: int, rounding: str) -> tuple[Fraction, Fraction]:
+    """The closed range of exact values that could round (or truncate) to ``reported``.
+
+    Half a unit either side for half-up and half-even; for truncation the
+    unit beyond the printed digits, away from zero. The ends may or may not
+    belong: callers decide them by :func:`round_decimal`.
+    """
+    unit = Fraction(1, 10**decimals)
     centre = Fraction(reported)
-    return centre - half, centre + half
+    if rounding != "truncation":
+        return centre - unit / 2, centre + unit / 2
+    return (centre, centre + unit) if centre >= 0 else (centre - unit, centre)
 
 
 def places(value: Decimal) -> int:
@@ -313,7 +326,7 @@ def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[t
     n_values : iterable of int
         Numbers of pairs to try (non-zero, untied differences; see
         :func:`wilcoxon_pvalues`).
-    rounding : {"half-up", "half-even"}
+    rounding : {"half-up", "half-even", "truncation"}
 
     Returns
     -------
@@ -358,7 +371,7 @@ def percent_to_counts(
         The stated denominator; when given, only it is tried.
     n_max : int
         When ``n`` is not stated, try every denominator 1 .. n_max.
-    rounding : {"half-up", "half-even"}
+    rounding : {"half-up", "half-even", "truncation"}
 
     Returns
     -------
@@ -380,7 +393,7 @@ def percent_to_counts(
         denominators = range(1, _integer("percent_to_counts", "n_max", n_max, minimum=1) + 1)
     else:
         denominators = [_integer("percent_to_counts", "n", n, minimum=1)]
-    low, high = _bucket(target, decimals)
+    low, high = _bucket(target, decimals, rounding)
     found = []
     for m in denominators:
         for k in range(max(0, math.floor(low * m / 100)), min(m, math.ceil(high * m / 100)) + 1):
@@ -414,7 +427,7 @@ class Verdict:
 
 
 def _grim_totals(mean: Decimal, decimals: int, n: int, rounding: str) -> list[int]:
-    low, high = _bucket(mean, decimals)
+    low, high = _bucket(mean, decimals, rounding)
     return [
         total
         for total in range(math.floor(low * n), math.ceil(high * n) + 1)
@@ -438,7 +451,7 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
         Number of decimals it was printed with.
     n : int
         Number of values behind the mean.
-    rounding : {"half-up", "half-even"}
+    rounding : {"half-up", "half-even", "truncation"}
 
     Returns
     -------
@@ -464,7 +477,7 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
                 f"; uninformative, as every mean to {decimals} decimals is possible with n >= {10**decimals}"
             )
         return Verdict(True, rounding, detail, informative)
-    low, high = _bucket(value, int(decimals))
+    low, high = _bucket(value, int(decimals), rounding)
     below, above = math.floor(low * n), math.ceil(high * n)
     near = ", ".join(
         f"{t}/{n} = {short(Fraction(t, n))} -> {round_decimal(Fraction(t, n), int(decimals), rounding)}"
@@ -476,7 +489,7 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
 
 def _sd_rounds_to(variance: Fraction, sd: Decimal, decimals: int, rounding: str) -> bool:
     """Whether sqrt(variance), rounded, equals ``sd``, decided without a square root."""
-    low, high = _bucket(sd, decimals)
+    low, high = _bucket(sd, decimals, rounding)
     low = max(low, Fraction(0))
     if low**2 < variance < high**2:
         return True
@@ -505,7 +518,7 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
         Number of decimals of each as printed.
     n : int
         Number of values, >= 2.
-    rounding : {"half-up", "half-even"}
+    rounding : {"half-up", "half-even", "truncation"}
 
     Returns
     -------
@@ -531,7 +544,7 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
     grim_verdict = grim(m, int(mean_decimals), n, rounding)
     if not grim_verdict.consistent:
         return Verdict(False, rounding, f"{grim_verdict.detail}, whatever the SD", grim_verdict.informative)
-    low, high = _bucket(s, int(sd_decimals))
+    low, high = _bucket(s, int(sd_decimals), rounding)
     low = max(low, Fraction(0))
     window = (n - 1) * (high**2 - low**2)
     informative = window <= 2

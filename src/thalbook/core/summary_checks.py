@@ -36,7 +36,7 @@ import pandas as pd
 from thalbook.core import stats
 from thalbook.core.data import is_stated
 from thalbook.core.stats import places, short
-from thalbook.core.vocabulary import other_rounding
+from thalbook.core.vocabulary import other_roundings
 
 #: The test whose p-values :func:`lattice_check` reproduces (``continuous_outcomes.test``).
 WILCOXON = "wilcoxon-signed-rank"
@@ -69,9 +69,10 @@ def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tupl
             f"inconsistent ({rounding} rounding): no integer total over any n from {ns[0]} to {ns[-1]} "
             f"gives {mean}"
         )
-    other = [n for n in ns if stats.grim(mean, decimals, n, other_rounding(rounding)).consistent]
-    if not passing and other:
-        detail += f"; {other_rounding(rounding)} rounding would allow n = {_numbers(other)}"
+    for other_rounding in other_roundings(rounding) if not passing else ():
+        other = [n for n in ns if stats.grim(mean, decimals, n, other_rounding).consistent]
+        if other:
+            detail += f"; {other_rounding} rounding would allow n = {_numbers(other)}"
     return ("consistent" if passing else "inconsistent"), f"{detail}; {n_text}"
 
 

@@ -12,7 +12,7 @@ Examples
 >>> CI_METHODS
 ('wilson', 'clopper-pearson', 'jeffreys', 'agresti-coull')
 >>> allowed("rounding")
-'`half-up`, `half-even`'
+'`half-up`, `half-even`, `truncation`'
 >>> SET_NAMES["complete-case"]
 'complete case'
 """
@@ -53,7 +53,7 @@ SET_NAMES = {
 }
 
 #: Rounding conventions the consistency audit can assume for printed numbers.
-ROUNDINGS = ("half-up", "half-even")
+ROUNDINGS = ("half-up", "half-even", "truncation")
 
 #: What each parameter is, in one line (tables of parameters, ``thalbook --help``).
 DESCRIPTIONS = {
@@ -82,9 +82,10 @@ EFFECTS = {
         "events do not use it."
     ),
     "rounding": (
-        "The rounding convention (`half-up` or `half-even`) the consistency audit assumes when it asks "
-        "whether a printed number can come from whole counts. Only verdicts that hinge on a tie change, and "
-        "with them the audit chapter and the counts on the landing page."
+        "The rounding convention (`half-up`, `half-even` or `truncation`, which drops the digits past the "
+        "last printed one) the consistency audit assumes when it asks whether a printed number can come from "
+        "whole counts. Only verdicts that hinge on the last digit change, and with them the audit chapter and "
+        "the counts on the landing page."
     ),
 }
 
@@ -141,12 +142,12 @@ def allowed(name: str) -> str:
     return "see `params.py`"
 
 
-def other_rounding(rounding: str) -> str:
-    """The rounding convention that is not ``rounding``: the audit asks whether it would change a verdict.
+def other_roundings(rounding: str) -> tuple[str, ...]:
+    """The rounding conventions that are not ``rounding``: the audit asks whether one would change a verdict.
 
     Examples
     --------
-    >>> other_rounding("half-up")
-    'half-even'
+    >>> other_roundings("half-up")
+    ('half-even', 'truncation')
     """
-    return next(r for r in ROUNDINGS if r != rounding)
+    return tuple(r for r in ROUNDINGS if r != rounding)
