@@ -147,6 +147,22 @@ TABLES = {
         g-improvement,gamma,improvement,,thalidomide,,,80,30,,26,completers,context
         g-remission,gamma,remission,8,thalidomide,13,28,46.4,56,28,,randomised,context
     """,
+    "statements": """
+        id,study_id,topic,kind,value,location,note
+        a-reason-abs,alpha,withdrawal-reasons,reason,rash,abstract,
+        a-reason-res,alpha,withdrawal-reasons,reason,eruption; dizziness,results,
+        a-label-abs,alpha,subtype-label,label,axial AS,abstract,
+        a-label-res,alpha,subtype-label,label,axial AS,results,
+        a-chi-methods,alpha,chi-square,analysis,announced,methods,
+        a-asas40-methods,alpha,asas40,analysis,announced,methods,
+        a-asas40-results,alpha,asas40,analysis,reported,results,
+        a-visits-methods,alpha,visits,analysis,announced,methods,
+        a-visits-results,alpha,visits,analysis,partly reported,results,weeks 8 and 24 only
+    """,
+    "cited_results": """
+        id,study_id,cited_study_id,cited_outcome_id,value,unit,location
+        a-cites-gamma,alpha,gamma,g-improvement,70,percent,discussion
+    """,
 }
 
 # (study, check, quantity) of every planted inconsistency
@@ -174,6 +190,11 @@ PLANTED = {
     ("alpha", "summary-label", "disease_duration"),  # 13.8 a mean here, a median there
     ("alpha", "withdrawals-vs-events", "withdrawals: adverse-event"),  # events 2 + 2, withdrawals 3
     ("gamma", "analysis-set", "improvement (thalidomide) [completers]"),  # 80% of 26 completers
+    ("gamma", "cited-vs-source", "improvement (thalidomide) [completers]"),  # cited 70%: 21/30, but 21/26 is 81%
+    ("alpha", "one-method", "test method: week 8 vs baseline"),  # 0.007 only normal (n 10), 0.014 only exact
+    ("alpha", "one-method", "test method: all comparisons"),
+    ("alpha", "statement", "statement: withdrawal-reasons"),  # rash, or eruption and dizziness
+    ("alpha", "announced-vs-reported", "analysis: chi-square"),  # announced, never reported
 }
 
 
@@ -189,6 +210,8 @@ class Package:
     adverse_events: pd.DataFrame
     measures: pd.DataFrame
     context_outcomes: pd.DataFrame
+    statements: pd.DataFrame
+    cited_results: pd.DataFrame
 
 
 def frame(text: str) -> pd.DataFrame:
@@ -290,6 +313,7 @@ def test_checks_that_cannot_fail_or_lack_inputs_are_not_checkable(result):
         ("alpha", "grimmer", "esr week 24 (week 24 vs baseline)"),  # the mean already fails GRIM
         ("alpha", "grimmer", "esr week 0 (week 8 vs baseline)"),
         ("alpha", "wilcoxon-lattice", "painful_joints week 4 (week 4 vs baseline)"),  # no test named
+        ("alpha", "announced-vs-reported", "analysis: visits"),  # reported only in part
     }
 
 
@@ -324,6 +348,10 @@ def test_rounding_convention_is_an_argument_and_named():
     row = only(result, "alpha", "grim", "esr week 24 (week 24 vs baseline)")
     assert row["status"] == "consistent" and "half-even" in row["detail"]
     assert keyed(result, "inconsistent") == PLANTED - {("alpha", "grim", "esr week 24 (week 24 vs baseline)")}
+    truncated = audit.run_audit(synthetic(), rounding="truncation")
+    # 21/26 = 80.8% is 80% only when truncated, and 21/30 = 70%: one count for both statements
+    cited = only(truncated, "gamma", "cited-vs-source", "improvement (thalidomide) [completers]")
+    assert cited["status"] == "consistent" and "21/30 = 70% cited, 21/26 = 80.769%" in cited["detail"]
     with pytest.raises(ValueError, match="rounding must be one of half-up, half-even, truncation, got 'up'"):
         audit.run_audit(synthetic(), rounding="up")
 
@@ -354,12 +382,12 @@ def test_an_unknown_withdrawal_week_widens_the_bound():
     row = only(result, "alpha", "wilcoxon-lattice", "basdai week 8 (week 8 vs baseline)")
     assert row["status"] == "consistent"
     assert "8 to 11 of 13 enrolled" in row["detail"]
-    assert "11 only if the 1 withdrawal(s) of unstated week came after week 8" in row["detail"]
+    assert "11 only if the 1 withdrawal(s) of unstated time came after week 8" in row["detail"]
 
 
 def test_format_audit_csv_json_and_table(result):
     text = audit.format_audit(result, "csv")
-    assert text.splitlines()[0] == "study,quantity,location,reported,check,status,detail"
+    assert text.splitlines()[0] == "study,quantity,location,reported,check,status,detail,reconcile,finding"
     assert pd.read_csv(io.StringIO(text), keep_default_na=False).equals(result)
     records = json.loads(audit.format_audit(result, "json"))
     assert len(records) == len(result) and list(records[0]) == list(audit.COLUMNS)
@@ -414,4 +442,46 @@ def test_the_real_package_shows_what_the_papers_say():
         (flagged["study"] == "he2017") & flagged["detail"].str.contains("68.4% is no whole number out of")
     ).any()
     assert ((flagged["check"] == "grim") & (flagged["reported"] == "70.03")).any()
-    assert not (flagged["check"] == "percent-to-count").any()
+    # the one printed percentage no count reproduces: 5/47 is 10.6%, the congress abstract prints 10.7%
+    assert flagged.loc[flagged["check"] == "percent-to-count", "location"].tolist() == ["conference abstract"]
+
+
+# Read off the papers by hand: each problem once, whatever number of places and checks show it.
+FINDINGS_HALF_UP = {
+    ("wei2003", "disease_duration"),  # 13.8 years a mean in the results, a median in Table 1
+    ("he2017", "endoscopic_response week 24 [endoscopy]"),  # 68.4% is no k/32
+    ("wei2003", "asas20 week 24 [enrolled]"),  # 8/10 'among enrolled', 13 enrolled (results and Table 2)
+    ("wei2003", "esr week 24 (week 24 vs baseline)"),  # 34.2 as the mean of 8 whole mm/h (three places)
+    ("wei2003", "basdai week 8 (week 8 vs baseline)"),  # p = 0.007 needs 11 pairs; at most 10 were in
+    ("wei2003", "esr week 0 (week 8 vs baseline)"),  # 70.03 and 39.34: no n up to 13
+    ("he2017", "adverse event: adverse event necessitating therapy discontinuation"),  # 10.6% vs 10.7%
+    ("wei2003", "test method: week 8 vs baseline"),  # 0.007 and 0.014 need different methods
+    ("wei2003", "statement: withdrawal-reasons"),  # rash (3), or 2 eruptions and 1 dizziness
+    ("wei2003", "statement: severe-adverse-events"),  # none, and severe eruptions and drowsiness
+    ("wei2003", "statement: top-response-group-threshold"),  # > 50% and > 40% for the same 4
+    ("wei2003", "statement: psoriasis-patient-label"),  # AS with psoriasis, or psoriatic arthritis
+    ("wei2003", "statement: asas20-definition"),  # 'more than 3 of 4', against 'at least 3 of 4'
+    ("wei2003", "statement: reference-25"),  # the New York criteria and Huang et al.
+    ("wei2003", "statement: uncontrolled-spa-studies"),  # 'only 2', then three described
+    ("wei2003", "statement: axial-efficacy"),  # 'very effective' for axial AS; 2 of 5 below 40%
+    ("wei2003", "analysis: chi-square-comparison"),  # announced, reported nowhere
+    ("wei2003", "analysis: laboratory-safety"),  # blood tests every 4 weeks, reported nowhere
+    ("huang2002", "improvement_gt20_4_of_7 (thalidomide) [completers]"),  # 80% of 26; cited as 70%
+}
+
+
+def test_the_real_package_has_one_finding_per_problem():
+    from thalbook.core import data, findings
+
+    result = audit.run_audit(data.load())
+    table = findings.summary(result)
+    assert set(zip(table["study"], table["quantity"], strict=True)) == FINDINGS_HALF_UP
+    assert table["finding"].tolist() == [f"F{i}" for i in range(1, len(FINDINGS_HALF_UP) + 1)]
+    # one number in three places is one finding; so is one denominator printed twice
+    esr = table.set_index("quantity").loc["esr week 24 (week 24 vs baseline)"]
+    assert esr["places"] == "abstract: results; results; figure 2 caption"
+    enrolled = result[result["quantity"].str.startswith("asas20 week 24 [enrolled]")]
+    assert enrolled.loc[enrolled["status"].eq("inconsistent"), "finding"].nunique() == 1
+    assert len(enrolled[enrolled["status"].eq("inconsistent")]) == 2
+    # every inconsistent row belongs to a finding, and every finding has one
+    assert result.loc[result["status"].eq("inconsistent"), "finding"].ne("").all()

@@ -168,7 +168,7 @@ def test_unsafe_resource_path(copy):
     descriptor = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
     descriptor["resources"].append({"name": "secrets", "path": "../../etc/passwd"})
     (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
-    assert_reported(copy, "datapackage.json", None, "resources[9]", "plain file name")
+    assert_reported(copy, "datapackage.json", None, "resources[10]", "plain file name")
 
 
 def test_empty_file(copy):
@@ -332,6 +332,26 @@ def test_pair_without_baseline(copy):
 def test_week_outside_its_comparison(copy):
     line = edit(copy, "continuous_outcomes.csv", "wei2003-esr-w8-results", timepoint_week="12")
     assert_reported(copy, "continuous_outcomes.csv", line, "timepoint_week", "neither 0 nor")
+
+
+DIZZY = "wei2003-dizziness-drowsiness-results"
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), [
+    ({"week": "3"}, "relative_to", "keep the printed one"),
+    ({"offset_weeks": ""}, "offset_weeks", "counts from 'wei2003-drug-eruption-results'"),
+    ({"relative_to": "", "offset_weeks": "1"}, "relative_to", "offset_weeks is given"),
+    ({"relative_to": DIZZY}, "relative_to", "the row itself"),
+])
+def test_a_relative_timing_is_whole_and_points_elsewhere(copy, changes, field, words):
+    line = edit(copy, "withdrawals.csv", DIZZY, **changes)
+    assert_reported(copy, "withdrawals.csv", line, field, words)
+
+
+def test_a_relative_timing_must_name_an_existing_withdrawal(copy):
+    line = edit(copy, "withdrawals.csv", DIZZY, relative_to="wei2003-nobody-results")
+    assert_reported(copy, "withdrawals.csv", line, "relative_to",
+                    "'wei2003-nobody-results' not found in withdrawals.csv")
 
 
 def test_mean_outside_scale(copy):

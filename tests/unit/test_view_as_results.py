@@ -133,8 +133,15 @@ def test_wilcoxon_lattice_by_counting_sign_patterns(view):
     assert round(exact_wilcoxon_p(8, 0), 4) == float(view.value("basfi_w24_p"))
     assert (view.value("basdai_w24_lattice_n"), view.value("basdai_w24_lattice_w")) == (8, 1)
     assert round(exact_wilcoxon_p(8, 1), 4) == float(view.value("basdai_w24_p")) == 0.0156
-    assert (view.value("basdai_w8_lattice_n"), view.value("basdai_w8_lattice_w")) == (11, 4)
+    # week-8 BASDAI, p = 0.007: the exact test needs 11 pairs (W = 4); at most 10 were still in the study
     assert round(exact_wilcoxon_p(11, 4), 3) == float(view.value("basdai_w8_p"))
+    assert all(round(exact_wilcoxon_p(n, w), 3) != 0.007 for n in range(8, 11) for w in range(n * (n + 1) // 4 + 1))
+    assert view.value("basdai_w8_n_max") == 10 and "basdai_w8_lattice_n" not in view.values
+    assert view.value("basdai_w8_lattice") == "no exact p with up to 10 pairs rounds to it"
+    # the normal approximation without correction: z = (1 - 27.5) / sqrt(96.25), two-sided
+    z = (1 - 10 * 11 / 4) / (10 * 11 * 21 / 24) ** 0.5
+    assert round(2 * scipy_stats.norm.cdf(z), 3) == 0.007
+    assert "normal approximation without continuity correction (n = 10: W = 1)" in view.value("basdai_w8_methods")
     # with 8 pairs no W gives 0.375; IgA's lattice needs fewer non-zero changes
     assert all(round(exact_wilcoxon_p(8, w), 3) != 0.375 for w in range(19))
     assert view.value("iga_w24_lattice").startswith("only with fewer non-zero changes")

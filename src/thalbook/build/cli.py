@@ -109,6 +109,8 @@ def make_parser() -> argparse.ArgumentParser:
                              description="Recompute and judge every number the two papers publish.")
     _add_data_option(audit)
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    audit.add_argument("--findings", action="store_true",
+                       help="print one line per finding (one per underlying problem) instead of every check")
     audit.add_argument("--rounding", choices=ROUNDINGS, default=ROUNDINGS[0],
                        help=f"{_plain(DESCRIPTIONS['rounding'])} (default: {ROUNDINGS[0]})")
     params = verbs.add_parser("params", help="validate the parameters and print them",
@@ -146,11 +148,11 @@ def _check_data(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from thalbook.core import audit, data
+    from thalbook.core import audit, data, findings
 
     package = data.load(_data_dir(args.data))
     table = audit.run_audit(package, rounding=args.rounding)
-    sys.stdout.write(audit.format_audit(table, args.format))
+    sys.stdout.write(findings.format_findings(table) if args.findings else audit.format_audit(table, args.format))
     return 0
 
 

@@ -125,6 +125,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     values |= _withdrawal_values(package, values["enrolled"], values["completed"])
     values |= _outcome_values(outcomes)
     values |= _grim_values(package, audit_table, study)
+    values |= _method_values(audit_table, study)
     values |= _asas_values(asas, analysis_set, values)
     values |= _subtype_values(subtypes)
     values |= _context_values(package, context)
@@ -256,6 +257,18 @@ def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, An
         "esr_grim_k": len(failing),
         "esr_grim_total": len(grim),
         "esr_half_even": ", ".join(rescued["reported"]) or "none",
+    }
+
+
+def _method_values(audit_table: pd.DataFrame, study: str) -> dict[str, Any]:
+    """What the audit's test-method checks say of the week-8 p-values: which methods give each, and both."""
+    rows = audit_table[audit_table["study"].eq(study)].set_index(["check", "quantity"])
+    detail = rows.loc[("test-method", "basdai week 8 (week 8 vs baseline)"), "detail"]
+    together = rows.loc[("one-method", "test method: week 8 vs baseline")]
+    return {
+        "basdai_w8_methods": detail.split(" (half-up rounding)")[0].removeprefix("reproduced by "),
+        "week8_one_method": together["detail"].split(" (half-up rounding)")[0].capitalize(),
+        "week8_one_method_finding": together["finding"] or "none",
     }
 
 

@@ -1,7 +1,8 @@
-"""What the audit chapter shows: the consistency audit by study, inconsistencies first.
+"""What the audit chapter shows: the findings, then the consistency audit by study, inconsistencies first.
 
 What each kind of inconsistency means is written in the chapter itself; this
-module counts, orders and lays out the audit's rows.
+module counts the findings (one per underlying problem,
+:mod:`thalbook.core.findings`), orders and lays out the audit's rows.
 
 Examples
 --------
@@ -20,6 +21,7 @@ from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import audit as checks
+from thalbook.core import findings as found
 from thalbook.core import vocabulary
 
 #: The parameters the chapter declares.
@@ -29,8 +31,14 @@ STATUS_ORDER = ("inconsistent", "not-checkable", "consistent")
 CONTEXT_TABLES = "audit-rows-context"
 
 
+def _finding_keys(audit: pd.DataFrame) -> set[tuple[str, str]]:
+    """Each finding as (study, quantity), comparable across rounding conventions."""
+    table = found.summary(audit)
+    return set(zip(table["study"], table["quantity"], strict=True))
+
+
 def build(package, params: dict[str, Any]) -> View:
-    """The audit chapter's view: counts for the prose, the summary, the findings and a table per study.
+    """The audit chapter's view: counts of findings and checks for the prose, the findings and a table per study.
 
     Parameters
     ----------
@@ -43,14 +51,14 @@ def build(package, params: dict[str, Any]) -> View:
     Returns
     -------
     View
-        ``values``: ``n_checks``, ``n_inconsistent``, ``n_not_checkable``,
-        ``n_consistent``, ``n_check_types``, ``n_audited_studies``,
-        ``<study>_checks`` and ``<study>_inconsistent`` for each source study,
-        ``rounding``, ``other_rounding`` and ``n_rounding_sensitive`` (verdicts
-        another convention would change). ``tables``: ``tbl-audit-summary``,
-        ``audit-findings`` (every inconsistency, numbered, grouped by check),
-        ``audit-rows-<study>`` for every audited study and
-        :data:`CONTEXT_TABLES` (the context studies' tables together).
+        ``values``: ``n_findings`` and ``<study>_findings`` for each source
+        study (problems), ``n_checks``, ``n_inconsistent``,
+        ``n_not_checkable``, ``n_consistent``, ``n_check_types``,
+        ``n_audited_studies`` (checks), ``rounding``, ``other_rounding`` and
+        ``n_rounding_sensitive`` (findings that another convention would add
+        or remove). ``tables``: ``tbl-audit-summary``, ``tbl-audit-findings``
+        (one row per finding), ``audit-rows-<study>`` for every audited study
+        and :data:`CONTEXT_TABLES` (the context studies' tables together).
 
     Raises
     ------
@@ -65,10 +73,10 @@ def build(package, params: dict[str, Any]) -> View:
     >>> view = build(data.load(), {"rounding": "half-up"})
     >>> view.value("other_rounding")
     'half-even or truncation'
-    >>> view.value("he2017_checks"), view.value("he2017_inconsistent")
-    (19, 1)
+    >>> view.value("he2017_findings"), view.value("n_findings")
+    (2, 19)
     >>> list(view.tables)[:3]
-    ['tbl-audit-summary', 'audit-findings', 'audit-rows-he2017']
+    ['tbl-audit-summary', 'tbl-audit-findings', 'audit-rows-he2017']
     """
     check_names("audit", params, PARAMETERS)
     check_values(params)
@@ -78,36 +86,44 @@ def build(package, params: dict[str, Any]) -> View:
     ordered = order_audit(table, list(package.studies["study_id"]))
     audited = list(dict.fromkeys(ordered["study"]))
     summary = checks.summarise(table).reindex(audited)
+    per_study = found.summary(table)["study"].value_counts()
     counts = table["status"].value_counts()
     others = vocabulary.other_roundings(rounding)
-    flipped = sum(checks.run_audit(package, rounding=other)["status"].to_numpy() != table["status"].to_numpy()
-                  for other in others).astype(bool)
+    mine = _finding_keys(table)
+    changed = set().union(*(mine ^ _finding_keys(checks.run_audit(package, rounding=o)) for o in others))
     values = {
+        "n_findings": int(per_study.sum()),
         "n_checks": len(table),
         "n_inconsistent": int(counts.get("inconsistent", 0)),
         "n_not_checkable": int(counts.get("not-checkable", 0)),
         "n_consistent": int(counts.get("consistent", 0)),
         "n_check_types": table["check"].nunique(),
         "n_audited_studies": table["study"].nunique(),
+        "n_context_findings": int(per_study.drop(labels=_sources(package), errors="ignore").sum()),
     }
-    sources = package.studies.loc[package.studies["role"].eq("source"), "study_id"].tolist()
-    for study in sources:
+    for study in _sources(package):
+        values[f"{study}_findings"] = int(per_study.get(study, 0))
         values[f"{study}_checks"] = int(summary.loc[study].sum())
-        values[f"{study}_inconsistent"] = int(summary.loc[study, "inconsistent"])
-    values.update(other_rounding=" or ".join(others), rounding=rounding, n_rounding_sensitive=int(flipped.sum()))
+    values.update(other_rounding=" or ".join(others), rounding=rounding, n_rounding_sensitive=len(changed))
 
     shown = summary.reset_index()
-    shown.insert(1, "checks", summary.sum(axis=1).to_numpy())
+    shown.insert(1, "findings", shown["study"].map(per_study).fillna(0).astype(int).to_numpy())
+    shown.insert(2, "checks", summary.sum(axis=1).to_numpy())
     shown["study"] = shown["study"].map(lambda s: labels.get(s, s))
     tables = {
-        "tbl-audit-summary": frame_table(shown.astype(str), f"Audit checks by study and verdict ({rounding} rounding).",
-                                         "tbl-audit-summary"),
-        "audit-findings": findings(ordered, labels),
+        "tbl-audit-summary": frame_table(
+            shown.astype(str), f"Findings and audit checks by study and verdict ({rounding} rounding).",
+            "tbl-audit-summary"),
+        "tbl-audit-findings": findings_table(table, labels),
     }
     for study in audited:
         tables[f"audit-rows-{study}"] = audit_table(ordered, study, labels)
-    tables[CONTEXT_TABLES] = "\n\n".join(tables[f"audit-rows-{s}"] for s in audited if s not in sources)
+    tables[CONTEXT_TABLES] = "\n\n".join(tables[f"audit-rows-{s}"] for s in audited if s not in _sources(package))
     return View(dict(params), values, tables)
+
+
+def _sources(package) -> list[str]:
+    return package.studies.loc[package.studies["role"].eq("source"), "study_id"].tolist()
 
 
 def order_audit(audit: pd.DataFrame, study_order: list[str]) -> pd.DataFrame:
@@ -125,44 +141,43 @@ def order_audit(audit: pd.DataFrame, study_order: list[str]) -> pd.DataFrame:
 def audit_rows(audit: pd.DataFrame) -> pd.DataFrame:
     """Audit rows as the audit chapter's table shows them (MyST cells, already escaped).
 
-    Columns ``quantity (where)`` (the quantity, then the place or places of
-    the paper), ``reported``, ``check`` and ``verdict`` (the status, in bold
-    unless consistent, then the detail). Every column of the audit is there.
+    Columns ``finding`` (its number, empty for rows of no finding),
+    ``quantity (where)`` (the quantity, then the place or places of the
+    paper), ``reported``, ``check`` and ``verdict`` (the status, in bold
+    unless consistent, then the detail and what would reconcile it).
     """
     out = []
     for _, row in audit.iterrows():
         status = row["status"]
         verdict = f"**{status}**" if status != "consistent" else status
+        reconcile = f" ({escape(row['reconcile'])})" if row["reconcile"] else ""
         out.append({
+            "finding": row["finding"],
             "quantity (where)": f"{escape(row['quantity'])} ({escape(row['location'])})",
             "reported": escape(row["reported"]),
             "check": escape(row["check"]),
-            "verdict": f"{verdict}: {escape(row['detail'])}",
+            "verdict": f"{verdict}: {escape(row['detail'])}{reconcile}",
         })
-    return pd.DataFrame(out, columns=["quantity (where)", "reported", "check", "verdict"])
+    return pd.DataFrame(out, columns=["finding", "quantity (where)", "reported", "check", "verdict"])
 
 
-def findings(audit: pd.DataFrame, labels: dict[str, str]) -> str:
-    """Every inconsistency, as MyST: grouped by check (each group headed by the check and its count).
-
-    Items are numbered through the whole list, in the audit's order of checks;
-    what each check means is written in the chapter.
+def findings_table(audit: pd.DataFrame, labels: dict[str, str]) -> str:
+    """MyST of the findings, one row each (``tbl-audit-findings``): what cannot be true together, what would
+    reconcile it, and where the rows behind it stand.
     """
-    bad = audit[audit["status"].eq("inconsistent")]
-    if bad.empty:
-        return "The audit found no inconsistency."
-    blocks, number = [], 0
-    for check, rows in bad.groupby("check", sort=False):
-        items = []
-        for _, row in rows.iterrows():
-            number += 1
-            study = labels.get(row["study"], row["study"])
-            items.append(
-                f"{number}. **{escape(study)}: {escape(row['quantity'])}**, {escape(row['location'])}, "
-                f"reported {escape(row['reported'])}. {escape(row['detail'])}."
-            )
-        blocks.append(f"**`{check}`** ({len(rows)})\n\n" + "\n".join(items))
-    return "\n\n".join(blocks)
+    table = found.summary(audit)
+    rows = pd.DataFrame({
+        "finding": table["finding"],
+        "study": table["study"].map(lambda s: escape(labels.get(s, s))),
+        "what cannot all be true": [
+            f"**{escape(q)}** ({escape(p)}; {c} check{'s' if c != 1 else ''}): {escape(d)}"
+            for q, p, c, d in zip(table["quantity"], table["places"], table["checks"], table["problem"],
+                                  strict=True)],
+        "what would reconcile it": table["reconcile"].map(lambda r: escape(r.removeprefix("would reconcile: "))),
+    })
+    caption = (f"The audit's {len(rows)} findings, one per problem; the rows behind each carry its number in "
+               "the study tables.") if len(rows) else "The audit found no problem."
+    return frame_table(rows, caption, "tbl-audit-findings", widths=[8, 14, 48, 30], markup=rows.columns)
 
 
 def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
@@ -176,4 +191,4 @@ def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
     return frame_table(
         shown,
         f"Consistency audit of {labels.get(study, study)}: all {len(rows)} checks, inconsistencies first.",
-        f"audit-rows-{study}", widths=[30, 17, 13, 40], markup=shown.columns)
+        f"audit-rows-{study}", widths=[7, 27, 15, 12, 39], markup=shown.columns)

@@ -66,7 +66,7 @@ def build(package, params: dict[str, Any]) -> View:
     >>> from thalbook.core import data
     >>> view = build(data.load(), {})
     >>> view.value("n_files"), view.value("n_sources")
-    (9, 2)
+    (10, 2)
     >>> [name for name in view.tables][:3]
     ['data-downloads', 'tbl-data-studies', 'tbl-data-study-facts']
     """
@@ -210,6 +210,8 @@ def reported(name: str, row: pd.Series) -> str:
     if name == "cited_results":
         of = f" of {row['denominator']}" if row["denominator"] else ""
         return f"{row['cited_reference']}: {row['quantity']} = {row['value']}{of} {row['unit']}"
+    if name == "statements":
+        return f"{row['topic']} ({row['kind']}): {row['value']}"
     if name == "measures":
         scale = f"{row['scale_min']} to {row['scale_max'] or 'no upper bound'}"
         return f"{row['label']} ({row['unit']}, {row['value_type']}, scale {scale})"

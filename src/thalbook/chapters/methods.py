@@ -31,9 +31,9 @@ from thalbook.core.errors import ParameterError
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values
 
 #: Every kind of check the audit runs, in the order the methods chapter describes them.
-CHECKS = ("percent-to-count", "analysis-set", "grim", "grimmer", "scale-bounds", "wilcoxon-lattice", "cross-place",
-          "parts-sum", "subgroup-size", "withdrawals-total", "withdrawals-vs-events", "summary-in-range",
-          "summary-label")
+CHECKS = ("percent-to-count", "analysis-set", "grim", "grimmer", "scale-bounds", "wilcoxon-lattice", "test-method",
+          "one-method", "cross-place", "parts-sum", "subgroup-size", "withdrawals-total", "withdrawals-vs-events",
+          "summary-in-range", "summary-label", "statement", "announced-vs-reported", "cited-vs-source")
 #: The parameters the chapter declares.
 PARAMETERS = ("confidence_level", "ci_method", "analysis_set")
 #: Largest p-value of the Wilcoxon lattice the chapter lists.

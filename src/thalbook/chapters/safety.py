@@ -35,6 +35,7 @@ from thalbook.chapters import data_provenance, figures, tables
 from thalbook.chapters.view import View
 from thalbook.core import cohort, safety, vocabulary
 from thalbook.core.errors import InputError
+from thalbook.core.statement_checks import statement_rows
 
 #: The parameters the chapter declares, as its notebook's parameters cell does.
 PARAMETERS = ("confidence_level", "ci_method")
@@ -188,6 +189,22 @@ def _withdrawals(view: View, package, labels: dict[str, str], level_text: str, i
         "Context studies are shown for comparison only.", "tbl-safety-withdrawals", widths=[18, 26, 12, 12, 16, 16])
 
 
+#: The statement topics of the AS paper whose places the prose says disagree.
+_DISAGREEMENTS = ("statement: withdrawal-reasons", "statement: severe-adverse-events")
+
+
+def _audit_on_places(package) -> str:
+    """What the consistency audit says of the two disagreements the prose describes, from its own verdicts."""
+    verdicts = {r["quantity"]: r["status"] for r in statement_rows(package, "half-up")
+                if r["study"] == _WEI and r["quantity"] in _DISAGREEMENTS}
+    judged = [topic for topic in _DISAGREEMENTS if verdicts.get(topic) == "inconsistent"]
+    if len(judged) == len(_DISAGREEMENTS):
+        return "The consistency audit judges both disagreements, each a finding of its own."
+    if judged:
+        return "The consistency audit judges one of them as a finding; it finds the other consistent."
+    return "The consistency audit finds neither in its statement checks."
+
+
 def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
     """Who left the AS study, when and why: the flow diagram, its two tables and the story the prose tells."""
     steps = safety.as_accounting(package, _WEI)
@@ -215,6 +232,7 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
         "abstract_rash_k": int(rash["count"].iloc[0]),
         "n_severe_rows": len(severe),
         "n_severe_patients": int(severe["k"].sum()),
+        "audit_on_places": _audit_on_places(package),
         "fig_safety_as_flow": _closed(figures.flow_figure(steps, enrolled, completed, safety.dose_text(package, _WEI),
                                                           f"week {facts['duration_weeks']}")),
     })

@@ -40,7 +40,7 @@ out; those at the week, or at an unstated week, may or may not be.
 Examples
 --------
 >>> format_audit(pd.DataFrame(columns=COLUMNS), "csv")
-'study,quantity,location,reported,check,status,detail\\n'
+'study,quantity,location,reported,check,status,detail,reconcile,finding\\n'
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from fractions import Fraction
 
 import pandas as pd
 
-from thalbook.core import stats, vocabulary
+from thalbook.core import findings, stats, vocabulary
 from thalbook.core.cohort import StudyAccount, study_accounts, week_text
 from thalbook.core.data import (
     cell_text,
@@ -64,12 +64,20 @@ from thalbook.core.data import (
     reported_whole,
 )
 from thalbook.core.errors import InputError
+from thalbook.core.statement_checks import cited_rows, statement_rows
 from thalbook.core.stats import places, short
-from thalbook.core.summary_checks import LISTED, grim_check, grimmer_check, lattice_check, scale_check
+from thalbook.core.summary_checks import (
+    LISTED,
+    WILCOXON,
+    grim_check,
+    grimmer_check,
+    lattice_check,
+    method_rows,
+    scale_check,
+)
+from thalbook.core.verdicts import COLUMNS, STATUSES, verdict
 from thalbook.core.vocabulary import other_roundings
 
-COLUMNS = ("study", "quantity", "location", "reported", "check", "status", "detail")
-STATUSES = ("consistent", "inconsistent", "not-checkable")
 FORMATS = ("table", "csv", "json")
 
 #: Where each labelled analysis set's size is stated: a study fact, or a
@@ -129,8 +137,6 @@ def _ratios(pairs: list[tuple[int, int]]) -> str:
     return shown + (f" and {len(pairs) - LISTED} more" if len(pairs) > LISTED else "")
 
 
-def _row(study, quantity, location, reported, check, status, detail) -> dict:
-    return dict(zip(COLUMNS, (study, quantity, location, reported, check, status, detail), strict=True))
 
 
 # --------------------------------------------------------------------------
@@ -181,8 +187,8 @@ def _proportion_checks(
     shown = "" if percent is None else f"{percent}%"
     reported = f"{counted} ({shown})" if counted and shown else counted or shown
 
-    def emit(check, ok, detail):
-        return _row(
+    def emit(check, ok, detail, reconcile=""):
+        return verdict(
             study.study_id,
             quantity,
             row["location"],
@@ -190,6 +196,7 @@ def _proportion_checks(
             check,
             "consistent" if ok else "inconsistent",
             detail,
+            "" if ok else reconcile,
         )
 
     def counts(n=None, n_max=None, rnd=rounding):
@@ -213,16 +220,20 @@ def _proportion_checks(
                 if found
                 else f"no k/{denominator} rounds to it: {neighbours(denominator)}"
             ) + f" ({rounding} rounding)"
-        for other in other_roundings(rounding) if not found else ():
-            if counts(n=denominator, rnd=other):
-                detail += f"; {other} rounding would give {percent}%"
-        yield emit("percent-to-count", found, detail)
+        rescued = [other for other in other_roundings(rounding) if not found and counts(n=denominator, rnd=other)]
+        for other in rescued:
+            detail += f"; {other} rounding would give {percent}%"
+        yield emit("percent-to-count", found, detail, (
+            f"would reconcile: {' or '.join(rescued)} rounding" if rescued else
+            f"would reconcile: a count or denominator other than the printed ones, or a slip in printing "
+            f"{percent}%; no rounding convention does"
+        ))
     elif percent is not None:
         # the size of the analysis set caps the denominator, else the enrolled total does
         enrolled = study.enrolled or (reported_whole(file, row, "n_enrolled") if "n_enrolled" in row else None)
         bound, bound_text = (size, size_text) if size else (enrolled, f"the {enrolled} enrolled")
         if bound is None:
-            yield _row(
+            yield verdict(
                 study.study_id,
                 quantity,
                 row["location"],
@@ -247,9 +258,16 @@ def _proportion_checks(
             "analysis-set",
             denominator == size,
             f"denominator {denominator} {'is' if denominator == size else 'is not'} the size of {size_text}",
+            f"would reconcile: a set of {denominator} patients other than the one the label '{population}' "
+            f"names; the text labels it so and describes no such set",
         )
     elif percent is not None:
         found = counts(n=size)
+        smaller = counts(n_max=size)
+        rescued = [f"{other} rounding ({_ratios(counts(n=size, rnd=other))})"
+                   for other in other_roundings(rounding) if not found and counts(n=size, rnd=other)]
+        smaller = [f"a denominator smaller than the set ({_ratios(counts(n_max=size))}), if the percentage is "
+                   "of fewer patients than its label says"] if counts(n_max=size) else []
         yield emit(
             "analysis-set",
             found,
@@ -257,6 +275,7 @@ def _proportion_checks(
             if found
             else f"no denominator stated; {percent}% is no whole number out of {size_text} "
             f"({neighbours(size)}, {rounding} rounding)",
+            "would reconcile: " + ("; ".join(rescued + smaller) or "no denominator up to the size of the set"),
         )
     elif count is not None and count > size:
         yield emit("analysis-set", False, f"{count} is more than {size_text}")
@@ -294,8 +313,10 @@ def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -
             f"({cell_text(row['comparison']) or 'no comparison'})"
         )
 
-        def emit(reported, check, verdict, row=row, quantity=quantity):
-            return _row(row["study_id"], quantity, row["location"], reported, check, *verdict)
+        def emit(reported, check, result, row=row, quantity=quantity):
+            family = "p-value" if check == "wilcoxon-lattice" else "values"
+            topic = f"{row['measure']} ({cell_text(row['comparison']) or 'no comparison'}) {family}"
+            return verdict(row["study_id"], quantity, row["location"], reported, check, *result, topic=topic)
 
         if mean is not None and measure["value_type"] == "integer":
             yield emit(
@@ -324,6 +345,45 @@ def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -
             )
 
 
+def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFrame:
+    """Every distinct printed p of a paired comparison, with its places, n range and mean ± SD before and after.
+
+    The same p printed in several places is one p; the summaries are those of
+    the place that prints both baseline and follow-up mean ± SD with it.
+    """
+    file, table = "continuous_outcomes.csv", package.continuous_outcomes
+    key = ["study_id", "measure", "comparison"]
+    records = {}
+    for keys, rows in table.groupby(key, sort=False, dropna=False):
+        study = studies[keys[0]]
+        last = rows["timepoint_week"].max()
+        stated = next(((int(r["n"]), r["location"]) for _, r in rows.iterrows() if is_stated(r["n"])), None)
+        pairs, pair_text = _n_range(study, stated, last, last)
+        for _, row in rows[rows["p_value"].notna()].iterrows():
+            if cell_text(row["test"]) != WILCOXON or pairs is None:
+                continue
+            printed = str(reported_number(file, row, "p_value"))
+            place = rows[rows["location"].eq(row["location"])].set_index("timepoint_week")
+            summaries = None
+            if place[["mean", "sd"]].notna().all().all() and len(place) == 2:
+                before, after = place.loc[place.index.min()], place.loc[place.index.max()]
+                summaries = {"mean_before": float(before["mean"]), "sd_before": float(before["sd"]),
+                             "mean_after": float(after["mean"]), "sd_after": float(after["sd"])}
+            # zero changes are dropped by the test, so fewer non-zero differences than pairs are possible
+            item = records.setdefault((*keys, printed), {
+                "study": keys[0], "quantity": f"{keys[1]} week {week_text(last)} ({keys[2]})", "locations": [],
+                "group": keys[2], "p": printed, "n_values": list(range(1, pairs[-1] + 1)), "n_pairs": pairs,
+                "n_text": f"{pair_text} (fewer non-zero differences if some changes were zero)", "summaries": None,
+                "topic": f"{keys[1]} ({keys[2]}) p-value",
+            })
+            item["locations"].append(row["location"])
+            item["summaries"] = item["summaries"] or summaries
+    frame = pd.DataFrame(records.values())
+    if frame.empty:
+        return frame
+    return frame.assign(location=frame.pop("locations").map(lambda v: "; ".join(dict.fromkeys(v))))
+
+
 # --------------------------------------------------------------------------
 # the same quantity in several places; parts and wholes
 
@@ -346,7 +406,7 @@ def _cross_place(
         if agree
         else "differs: " + "; ".join(f"{location} says {value}" for location, value in items)
     )
-    return _row(
+    return verdict(
         study_id,
         quantity,
         "; ".join(dict.fromkeys(location for location, _ in items)),
@@ -354,6 +414,7 @@ def _cross_place(
         "cross-place",
         "consistent" if agree else "inconsistent",
         detail,
+        "" if agree else "would reconcile: a slip in one of the places; the text does not say which",
     )
 
 
@@ -382,7 +443,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -
         totals = rows.drop(parts.index)
         for _, total in totals.iterrows():
             whole, added = int(total["count"]), int(parts["count"].sum())
-            yield _row(
+            yield verdict(
                 study_id,
                 f"withdrawals: {category}",
                 location,
@@ -411,7 +472,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -
                 continue
             by_event, by_reason = int(rows["count"].sum()), int(same["count"].sum())
             ok = by_event == by_reason
-            yield _row(
+            yield verdict(
                 study_id,
                 "withdrawals: adverse-event",
                 location,
@@ -429,7 +490,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -
         if study.withdrawals and study.enrolled is not None and completed is not None:
             gone = sum(c for c, _ in study.withdrawals)
             ok = study.enrolled - gone == completed
-            yield _row(
+            yield verdict(
                 study_id,
                 "withdrawals: all reasons",
                 study.withdrawals_location,
@@ -453,7 +514,7 @@ def _subgroup_rows(package) -> Iterator[dict]:
             continue
         total, counts = int(whole["count"].iloc[0]), [int(c) for c in parts["count"]]
         ok = sum(counts) <= total
-        yield _row(
+        yield verdict(
             keys[0],
             f"{_outcome_label(whole.iloc[0])}: subgroups",
             keys[3],
@@ -474,7 +535,7 @@ def _subgroup_rows(package) -> Iterator[dict]:
         if (row["study_id"], row["subgroup"]) in sizes:
             size, where = sizes[(row["study_id"], row["subgroup"])]
             ok = int(row["count"]) <= size
-            yield _row(
+            yield verdict(
                 row["study_id"],
                 _outcome_label(row),
                 row["location"],
@@ -504,7 +565,7 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
                 low, high = stated[f"{base}_min"][0][1], stated[f"{base}_max"][0][1]
                 for location, value in values:
                     ok = low <= value <= high
-                    yield _row(
+                    yield verdict(
                         study_id,
                         f"{fact}{suffix}",
                         location,
@@ -520,7 +581,7 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
                     (a, b) for a in values for b in stated[other] if a[0] != b[0]
                 ):
                     if value == twin:
-                        yield _row(
+                        yield verdict(
                             study_id,
                             f"{base}{suffix}",
                             f"{here}; {there}",
@@ -528,6 +589,8 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
                             "summary-label",
                             "inconsistent",
                             f"{value} is called the mean in {here} and the median in {there}",
+                            "would reconcile: one of the two labels is a slip (the value can be either); "
+                            "the text does not say which",
                         )
     yield from _cross_place_rows(
         file,
@@ -636,10 +699,15 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
             rounding,
         ),
     ]
+    reported = _reported_p_values(package, studies)
+    if not reported.empty:
+        rows += method_rows(reported, rounding)
+    rows += statement_rows(package, rounding)
     context = getattr(package, "context_outcomes", None)
     if isinstance(context, pd.DataFrame):
         rows += _proportion_rows(studies, "context_outcomes.csv", context, _outcome_label, rounding)
-    audit = pd.DataFrame(rows, columns=list(COLUMNS))
+        rows += cited_rows(package, rounding, _outcome_label)
+    audit = findings.assign(pd.DataFrame(rows, columns=[*COLUMNS, "topic"]))
     order = {study_id: i for i, study_id in enumerate(package.studies["study_id"])}
     position = audit["study"].map(order).fillna(len(order)).to_numpy()
     return audit.iloc[position.argsort(kind="stable")].reset_index(drop=True)
@@ -682,10 +750,10 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     Examples
     --------
     >>> table = pd.DataFrame([["wei2003", "asas20", "abstract", "8/10 (80%)", "percent-to-count",
-    ...                        "consistent", "8/10 = 80% rounds to 80%"]], columns=COLUMNS)
+    ...                        "consistent", "8/10 = 80% rounds to 80%", "", ""]], columns=COLUMNS)
     >>> print(format_audit(table, "csv"), end="")
-    study,quantity,location,reported,check,status,detail
-    wei2003,asas20,abstract,8/10 (80%),percent-to-count,consistent,8/10 = 80% rounds to 80%
+    study,quantity,location,reported,check,status,detail,reconcile,finding
+    wei2003,asas20,abstract,8/10 (80%),percent-to-count,consistent,8/10 = 80% rounds to 80%,,
     """
     if fmt not in FORMATS:
         raise ValueError(f"format_audit: format must be one of {', '.join(FORMATS)}, got {fmt!r}")

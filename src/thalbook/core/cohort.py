@@ -24,11 +24,12 @@ Examples
 >>> source_study(pkg, "crohns"), enrolled(pkg, "he2017")
 ('he2017', 47)
 >>> study_accounts(pkg)["wei2003"].in_study(8)
-(8, 11)
+(8, 10)
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -156,59 +157,112 @@ def week_text(value) -> str:
 
 @dataclass
 class StudyAccount:
-    """What a paper says of one study's patients: its sizes, and who left when.
+    """What a paper says of one study's patients: its sizes, visits, and who left when.
 
     ``facts`` holds the whole-number study-level facts as first stated
     (``enrolled``, ``completed``, ...); ``withdrawals`` one ``(count, week)``
-    per stated withdrawal (``week`` None when the paper does not say when),
-    from ``withdrawals_location``, the place of the paper they are read from.
+    per stated withdrawal, from ``withdrawals_location``, the place of the
+    paper they are read from. ``week`` is the week printed, or resolved from
+    a timing printed relative to another withdrawal (each such reading is a
+    sentence in ``readings``), or None when the paper gives no time at all.
+    ``final_week`` is the last visit of the schedule the paper states (None
+    when it states none): whoever withdrew is not among those measured there.
     """
 
     study_id: str
     facts: dict[str, int] = field(default_factory=dict)
     withdrawals: list[tuple[int, float | None]] = field(default_factory=list)
     withdrawals_location: str = ""
+    readings: list[str] = field(default_factory=list)
+    final_week: float | None = None
 
     @property
     def enrolled(self) -> int | None:
         return self.facts.get("enrolled")
 
     def in_study(self, week) -> tuple[int, int] | None:
-        """Fewest and most patients still in the study at ``week`` (any week if empty).
+        """Fewest and most patients still in the study and measurable at ``week`` (any week if empty).
 
-        Everyone enrolled is there at baseline (week 0), whenever they left.
-        Withdrawals before the week are out; those at the week, or at an
-        unstated week, may or may not be. None without an enrolled total.
+        Everyone enrolled is there at baseline (week 0). At a later visit,
+        withdrawals dated before it are out; those dated at the visit itself
+        may have had it or not, and so may those of unstated time. At the
+        final visit of the stated schedule nobody who withdrew is left:
+        the completers are the enrolled less every withdrawal. None without
+        an enrolled total.
 
         Examples
         --------
-        >>> StudyAccount("x", {"enrolled": 13}, [(2, 2.0), (1, None), (2, 8.0)]).in_study(8)
-        (8, 11)
+        >>> account = StudyAccount("x", {"enrolled": 13}, [(2, 2.0), (1, 3.0), (2, 8.0)], final_week=24.0)
+        >>> account.in_study(8), account.in_study(24), account.in_study(0)
+        ((8, 10), (8, 8), (13, 13))
+        >>> StudyAccount("y", {"enrolled": 13}, [(2, 2.0), (1, None)]).in_study(24)
+        (10, 11)
         """
         if self.enrolled is None:
             return None
+        everyone = sum(c for c, _ in self.withdrawals)
         if not is_stated(week):
-            return self.enrolled - sum(c for c, _ in self.withdrawals), self.enrolled
+            return self.enrolled - everyone, self.enrolled
+        if self.final_week is not None and week >= self.final_week:
+            return self.enrolled - everyone, self.enrolled - everyone
         gone = sum(c for c, w in self.withdrawals if w is not None and w < week)
         maybe = sum(c for c, w in self.withdrawals if (w is None and week > 0) or w == week)
         return self.enrolled - gone - maybe, self.enrolled - gone
 
     def describe(self, week) -> str:
-        """:meth:`in_study` in words, naming the place the withdrawals are read from."""
+        """:meth:`in_study` in words, naming the place the withdrawals are read from and each reading."""
         low, high = self.in_study(week)
         span = str(low) if low == high else f"{low} to {high}"
         source = f" by the withdrawals in {self.withdrawals_location}" if self.withdrawals else ""
         undated = sum(c for c, w in self.withdrawals if w is None)
         caveat = (
-            f" ({high} only if the {undated} withdrawal(s) of unstated week came after week {week_text(week)})"
+            f" ({high} only if the {undated} withdrawal(s) of unstated time came after week {week_text(week)})"
             if undated and low < high
             else ""
         )
-        return f"{span} of {self.enrolled} enrolled still in the study at week {week_text(week)}{source}{caveat}"
+        readings = "".join(f"; {reading}" for reading in self.readings)
+        at = f"still in the study at week {week_text(week)}"
+        return f"{span} of {self.enrolled} enrolled {at}{source}{caveat}{readings}"
+
+
+def _final_week(package, study_id: str) -> float | None:
+    """The last week of the visit schedule a paper states (fact ``assessment_weeks``), or None."""
+    weeks = facts(package, study_id).get("assessment_weeks")
+    numbers = [float(w) for w in re.findall(r"\d+(?:\.\d+)?", weeks)] if weeks else []
+    return max(numbers) if numbers else None
+
+
+def _resolved_week(rows: pd.DataFrame, row: pd.Series, seen: tuple[str, ...] = ()) -> tuple[float | None, str]:
+    """The week a withdrawal happened, and the reading when it is printed relative to another one.
+
+    ``relative_to`` names the withdrawal the printed timing counts from and
+    ``offset_weeks`` how long after it; the reading adds the two, which is
+    the plain sense of "1 week later" after withdrawals "after 2 weeks".
+    """
+    week = reported_number("withdrawals.csv", row, "week")
+    if week is not None:
+        return float(week), ""
+    anchor_id = cell_text(row.get("relative_to"))
+    if not anchor_id:
+        return None, ""
+    if anchor_id in seen or anchor_id not in rows.index:
+        raise InputError(
+            f"withdrawals.csv: {row['id']}: relative_to: {anchor_id!r} is no other withdrawal to count from"
+        )
+    anchor_week, _ = _resolved_week(rows, rows.loc[anchor_id], (*seen, row["id"]))
+    offset = reported_number("withdrawals.csv", row, "offset_weeks")
+    if anchor_week is None or offset is None:
+        return None, ""
+    resolved = anchor_week + float(offset)
+    reading = (
+        f"'{cell_text(row['timing'])}' ({row['location']}) is read as {week_text(offset)} week(s) after the "
+        f"withdrawal(s) at week {week_text(anchor_week)}, so week {week_text(resolved)}"
+    )
+    return resolved, reading
 
 
 def study_accounts(package) -> dict[str, StudyAccount]:
-    """What the papers say of each study's enrolment and withdrawals, by study id.
+    """What the papers say of each study's enrolment, visits and withdrawals, by study id.
 
     The audit uses it to bound the n behind a number at each week; the
     chapters use the same reading so that book and audit never disagree.
@@ -217,8 +271,10 @@ def study_accounts(package) -> dict[str, StudyAccount]:
     --------
     >>> from thalbook.core import data
     >>> account = study_accounts(data.load())["wei2003"]
-    >>> account.enrolled, account.facts["completed"], account.withdrawals_location
-    (13, 8, 'results')
+    >>> account.enrolled, account.facts["completed"], account.withdrawals_location, account.final_week
+    (13, 8, 'results', 24.0)
+    >>> account.withdrawals
+    [(2, 2.0), (1, 3.0), (2, 8.0)]
     """
     studies = {study_id: StudyAccount(study_id) for study_id in package.studies["study_id"]}
     for _, row in package.study_facts.iterrows():
@@ -227,22 +283,26 @@ def study_accounts(package) -> dict[str, StudyAccount]:
             studies.setdefault(row["study_id"], StudyAccount(row["study_id"])).facts.setdefault(
                 row["fact"], int(value)
             )
+    for study_id, study in studies.items():
+        study.final_week = _final_week(package, study_id)
+    every = package.withdrawals.set_index("id", drop=False)
     # Several places may list the same withdrawals: take the timing from the
-    # one place that accounts for the most patients, with the most weeks stated.
+    # one place that accounts for the most patients, with the most of them dated.
     for study_id, rows in non_totals(package.withdrawals).groupby("study_id", sort=False):
+        dated = {row["id"]: _resolved_week(every, row) for _, row in rows.iterrows()}
 
-        def weight(item):
+        def weight(item, dated=dated):
             counts = item[1]["count"].astype(float)
-            return counts.sum(), counts[item[1]["week"].notna()].sum()
+            return counts.sum(), counts[item[1]["id"].map(lambda i: dated[i][0] is not None)].sum()
 
         location, chosen = max(rows.groupby("location", sort=False), key=weight)
         study = studies.setdefault(study_id, StudyAccount(study_id))
         study.withdrawals_location = location
         for _, row in chosen.iterrows():
-            week = reported_number("withdrawals.csv", row, "week")
-            study.withdrawals.append(
-                (reported_whole("withdrawals.csv", row, "count"), None if week is None else float(week))
-            )
+            week, reading = dated[row["id"]]
+            study.withdrawals.append((reported_whole("withdrawals.csv", row, "count"), week))
+            if reading:
+                study.readings.append(reading)
     return studies
 
 
@@ -253,10 +313,10 @@ def study_accounts(package) -> dict[str, StudyAccount]:
 def patients_in_study(package, study_id: str, week) -> tuple[int, int]:
     """Fewest and most patients still in the study at ``week``, by the stated withdrawals.
 
-    The same bound the consistency audit uses: withdrawals before the week
-    are out, those at the week or at an unstated week may or may not be.
-    Other losses that the paper does not report are not (and cannot be)
-    counted.
+    The same bound the consistency audit uses (:meth:`StudyAccount.in_study`):
+    withdrawals before the week are out, those at the week or of unstated
+    time may or may not be, and none is left at the final visit. Other
+    losses that the paper does not report are not (and cannot be) counted.
 
     Examples
     --------
@@ -264,7 +324,7 @@ def patients_in_study(package, study_id: str, week) -> tuple[int, int]:
     >>> patients_in_study(data.load(), "he2017", 8)
     (42, 47)
     >>> patients_in_study(data.load(), "wei2003", 8)
-    (8, 11)
+    (8, 10)
     """
     studies = study_accounts(package)
     bound = studies[study_id].in_study(week) if study_id in studies else None

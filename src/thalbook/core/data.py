@@ -88,6 +88,7 @@ class DataPackage:
     measures: pd.DataFrame
     context_outcomes: pd.DataFrame
     cited_results: pd.DataFrame
+    statements: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every file's table by resource name, in the package's order.

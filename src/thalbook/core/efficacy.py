@@ -397,7 +397,8 @@ def as_outcomes_table(
         matches = stats.wilcoxon_matches(p_text, int(follow["p_value_decimals"]), range(1, n_max + 1), rounding)
         inside = [m for m in matches if m[0] >= n_min]
         shown = inside or matches
-        lattice = "; ".join(f"n = {n}, W = {w} (p = {q:g})" for n, w, q in shown) or "none"
+        lattice = "; ".join(f"n = {n}, W = {w} (p = {q:g})" for n, w, q in shown) or (
+            f"no exact p with up to {n_max} pairs rounds to it")
         if shown and not inside:
             lattice = f"only with fewer non-zero changes: {lattice}"
         quantity = f"{measure} week {week} ({comparison})"

@@ -53,6 +53,12 @@ QUOTED_FIELDS: dict[str, dict[str, str]] = {
     "cited_results": {"value": "number", "denominator": "number"},
 }
 
+#: Places outside a paper, and the research note that transcribes them.
+OUTSIDE_SOURCES = {
+    "conference abstract": "research/context-studies.md",
+    "cited definition": "research/outcome-definitions.md",
+}
+
 _ELLIPSIS = "[...]"
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
@@ -226,8 +232,10 @@ def quote_problems(pkg, shared_dir: str | os.PathLike | None = None, *,
     """Check that every quote stands verbatim in the text it cites.
 
     Each study names its transcription in ``studies.source_text``
-    (``seeds/<file>`` or ``research/<file>``). Quotes are matched with
-    :func:`quote_in_text`.
+    (``seeds/<file>`` or ``research/<file>``); a row whose location lies
+    outside the paper (:data:`OUTSIDE_SOURCES`) is matched against the
+    research note that transcribes that place instead. Quotes are matched
+    with :func:`quote_in_text`.
 
     Parameters
     ----------
@@ -259,21 +267,24 @@ def quote_problems(pkg, shared_dir: str | os.PathLike | None = None, *,
     sources = dict(zip(pkg.studies["study_id"], pkg.studies["source_text"], strict=True))
     texts: dict[str, str] = {}
     missing: set[str] = set()
-    for study, source in sources.items():
+    for source in {*sources.values(), *OUTSIDE_SOURCES.values()}:
         folder, _, name = str(source).partition("/")
         path = folders.get(folder, shared / folder) / name
         if path.is_file():
-            texts[study] = path.read_text(encoding="utf-8")
+            texts[source] = path.read_text(encoding="utf-8")
         else:
             missing.add(str(source))
     problems = []
     for name, frame in pkg.tables().items():
         if "quote" not in frame.columns:
             continue
+        places = frame["location"] if "location" in frame.columns else pd.Series("", index=frame.index)
         # Rows are loaded in file order, one per line after the header.
-        for line, (study, quote) in enumerate(zip(frame["study_id"], frame["quote"], strict=True), start=2):
-            if study in texts and not quote_in_text(str(quote), texts[study]):
-                problems.append(Problem(f"{name}.csv", line, "quote", f"not found in {sources[study]}"))
+        rows = zip(frame["study_id"], places, frame["quote"], strict=True)
+        for line, (study, place, quote) in enumerate(rows, start=2):
+            source = OUTSIDE_SOURCES.get(place, sources.get(study))
+            if source in texts and not quote_in_text(str(quote), texts[source]):
+                problems.append(Problem(f"{name}.csv", line, "quote", f"not found in {source}"))
     return problems, sorted(missing)
 
 

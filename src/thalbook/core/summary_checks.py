@@ -5,7 +5,9 @@ one number of a continuous outcome, given the n it may rest on (one stated
 n, or the range of patients still in the study) and a sentence saying where
 that n comes from. Each returns ``(status, detail)``: a status of
 :data:`thalbook.core.audit.STATUSES` and one sentence saying why, naming the
-rounding convention where rounding decides.
+rounding convention where rounding decides. :func:`grim_check` and
+:func:`lattice_check` add a third item, for inconsistent verdicts: what
+would reconcile the numbers, and which of those the paper's text rules out.
 
 ``grim``, ``grimmer``
     the mean, and the SD, of a measure whose values are integers
@@ -15,7 +17,11 @@ rounding convention where rounding decides.
     largest possible for that mean (:func:`scale_check`);
 ``wilcoxon-lattice``
     some number of pairs and statistic W give an exact p that rounds to the
-    reported p-value (:func:`lattice_check`).
+    reported p-value (:func:`lattice_check`);
+``test-method``, ``one-method``
+    which test methods reproduce each p, and whether one method explains
+    every p of a comparison's visit and of the paper (:func:`method_rows`,
+    over :mod:`thalbook.core.pvalue_methods`).
 
 Examples
 --------
@@ -33,9 +39,10 @@ from decimal import Decimal
 
 import pandas as pd
 
-from thalbook.core import stats
+from thalbook.core import pvalue_methods, stats
 from thalbook.core.data import is_stated
 from thalbook.core.stats import places, short
+from thalbook.core.verdicts import verdict
 from thalbook.core.vocabulary import other_roundings
 
 #: The test whose p-values :func:`lattice_check` reproduces (``continuous_outcomes.test``).
@@ -49,7 +56,34 @@ def _numbers(values: list[int]) -> str:
     return ", ".join(map(str, values))
 
 
-def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
+def _n_limit(ns: list[int]) -> str:
+    """Why another n is ruled out, in a few words."""
+    if len(ns) == 1:
+        return f"n = {ns[0]} is stated"
+    return f"the timeline leaves {ns[0]} to {ns[-1]} patients"
+
+
+def _grim_reconcile(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> str:
+    """What would let a mean that fails GRIM for every n in ``ns`` stand, and what the text rules out."""
+    decimals = places(mean)
+    options = [
+        f"{other} rounding (n = {_numbers(allowed)})"
+        for other in other_roundings(rounding)
+        if (allowed := [n for n in ns if stats.grim(mean, decimals, n, other).consistent])
+    ]
+    options.append("values that are not whole numbers, against the measure's stated granularity")
+    reach = min(10**decimals, ns[-1] + 200)
+    others = [n for n in range(1, reach) if n not in ns and stats.grim(mean, decimals, n, rounding).consistent]
+    ruled = (
+        f"another n ({_numbers(others[:3])}{' or more' if len(others) > 3 else ''}), "
+        f"which the text rules out ({_n_limit(ns)})"
+        if others
+        else f"no other n below {reach} would do"
+    )
+    return f"would reconcile: {'; '.join(options)}; {ruled}"
+
+
+def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str] | tuple[str, str, str]:
     """GRIM over every n in ``ns``: consistent if some n allows the mean, naming the other rounding if it would."""
     decimals = places(mean)
     verdicts = [stats.grim(mean, decimals, n, rounding) for n in ns]
@@ -73,7 +107,9 @@ def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tupl
         other = [n for n in ns if stats.grim(mean, decimals, n, other_rounding).consistent]
         if other:
             detail += f"; {other_rounding} rounding would allow n = {_numbers(other)}"
-    return ("consistent" if passing else "inconsistent"), f"{detail}; {n_text}"
+    if passing:
+        return "consistent", f"{detail}; {n_text}"
+    return "inconsistent", f"{detail}; {n_text}", _grim_reconcile(mean, ns, n_text, rounding)
 
 
 def grimmer_check(mean: Decimal, sd: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
@@ -156,7 +192,7 @@ def scale_check(
 
 def lattice_check(
     p: Decimal, test: str, ns: list[int] | None, n_text: str, rounding: str
-) -> tuple[str, str]:
+) -> tuple[str, str] | tuple[str, str, str]:
     """Every exact Wilcoxon p with up to ``max(ns)`` pairs that rounds to ``p`` (only for :data:`WILCOXON`)."""
     if test != WILCOXON:
         return (
@@ -182,7 +218,108 @@ def lattice_check(
     nearest = "; ".join(f"{short(q, 6)} (n = {n}, W = {w})" for _, q, n, w in lattice[:2])
     more = stats.wilcoxon_matches(p, places(p), range(high + 1, high + _EXTRA_PAIRS + 1), rounding)
     needs = f"; it needs at least {more[0][0]} pairs (W = {more[0][1]})" if more else ""
+    options = [
+        f"{other} rounding"
+        for other in other_roundings(rounding)
+        if stats.wilcoxon_matches(p, places(p), range(low, high + 1), other)
+    ]
+    options.append("another test method (see the test-method check)")
+    ruled = f"more pairs (n = {more[0][0]}), which the text rules out ({_n_limit(ns)})" if more else ""
     return (
         "inconsistent",
         f"no exact p with up to {high} pairs rounds to {p} ({assumed}); nearest {nearest}{needs}; {n_text}",
+        f"would reconcile: {'; '.join(options)}" + (f"; {ruled}" if ruled else ""),
     )
+
+
+#: The methods that a paper naming the Wilcoxon signed-rank test may have run.
+SIGNED_RANK = ("exact", "exact-ties", "normal", "normal-cc")
+
+
+def _methods_text(table: pd.DataFrame) -> str:
+    shown = [
+        f"{pvalue_methods.METHOD_LABELS[r['method']]} ({r['detail']})"
+        for _, r in table[table["reproduces"]].iterrows()
+    ]
+    return "; ".join(shown) or "no method"
+
+
+def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
+    """Which test methods reproduce each printed p, and whether one explains a visit and a paper.
+
+    Parameters
+    ----------
+    reported : pandas.DataFrame
+        One row per distinct printed p of a paired comparison: ``study``,
+        ``quantity``, ``location`` (its places), ``group`` (the comparison),
+        ``p`` (as printed), ``n_values`` (numbers of non-zero differences
+        to try), ``n_pairs`` (numbers of pairs), ``n_text`` (where the n comes
+        from), ``summaries`` (mean and SD before and after, or None) and
+        ``topic`` (the audit topic of the p-value).
+    rounding : str
+        The rounding convention of the verdicts.
+
+    Returns
+    -------
+    list of dict
+        ``test-method`` rows (consistent when a signed-rank method
+        reproduces the p) and ``one-method`` rows per group and per study.
+
+    Examples
+    --------
+    >>> reported = pd.DataFrame([{"study": "s", "quantity": "crp week 24", "location": "results",
+    ...     "group": "week 24 vs baseline", "p": "0.078", "n_values": [8], "n_pairs": [8], "n_text": "n = 8 as stated",
+    ...     "summaries": None, "topic": "crp p-value"}])
+    >>> [(r["check"], r["status"]) for r in method_rows(reported, "half-up")]
+    [('test-method', 'consistent'), ('one-method', 'consistent')]
+    """
+    rows: list[dict] = []
+    for study, part in reported.groupby("study", sort=False):
+        part = part.reset_index(drop=True)
+        ids = part.index.astype(str)
+        # zero changes drop out of a signed-rank test (fewer differences than pairs), not out of a t-test
+        table = pd.concat([
+            pvalue_methods.method_table(part.assign(id=ids), roundings=[rounding], methods=SIGNED_RANK),
+            pvalue_methods.method_table(part.assign(id=ids, n_values=part["n_pairs"]), roundings=[rounding],
+                                        methods=["paired-t"]),
+        ], ignore_index=True)
+        for index, record in part.iterrows():
+            hits = table[table["id"].eq(str(index))]
+            ok = hits[hits["method"].isin(SIGNED_RANK)]["reproduces"].any()
+            rescued = [
+                other for other in other_roundings(rounding)
+                if pvalue_methods.reproducing(record["p"], places(Decimal(record["p"])), record["n_values"],
+                                              rounding=other, methods=SIGNED_RANK).shape[0]
+            ]
+            rows.append(verdict(
+                study, record["quantity"], record["location"], f"p = {record['p']}", "test-method",
+                "consistent" if ok else "inconsistent",
+                f"reproduced by {_methods_text(hits)} ({rounding} rounding); {record['n_text']}",
+                "" if ok else "would reconcile: " + "; ".join(
+                    [f"{r} rounding" for r in rescued] + ["another n than the text allows"]),
+                topic=record["topic"],
+            ))
+        common = pvalue_methods.common_methods(table)
+        for _, group in common.iterrows():
+            explaining = [m for m in group["methods"] if m in SIGNED_RANK]
+            whole = group["group"] == pvalue_methods.OVERALL
+            if group["p_values"] < 2 and not whole:
+                continue
+            scope = "every p-value of the paper" if whole else f"every p-value of {group['group']}"
+            rows.append(verdict(
+                study, f"test method: {'all comparisons' if whole else group['group']}",
+                "; ".join(dict.fromkeys(part["location"])) if whole
+                else "; ".join(dict.fromkeys(part.loc[part["group"].eq(group["group"]), "location"])),
+                f"{group['p_values']} p-values", "one-method",
+                "consistent" if explaining else "inconsistent",
+                (f"one signed-rank method explains {scope}: "
+                 + ", ".join(pvalue_methods.METHOD_LABELS[m] for m in explaining)
+                 + (f" (one n: {', '.join(group['same_n'])})" if group["same_n"] else "")
+                 if explaining else f"no one signed-rank method explains {scope}"
+                 + (" (only the paired t-test, each outcome with its own correlation)"
+                    if "paired-t" in group["methods"] else "")) + f" ({rounding} rounding)",
+                "" if explaining else "would reconcile: different tests or n for different outcomes, "
+                "which the methods, naming one test, do not say",
+                topic=f"test method ({study})",
+            ))
+    return rows

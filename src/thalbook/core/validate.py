@@ -57,6 +57,7 @@ RESOURCES = (
     "measures",
     "context_outcomes",
     "cited_results",
+    "statements",
 )
 
 _PROVENANCE = ("study_id", "location", "quote")
@@ -79,6 +80,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "context_outcomes": ("id", "outcome", "outcome_definition", "timepoint_week", "arm", "count",
                          "denominator", "percent", "n_enrolled", "dose", "population", *_PROVENANCE),
     "cited_results": ("id", "cited_reference", "quantity", "value", "denominator", "unit", *_PROVENANCE),
+    "statements": ("id", "topic", "kind", "value", *_PROVENANCE),
 }
 
 
@@ -356,10 +358,11 @@ def _problem_from_error(file: str, error, resource: dict) -> Problem:
         first = f" (first used on row {where.group(1)})" if where else ""
         return Problem(file, row, key, f"duplicate id{first}")
     if kind == "foreign-key":
-        match = re.search(r'for "([^"]+)": values "([^"]*)" not found in the lookup table "([^"]+)"', note)
+        match = re.search(r'for "([^"]+)": values "([^"]*)" not found in the lookup table "([^"]*)"', note)
         if match:
-            return Problem(file, row, match.group(1),
-                           f"{match.group(2)!r} not found in {match.group(3)}.csv")
+            # an empty lookup table is the file itself (a key into its own rows)
+            target = f"{match.group(3)}.csv" if match.group(3) else file
+            return Problem(file, row, match.group(1), f"{match.group(2)!r}{_DANGLING}{target}")
         return Problem(file, row, "foreign key", note or error.message)
     if kind in ("missing-cell", "extra-cell", "blank-row"):
         what = {"missing-cell": "missing cell", "extra-cell": "extra cell", "blank-row": "blank row"}[kind]
@@ -367,6 +370,10 @@ def _problem_from_error(file: str, error, resource: dict) -> Problem:
     if kind in _FILE_ERRORS:
         return Problem(file, None, "file", note or error.message)
     return Problem(file, row, field or kind, note or error.message)
+
+
+#: How a foreign-key problem reads: ``'<value>' not found in <file>``.
+_DANGLING = " not found in "
 
 
 def _as_list(value) -> list:
@@ -608,6 +615,24 @@ def _rule_pairs(tables: _Tables, types: _Types) -> Iterator[Problem]:
                               f"has {count} {label} rows, expected 1")
 
 
+def _rule_timings(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    """A withdrawal's time is printed as a week or relative to another withdrawal, never both."""
+    table = tables.get("withdrawals")
+    if table is None:
+        return
+    for line, row in table.rows:
+        relative, offset = row.get("relative_to", ""), row.get("offset_weeks", "")
+        if relative and row.get("week"):
+            yield Problem(table.file, line, "relative_to",
+                          "a week and a relative timing together: keep the printed one")
+        elif relative and not offset:
+            yield Problem(table.file, line, "offset_weeks", f"empty, though the timing counts from {relative!r}")
+        elif offset and not relative:
+            yield Problem(table.file, line, "relative_to", "empty, though offset_weeks is given")
+        elif relative and relative == row.get("id"):
+            yield Problem(table.file, line, "relative_to", f"{relative!r} is the row itself")
+
+
 def _bound(bound: float | None, missing: str = "-inf") -> str:
     """Format a scale bound for a message (``missing`` when unbounded)."""
     return missing if bound is None else f"{bound:g}"
@@ -683,6 +708,7 @@ RULES = (
     _rule_units,
     _rule_reports_something,
     _rule_pairs,
+    _rule_timings,
     _rule_scale,
     _rule_quotes,
 )
@@ -759,8 +785,9 @@ def _validate(directory: Path) -> list[Problem]:
     for rule in RULES:
         problems += rule(tables, types)
     # A row a chapter needs may be missing only because it is malformed: that problem names it
-    # better, so missing rows are reported for files without any other problem.
-    spoilt = {problem.file for problem in problems}
+    # better, so missing rows are reported for files without any other problem. A key that points
+    # nowhere spoils no row of its own file, though: a renamed id is both missing and pointed at.
+    spoilt = {problem.file for problem in problems if _DANGLING not in problem.message}
     problems += [p for p in _rule_required(tables, types) if p.file not in spoilt]
     return problems
 

@@ -1,0 +1,775 @@
+"""Patient-level paired data sets that reproduce every printed summary of a before-and-after study.
+
+SPRITE and CORVIDS (see the appraisal notes) search for single samples with a
+given n, mean, SD and bounds. A paired design fixes more at once: the same n
+patients at baseline and at follow-up, both means and SDs as printed, the
+grid the values lie on, and the Wilcoxon signed-rank statistic
+W = min(W+, W-) that the reported p implies. No library reconstructs paired
+data under such joint constraints (scipy has the solver, not the problem),
+so the formulation is written here by hand; the solver is
+``scipy.optimize.milp`` (HiGHS).
+
+The verdicts mean different things. ``feasible`` is a proof by example: the
+data set returned reproduces every printed number, checked again by exact
+fractions and ``scipy.stats.wilcoxon``, independently of how it was found.
+``infeasible`` is a proof: by exact arithmetic for GRIM- and GRIMMER-type
+failures (no total, or no sum of squares, rounds to the printed number),
+otherwise by the solver, every sub-problem proven infeasible by HiGHS (which
+works in floating point, with its tolerances). ``undecided`` is neither: the
+time budget ran out first.
+
+Search, in integer units u = value / step. For each whole-unit total T whose
+mean rounds to the printed mean, the sums of squares that give the printed SD
+form an exact integer interval. A seeded SPRITE-like search first draws a
+sample for each time point and tries every pairing of the two; it finds most
+examples in milliseconds, but finding none proves nothing. Then the exact
+search: binaries per patient and value make totals and sums of squares
+linear; each (baseline total, follow-up total) pair, and each set S of ranks
+held by the patients who changed against the majority (ranks summing to W),
+is one linear sub-problem. Sorting patients by |change| fixes every sign and
+makes "no zeros, no ties" the linear chain 1 <= |d_1| < |d_2| < ... < |d_n|,
+which also breaks the symmetry between patients.
+
+Examples
+--------
+>>> r = reconstruct_paired(Summary("69.5", 1, "21.2", 1), Summary("34.2", 1, "28", 0), 8,
+...                        step=1, low=0, high=200, w=1, rounding="half-even")
+>>> r.verdict, len(r.example[0])
+('feasible', 8)
+>>> reconstruct_paired(Summary("69.5", 1, "21.2", 1), Summary("34.2", 1, "28", 0), 8,
+...                    step=1, low=0, high=200, w=1).reason
+'infeasible (half-up rounding, step 1, values in [0, 200], W = 1): no whole-unit totals give the follow-up \
+mean 34.2 with n = 8'
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import cache
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse
+import scipy.stats
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from thalbook.core import stats
+from thalbook.core.stats import reported_value, round_decimal
+
+#: Verdicts of :func:`reconstruct_paired`.
+VERDICTS = ("feasible", "infeasible", "undecided")
+#: Directions of the majority of changes (the side with the larger rank sum).
+DIRECTIONS = ("decrease", "increase")
+
+_FUNC = "reconstruct_paired"
+_TRIES = 16  # attempts of the seeded search (each: one sample per time point, then every pairing)
+_EXHAUSTIVE = 8  # up to this n every pairing of two samples is tried
+_SAMPLED = 20000  # pairings tried beyond it
+_FEASIBLE, _INFEASIBLE, _OPEN = VERDICTS
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One printed mean +- SD, each with the number of decimals it was printed with.
+
+    Attributes
+    ----------
+    mean : str, float or Decimal
+        The mean as printed (a string keeps trailing zeros: ``"3.10"``).
+    mean_decimals : int
+        Digits after the point of the printed mean.
+    sd : str, float, Decimal or None
+        The sample SD (n - 1 denominator) as printed; None if not reported.
+    sd_decimals : int or None
+        Digits after the point of the printed SD; None when ``sd`` is None.
+
+    Examples
+    --------
+    >>> Summary("6.02", 2, "2.75", 2).sd
+    '2.75'
+    """
+
+    mean: str | float | Decimal
+    mean_decimals: int
+    sd: str | float | Decimal | None = None
+    sd_decimals: int | None = None
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """The outcome of :func:`reconstruct_paired`.
+
+    Attributes
+    ----------
+    verdict : {"feasible", "infeasible", "undecided"}
+        Proof by example, proof by the solver, or neither.
+    reason : str
+        One sentence naming the rounding, step, bounds and W, what failed (or
+        was found) and how much was searched.
+    example : tuple of (tuple of Decimal, tuple of Decimal) or None
+        For a feasible verdict, the baseline and follow-up values patient by
+        patient, in the original units; ordered by the size of the change when
+        W is given, else by baseline value.
+    searched : int
+        Number of solver sub-problems run, those of each time point searched
+        alone included (0 when an exact check or the seeded search decided).
+    """
+
+    verdict: str
+    reason: str
+    example: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None
+    searched: int
+
+
+# --------------------------------------------------------------------------
+# helpers on the signed-rank statistic
+
+
+def rank_subsets(n, w) -> tuple[tuple[int, ...], ...]:
+    """Every set of distinct ranks from 1..n whose sum is w.
+
+    These are the candidate ranks of the patients whose change goes against
+    the majority when the signed-rank statistic is W = w.
+
+    Parameters
+    ----------
+    n : int
+        Number of ranks, >= 1.
+    w : int
+        Target sum, >= 0.
+
+    Returns
+    -------
+    tuple of tuple of int
+        Each subset in increasing order; the subsets in lexicographic order.
+
+    Examples
+    --------
+    >>> rank_subsets(8, 0), rank_subsets(8, 1), rank_subsets(8, 5)
+    (((),), ((1,),), ((1, 4), (2, 3), (5,)))
+    """
+    n = stats._integer("rank_subsets", "n", n, minimum=1)
+    w = stats._integer("rank_subsets", "w", w)
+    found: list[tuple[int, ...]] = []
+
+    def extend(start: int, left: int, chosen: tuple[int, ...]) -> None:
+        if left == 0:
+            found.append(chosen)
+            return
+        for rank in range(start, min(n, left) + 1):
+            extend(rank + 1, left - rank, (*chosen, rank))
+
+    extend(1, w, ())
+    return tuple(found)
+
+
+def signed_rank_w(p, decimals, n, rounding: str = "half-up") -> tuple[int, ...]:
+    """Every signed-rank statistic W whose exact two-sided p with n pairs rounds to the printed p.
+
+    A thin reader of :func:`thalbook.core.stats.wilcoxon_matches` for one n.
+
+    Parameters
+    ----------
+    p : float or str
+        The reported p-value as printed.
+    decimals : int
+        Number of decimals it was printed with.
+    n : int
+        Number of pairs (non-zero, untied differences).
+    rounding : {"half-up", "half-even", "truncation"}
+
+    Returns
+    -------
+    tuple of int
+        Possibly empty; in increasing order.
+
+    Examples
+    --------
+    >>> signed_rank_w("0.0078", 4, 8), signed_rank_w("0.0156", 4, 8), signed_rank_w("0.078", 3, 8)
+    ((0,), (1,), (5,))
+    """
+    n = stats._integer("signed_rank_w", "n", n, minimum=1)
+    return tuple(w for _, w, _ in stats.wilcoxon_matches(p, decimals, [n], rounding))
+
+
+# --------------------------------------------------------------------------
+# reading the arguments
+
+
+def _decimal(name: str, value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Real | Decimal | str):
+        raise ValueError(f"{_FUNC}: {name} must be a number, got {value!r}")
+    try:
+        exact = Decimal(repr(float(value))) if isinstance(value, float) else Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"{_FUNC}: {name} must be a number, got {value!r}") from None
+    if not exact.is_finite():
+        raise ValueError(f"{_FUNC}: {name} must be a finite number, got {value!r}")
+    return exact
+
+
+def _units(name: str, value: Decimal, step: Decimal) -> int:
+    units = value / step
+    if units != units.to_integral_value():
+        raise ValueError(f"{_FUNC}: {name} must be a multiple of step {step}, got {value}")
+    return int(units)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One time point, read: its printed numbers, and for each admissible total the admissible sums of squares."""
+
+    label: str
+    mean: Decimal
+    mean_decimals: int
+    sd: Decimal | None
+    sd_decimals: int | None
+    #: admissible whole-unit totals (GRIM, on the grid)
+    totals: tuple[int, ...]
+    #: for each total that has one, the inclusive interval of sums of squares (in units) giving the SD
+    squares: dict[int, tuple[int, int] | None]
+
+
+def _read_summary(label: str, summary) -> tuple[Decimal, int, Decimal | None, int | None]:
+    """The printed numbers of ``summary``, the argument named ``label``, as exact decimals."""
+    if not isinstance(summary, Summary):
+        raise ValueError(f"{_FUNC}: {label} must be a Summary, got {summary!r}")
+
+    def printed(field: str, value, decimals) -> tuple[Decimal, int]:
+        if isinstance(decimals, bool) or not isinstance(decimals, Integral) or decimals < 0:
+            raise ValueError(f"{_FUNC}: {label}.{field}_decimals must be an integer >= 0, got {decimals!r}")
+        try:
+            return reported_value(_FUNC, value, decimals), int(decimals)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{_FUNC}: {label}.{field} must be a number printed with {decimals} decimals, got {value!r}"
+            ) from None
+
+    mean, mean_decimals = printed("mean", summary.mean, summary.mean_decimals)
+    if (summary.sd is None) != (summary.sd_decimals is None):
+        raise ValueError(f"{_FUNC}: {label}.sd and {label}.sd_decimals must both be given or both be None")
+    if summary.sd is None:
+        return mean, mean_decimals, None, None
+    sd, sd_decimals = printed("sd", summary.sd, summary.sd_decimals)
+    if sd < 0:
+        raise ValueError(f"{_FUNC}: {label}.sd must be >= 0, got {summary.sd!r}")
+    return mean, mean_decimals, sd, sd_decimals
+
+
+def _totals(mean: Decimal, decimals: int, n: int, step: Decimal, rounding: str) -> list[int]:
+    """Whole-unit totals T with round(T * step / n) equal to the printed mean.
+
+    Rounding is monotone in T for a fixed n, so these totals are contiguous;
+    the list is exact either way, as every candidate is rounded by Fractions.
+    """
+    low, high = stats._bucket(mean, decimals, rounding)
+    unit = Fraction(step)
+    return [
+        total
+        for total in range(math.floor(low * n / unit), math.ceil(high * n / unit) + 1)
+        if round_decimal(total * unit / n, decimals, rounding) == mean
+    ]
+
+
+def _square_range(total: int, sd: Decimal, decimals: int, n: int, step: Decimal, rounding: str):
+    """The inclusive interval of whole-unit sums of squares Q that give the printed SD with this total, or None.
+
+    The SD sqrt((Q - T^2/n) / (n - 1)) * step increases with Q, so the
+    admissible Q are an interval; its ends are decided exactly. Q has the
+    parity of T (u^2 and u have the same parity), so the ends are moved to it.
+    """
+    low, high = stats._bucket(sd, decimals, rounding)
+    low = max(low, Fraction(0))
+    unit = Fraction(step)
+    base = Fraction(total**2, n)
+    first = math.ceil(base + (n - 1) * (low / unit) ** 2)
+    last = math.floor(base + (n - 1) * (high / unit) ** 2)
+
+    def fits(squares: int) -> bool:
+        return stats._sd_rounds_to(unit**2 * (squares - base) / (n - 1), sd, decimals, rounding)
+
+    while first <= last and not (fits(first) and (first - total) % 2 == 0):
+        first += 1
+    while last >= first and not (fits(last) and (last - total) % 2 == 0):
+        last -= 1
+    return (first, last) if first <= last else None
+
+
+def _value_range(total: int, squares: tuple[int, int] | None, n: int, low: int, high: int) -> tuple[int, int]:
+    """Bounds on any one value in units, from the grid bounds and the largest admissible SD.
+
+    With mean m = T/n and centred sum of squares C = Q - T^2/n, a value at
+    m + a leaves the other n - 1 values summing to -a around m, so they add at
+    least a^2 / (n - 1) to C: a^2 n / (n - 1) <= C, i.e.
+    |n u - T|^2 <= (n - 1)(n Q - T^2). This is the sharp bound (n - 1) s / sqrt(n),
+    tighter than sqrt(n - 1) s; it only removes values no admissible sample can hold.
+    """
+    if squares is None:
+        return low, high
+    reach = math.isqrt((n - 1) * (n * squares[1] - total**2))
+    return max(low, -((reach - total) // n)), min(high, (total + reach) // n)
+
+
+# --------------------------------------------------------------------------
+# the linear sub-problems
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One time point of one sub-problem: its total, sums of squares and value bounds, in units."""
+
+    total: int
+    squares: tuple[int, int] | None
+    low: int
+    high: int
+
+
+def _patient_ranges(blocks: list[_Block], n: int, signs: tuple[int, ...] | None) -> list[list[tuple[int, int]]]:
+    """Value bounds per block and patient; with fixed signs, |d_i| >= i narrows each patient's values.
+
+    Patient i (rank i) changes by at least i units in the direction of its
+    sign, so e.g. x_i >= min(y) + i when x_i > y_i. Presolve does not see this
+    through the binaries, and it removes many of them.
+    """
+    ranges = [[(b.low, b.high)] * n for b in blocks]
+    if signs is None:
+        return ranges
+    (x_low, x_high), (y_low, y_high) = (blocks[0].low, blocks[0].high), (blocks[1].low, blocks[1].high)
+    for i, sign in enumerate(signs):
+        gap = i + 1
+        if sign > 0:
+            ranges[0][i] = (max(x_low, y_low + gap), x_high)
+            ranges[1][i] = (y_low, min(y_high, x_high - gap))
+        else:
+            ranges[0][i] = (x_low, min(x_high, y_high - gap))
+            ranges[1][i] = (max(y_low, x_low + gap), y_high)
+    return ranges
+
+
+def _solve(blocks: list[_Block], n: int, signs: tuple[int, ...] | None, time_limit: float):
+    """Solve one sub-problem by ``milp``; return (scipy status, values per block in units, or None).
+
+    Incremental ("thermometer") binaries: u_i = L_i + sum_k b_ik with
+    b_i1 >= b_i2 >= ..., so that u_i^2 = L_i^2 + sum_k b_ik (2(L_i + k) - 1).
+    This has the LP strength of one binary per value, but branching on b_ik
+    is branching on u_i >= L_i + k, which HiGHS handles better. Squares are
+    centred at a whole unit c near the mean, since HiGHS works in floating
+    point and (u - c)^2 keeps the coefficients small. ``signs`` (two blocks)
+    fixes the sign of d_i = x_i - y_i for patients sorted by |d_i|; without
+    it the first block is sorted instead, to break the symmetry between
+    patients.
+    """
+    ranges = _patient_ranges(blocks, n, signs)
+    if any(lo > hi for side in ranges for lo, hi in side):
+        return 2, None
+    rows, cols, coefs, lower, upper = [], [], [], [], []
+    columns = 0
+
+    def add_row(entries, lo, hi):
+        for col, coef in entries:
+            rows.append(len(lower))
+            cols.append(col)
+            coefs.append(coef)
+        lower.append(lo)
+        upper.append(hi)
+
+    bits = []  # per block, per patient: column indices
+    for block, side in zip(blocks, ranges, strict=True):
+        centre = round(Fraction(block.total, n))
+        patients, fixed_total, fixed_squares, square_entries = [], 0, 0, []
+        for lo, hi in side:
+            index = list(range(columns, columns + hi - lo))
+            columns += hi - lo
+            patients.append(index)
+            for a, b in zip(index, index[1:], strict=False):
+                add_row([(a, 1), (b, -1)], 0, np.inf)
+            fixed_total += lo
+            fixed_squares += (lo - centre) ** 2
+            square_entries += [(col, 2 * (lo + k - centre) - 1) for k, col in enumerate(index, start=1)]
+        bits.append(patients)
+        every = [col for index in patients for col in index]
+        add_row([(col, 1) for col in every], block.total - fixed_total, block.total - fixed_total)
+        if block.squares is not None:
+            shift = -2 * centre * block.total + n * centre**2 - fixed_squares
+            add_row(square_entries, block.squares[0] + shift, block.squares[1] + shift)
+
+    if signs is not None:
+        def change(i: int):  # |d_i| = s_i (x_i - y_i), as entries and a constant
+            s = signs[i]
+            entries = [(col, s) for col in bits[0][i]] + [(col, -s) for col in bits[1][i]]
+            return entries, s * (ranges[0][i][0] - ranges[1][i][0])
+
+        entries, constant = change(0)
+        add_row(entries, 1 - constant, np.inf)
+        for i in range(1, n):
+            ahead, c_ahead = change(i)
+            behind, c_behind = change(i - 1)
+            add_row(ahead + [(col, -coef) for col, coef in behind], 1 - c_ahead + c_behind, np.inf)
+    else:
+        for i in range(1, n):  # same bounds for all patients here, so sorting is bitwise
+            for a, b in zip(bits[0][i - 1], bits[0][i], strict=True):
+                add_row([(b, 1), (a, -1)], 0, np.inf)
+
+    if columns == 0:  # every value fixed by its bounds: check the rows by hand
+        feasible = all(lo <= 0 <= hi for lo, hi in zip(lower, upper, strict=True))
+        return (0, [[lo for lo, _ in side] for side in ranges]) if feasible else (2, None)
+    matrix = scipy.sparse.csr_array((coefs, (rows, cols)), shape=(len(lower), columns))
+    result = milp(
+        np.zeros(columns),
+        integrality=np.ones(columns),
+        bounds=Bounds(0, 1),
+        constraints=LinearConstraint(matrix, lower, upper),
+        options={"time_limit": max(time_limit, 1e-3), "presolve": True},
+    )
+    if result.x is None:
+        return result.status, None
+    chosen = np.rint(result.x).astype(int)
+    found = [[lo + int(chosen[index].sum()) for (lo, _), index in zip(side, patients, strict=True)]
+             for side, patients in zip(ranges, bits, strict=True)]
+    return result.status, found
+
+
+# --------------------------------------------------------------------------
+# the seeded heuristic search (SPRITE-like), to find an example before the solver
+
+
+def _sprite(rng: np.random.Generator, n: int, block: _Block, budget: _Budget) -> list[int] | None:
+    """A random sample of n values with the block's total and sums of squares, or None if the walk is stuck.
+
+    As SPRITE: start as even as the total allows, then move one unit at a
+    time from one patient to another, each move chosen at random among those
+    that bring the sum of squares nearer its interval; once inside, a few
+    random moves that stay inside make the samples more varied.
+    """
+    base, extra = divmod(block.total, n)
+    values = [base] * n
+    for i in rng.permutation(n)[:extra]:
+        values[i] += 1
+    squares = sum(v * v for v in values)
+    first, last = block.squares if block.squares is not None else (squares, math.inf)
+
+    def distance(q):
+        return max(first - q, 0, q - last)
+
+    def moves(keep):
+        return [(i, j, squares + 2 * (values[j] - values[i]) + 2)
+                for i in range(n) if values[i] > block.low
+                for j in range(n) if j != i and values[j] < block.high
+                if keep(squares + 2 * (values[j] - values[i]) + 2)]
+
+    while (now := distance(squares)) > 0:
+        if budget.left() <= 0:
+            return None
+        candidates = moves(lambda q: distance(q) < now)  # noqa: B023 (moves calls it at once)
+        if not candidates:
+            return None
+        i, j, squares = candidates[rng.integers(len(candidates))]
+        values[i], values[j] = values[i] - 1, values[j] + 1
+    for _ in range(4 * n):
+        candidates = moves(lambda q: distance(q) == 0)
+        if not candidates:
+            break
+        i, j, squares = candidates[rng.integers(len(candidates))]
+        values[i], values[j] = values[i] - 1, values[j] + 1
+    return values
+
+
+@cache
+def _permutations(n: int) -> np.ndarray:
+    return np.array(list(itertools.permutations(range(n))), dtype=np.int16)
+
+
+def _pair(rng: np.random.Generator, x: list[int], y: list[int], w: int, sign: int):
+    """A pairing of the samples whose changes are non-zero, untied and give W; patients sorted by |change|.
+
+    Every pairing is tried when n <= 8 (8! = 40320), a seeded sample of them
+    otherwise.
+    """
+    n = len(x)
+    orders = _permutations(n) if n <= _EXHAUSTIVE else rng.permuted(np.tile(np.arange(n), (_SAMPLED, 1)), axis=1)
+    changes = sign * (np.asarray(x)[None, :] - np.asarray(y)[orders])
+    sizes = np.abs(changes)
+    ranked = np.sort(sizes, axis=1)
+    good = np.flatnonzero((ranked[:, 0] > 0) & np.all(np.diff(ranked, axis=1) > 0, axis=1))
+    if good.size == 0:
+        return None
+    ranks = np.argsort(np.argsort(sizes[good], axis=1), axis=1) + 1
+    against = np.where(changes[good] < 0, ranks, 0).sum(axis=1)
+    hits = good[against == w]
+    if hits.size == 0:
+        return None
+    order = orders[hits[0]]
+    by_size = np.argsort(sizes[hits[0]])
+    return [x[i] for i in by_size], [y[order[i]] for i in by_size]
+
+
+# --------------------------------------------------------------------------
+# verification, independent of the solver
+
+
+def _verify(example, sides: list[_Side], n: int, w, sign: int, rounding: str, low: Decimal, high: Decimal) -> bool:
+    for values, side in zip(example, sides, strict=True):
+        exact = [Fraction(v) for v in values]
+        if len(exact) != n or not all(low <= v <= high for v in values):
+            return False
+        total = sum(exact)
+        if round_decimal(total / n, side.mean_decimals, rounding) != side.mean:
+            return False
+        if side.sd is not None:
+            variance = sum((v - total / n) ** 2 for v in exact) / (n - 1)
+            if not stats._sd_rounds_to(variance, side.sd, side.sd_decimals, rounding):
+                return False
+    if w is None:
+        return True
+    changes = [sign * (a - b) for a, b in zip(*example, strict=True)]
+    if 0 in changes or len({abs(d) for d in changes}) < n:
+        return False
+    floats = np.array([float(d) for d in changes])
+    result = scipy.stats.wilcoxon(floats, method="exact")
+    ranks = scipy.stats.rankdata(np.abs(floats))
+    return (
+        result.statistic == w
+        and ranks[floats < 0].sum() == w
+        and math.isclose(result.pvalue, float(stats._wilcoxon_exact(n)[w]), rel_tol=1e-9)
+    )
+
+
+# --------------------------------------------------------------------------
+# the search
+
+
+def _side(argument: str, label: str, summary, n: int, step: Decimal, low: int, high: int, rounding: str) -> _Side:
+    mean, mean_decimals, sd, sd_decimals = _read_summary(argument, summary)
+    totals = tuple(t for t in _totals(mean, mean_decimals, n, step, rounding) if n * low <= t <= n * high)
+    squares = {t: (None if sd is None else _square_range(t, sd, sd_decimals, n, step, rounding)) for t in totals}
+    return _Side(label, mean, mean_decimals, sd, sd_decimals, totals, squares)
+
+
+def _measured(side: _Side) -> str:
+    return "mean" if side.sd is None else "mean and SD"
+
+
+def _blocks(side: _Side, n: int, low: int, high: int) -> list[_Block]:
+    return [
+        _Block(t, side.squares[t], *_value_range(t, side.squares[t], n, low, high))
+        for t in side.totals
+        if side.sd is None or side.squares[t] is not None
+    ]
+
+
+class _Budget:
+    """The time budget: the seeded search stops when it is spent, the solver's sub-problems share what is left."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.perf_counter() + seconds
+        self.searched = self.open = 0
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+
+def _search(jobs, n: int, budget: _Budget, accept):
+    """Run sub-problems in order until one gives a verified example; return (example or None, all proven)."""
+    proven = True
+    for k, (blocks, signs) in enumerate(jobs):
+        share = budget.left() / (len(jobs) - k)
+        if share <= 0:
+            budget.open += len(jobs) - k
+            return None, False
+        status, found = _solve(blocks, n, signs, share)
+        budget.searched += 1
+        if found is not None and accept(found):
+            return found, True
+        if status != 2:
+            budget.open += 1
+            proven = False
+    return None, proven
+
+
+def reconstruct_paired(
+    before: Summary,
+    after: Summary,
+    n,
+    *,
+    step,
+    low,
+    high,
+    w,
+    direction: str = "decrease",
+    rounding: str = "half-up",
+    time_limit: float = 5.0,
+    seed: int = 0,
+) -> Reconstruction:
+    """Search for n patients' baseline and follow-up values that reproduce every printed summary.
+
+    First exact checks (GRIM- and GRIMMER-type, on the grid), then a seeded
+    SPRITE-like search for a quick example, then the exact search by
+    ``milp`` over every (baseline total, follow-up total, ranks against the
+    majority) sub-problem. When all of those are infeasible, each time point
+    is searched alone to say whether the signed-rank constraint is what fails.
+
+    Parameters
+    ----------
+    before, after : Summary
+        Baseline and follow-up mean +- SD as printed.
+    n : int
+        Number of patients (pairs), >= 2.
+    step : str, float, int or Decimal
+        The grid of the values: every value is a multiple of it (1 for a
+        whole-number lab value, 0.1 for a 0-10 scale read to one decimal).
+    low, high : str, float, int or Decimal
+        The bounds of the scale, multiples of ``step``, low < high.
+    w : int or None
+        The signed-rank statistic min(W+, W-) of the exact test on the n
+        changes, which then must be non-zero and untied (see
+        :func:`signed_rank_w`), at most n(n+1)/4; None if no p is reported.
+    direction : {"decrease", "increase"}
+        The change of the majority of patients (the larger rank sum); the
+        patients going the other way hold ranks summing to ``w``.
+    rounding : {"half-up", "half-even", "truncation"}
+        How every printed number was rounded.
+    time_limit : float
+        Seconds for the whole search, > 0. The seeded search stops when it is
+        spent; each solver sub-problem gets an even share of what is left.
+    seed : int
+        Seed of the heuristic search; the same seed gives the same example
+        (unless the budget runs out first).
+
+    Returns
+    -------
+    Reconstruction
+        ``feasible`` with a verified example, ``infeasible`` naming the
+        constraints that cannot be met together, or ``undecided``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or malformed; the message names it.
+
+    Examples
+    --------
+    >>> r = reconstruct_paired(Summary("6.02", 2, "2.75", 2), Summary("3.21", 2, "2.01", 2), 8,
+    ...                        step="0.1", low=0, high=10, w=0, rounding="truncation")
+    >>> r.verdict, r.searched
+    ('feasible', 0)
+    >>> print(reconstruct_paired(Summary(2, 0, 1, 0), Summary(3, 0, 1, 0), 3, step=1, low=0, high=5, w=0).reason)
+    infeasible (half-up rounding, step 1, values in [0, 5], W = 0): means, SDs and bounds can be met, but not \
+with W = 0 (every patient changing in the decrease direction); 9 of 9 sub-problems proven infeasible
+    """
+    rounding = stats._rounding(_FUNC, rounding)
+    n = stats._integer(_FUNC, "n", n, minimum=2)
+    if direction not in DIRECTIONS:
+        raise ValueError(f"{_FUNC}: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    step_value = _decimal("step", step)
+    if step_value <= 0:
+        raise ValueError(f"{_FUNC}: step must be > 0, got {step!r}")
+    low_value, high_value = _decimal("low", low), _decimal("high", high)
+    low_u, high_u = _units("low", low_value, step_value), _units("high", high_value, step_value)
+    if low_u >= high_u:
+        raise ValueError(f"{_FUNC}: low must be below high, got low={low!r}, high={high!r}")
+    if w is not None:
+        w = stats._integer(_FUNC, "w", w)
+        if w > n * (n + 1) // 4:
+            raise ValueError(f"{_FUNC}: w must be <= n(n+1)/4 = {n * (n + 1) // 4} (the smaller rank sum), got {w}")
+    if isinstance(time_limit, bool) or not isinstance(time_limit, Real) or not time_limit > 0:
+        raise ValueError(f"{_FUNC}: time_limit must be a number of seconds > 0, got {time_limit!r}")
+    seed = stats._integer(_FUNC, "seed", seed)
+
+    sides = [_side(argument, label, s, n, step_value, low_u, high_u, rounding)
+             for argument, label, s in (("before", "baseline", before), ("after", "follow-up", after))]
+    head = (f"({rounding} rounding, step {step_value}, values in [{low_value}, {high_value}], "
+            f"{'no signed-rank constraint' if w is None else f'W = {w}'})")
+
+    def answer(verdict: str, why: str, example=None, searched: int = 0) -> Reconstruction:
+        return Reconstruction(verdict, f"{verdict} {head}: {why}", example, searched)
+
+    for side in sides:
+        if not side.totals:
+            return answer(_INFEASIBLE, f"no whole-unit totals give the {side.label} mean {side.mean} with n = {n}")
+        if side.sd is not None and all(q is None for q in side.squares.values()):
+            return answer(_INFEASIBLE, f"no sums of squares give the {side.label} SD {side.sd} with n = {n} "
+                                       f"and a total that gives the mean {side.mean}")
+
+    sign = 1 if direction == "decrease" else -1
+    rng = np.random.default_rng(seed)
+    budget = _Budget(float(time_limit))
+    blocks = [_blocks(side, n, low_u, high_u) for side in sides]
+
+    def to_values(units) -> tuple[Decimal, ...]:
+        return tuple((Decimal(u) * step_value).quantize(step_value) for u in units)
+
+    def verified(units, which=(0, 1), with_w=w) -> bool:
+        return _verify([to_values(u) for u in units], [sides[k] for k in which], n, with_w, sign, rounding,
+                       low_value, high_value)
+
+    def alone(k: int):
+        """One time point alone, as SPRITE/CORVIDS would search it: (sorted units or None, proven infeasible)."""
+        for attempt in range(_TRIES):
+            if budget.left() <= 0:
+                break
+            units = _sprite(rng, n, blocks[k][attempt % len(blocks[k])], budget)
+            if units is not None and verified([units], (k,), None):
+                return sorted(units), True
+        found, proven = _search([([b], None) for b in blocks[k]], n, budget,
+                                lambda units: verified(units, (k,), None))
+        return (None if found is None else sorted(found[0])), proven
+
+    def searched(total: int) -> str:
+        if budget.open == 0:
+            return f"{budget.searched} of {total} sub-problems proven infeasible"
+        return (f"no example found by the seeded search or the solver; {budget.searched} of {total} sub-problems "
+                f"run, {budget.open} not decided within {time_limit:g} s")
+
+    if w is None:
+        found = []
+        for k, side in enumerate(sides):
+            units, proven = alone(k)
+            if units is None:
+                if not proven:
+                    return answer(_OPEN, f"{side.label}: {searched(len(blocks[k]))}", None, budget.searched)
+                return answer(_INFEASIBLE, f"no {n} values on the grid within the bounds give the {side.label} "
+                                           f"{_measured(side)}; {searched(len(blocks[k]))}", None, budget.searched)
+            found.append(units)
+        return answer(_FEASIBLE, "an example reproduces every summary (verified exactly; follow-up values paired "
+                                 "in sorted order, as any pairing fits without W)",
+                      (to_values(found[0]), to_values(found[1])), budget.searched)
+
+    pairs = [(bx, by) for bx in blocks[0] for by in blocks[1]]
+    for attempt in range(_TRIES):
+        if budget.left() <= 0:
+            break
+        bx, by = pairs[attempt % len(pairs)]
+        x, y = _sprite(rng, n, bx, budget), _sprite(rng, n, by, budget)
+        paired = None if x is None or y is None else _pair(rng, x, y, w, sign)
+        if paired is not None and verified(paired):
+            return answer(_FEASIBLE, f"an example reproduces every summary, found by the seeded search (attempt "
+                                     f"{attempt + 1}) and verified exactly; no solver sub-problem needed",
+                          (to_values(paired[0]), to_values(paired[1])))
+
+    jobs = [([bx, by], tuple(-sign if rank in subset else sign for rank in range(1, n + 1)))
+            for subset in rank_subsets(n, w) for bx, by in pairs]
+    found, _ = _search(jobs, n, budget, verified)
+    if found is not None:
+        return answer(_FEASIBLE, f"an example reproduces every summary, found by the solver (sub-problem "
+                                 f"{budget.searched} of {len(jobs)}) and verified exactly",
+                      (to_values(found[0]), to_values(found[1])), budget.searched)
+    where = searched(len(jobs))
+    if budget.open:
+        return answer(_OPEN, where, None, budget.searched)
+    # every paired sub-problem is infeasible: is it the signed-rank constraint that fails?
+    (x, x_proven), (y, y_proven) = alone(0), alone(1)
+    for side, one, proven in ((sides[0], x, x_proven), (sides[1], y, y_proven)):
+        if one is None and proven:
+            return answer(_INFEASIBLE, f"no {n} values on the grid within the bounds give the {side.label} "
+                                       f"{_measured(side)}; {where}", None, budget.searched)
+    met = "means, SDs and bounds" if any(side.sd is not None for side in sides) else "means and bounds"
+    if x is not None and y is not None:
+        every = f" (every patient changing in the {direction} direction)" if w == 0 else ""
+        return answer(_INFEASIBLE, f"{met} can be met, but not with W = {w}{every}; {where}", None, budget.searched)
+    return answer(_INFEASIBLE, f"{met} cannot be met together with W = {w} (whether they can without W was not "
+                               f"decided within the budget); {where}", None, budget.searched)
