@@ -43,7 +43,7 @@ def test_audit_page_has_as_many_rows_as_the_cli_audit(built_book: Path):
     assert by_study == {s: sum(r["study"] == s for r in cli) for s in {r["study"] for r in cli}}
 
 
-def test_audit_page_lists_inconsistencies_first_and_explains_each(built_book: Path):
+def test_audit_page_lists_findings_and_inconsistencies_first(built_book: Path):
     proc = thalbook("audit", "--format", "csv")
     cli = list(csv.DictReader(io.StringIO(proc.stdout)))
     soup = page(built_book, "audit")
@@ -54,7 +54,12 @@ def test_audit_page_lists_inconsistencies_first_and_explains_each(built_book: Pa
         assert [order[v] for v in verdicts] == sorted(order[v] for v in verdicts), table["id"]
     plain = soup.select_one("section#the-inconsistencies-in-plain-words")
     assert plain is not None
-    assert len(plain.select("ol > li")) == sum(r["status"] == "inconsistent" for r in cli)
+    # one row per finding, as the command line numbers them; each row's checks are in the study tables
+    found = [tr.select("td")[0].get_text(strip=True) for tr in soup.select("table#tbl-audit-findings tbody > tr")]
+    assert found == sorted({r["finding"] for r in cli} - {""}, key=lambda f: int(f[1:]))
+    in_tables = {tr.select("td")[0].get_text(strip=True)
+                 for table in soup.select('table[id^="audit-rows-"]') for tr in table.select("tbody > tr")}
+    assert set(found) <= in_tables
 
 
 def test_every_download_link_on_the_data_page_resolves_to_the_file(built_book: Path):

@@ -123,6 +123,8 @@ TABLES = {
         a-joints-4,alpha,painful_joints,4,week 4 vs baseline,2.0,0.5,3,0.25,,results
         a-swollen-0,alpha,swollen_joints,0,descriptive,5,,12,,,results
         a-crp-24,alpha,crp,24,week 24 vs baseline,3.01,3.55,,0.078,wilcoxon-signed-rank,results
+        a-basg-0,alpha,basg,0,week 24 vs baseline,5.0,0.0,8,,,results
+        a-basg-24,alpha,basg,24,week 24 vs baseline,4.0,2.5,8,0.0078,wilcoxon-signed-rank,results
     """,
     "adverse_events": """
         id,study_id,event,count,denominator,percent,led_to_withdrawal,is_total,location
@@ -137,6 +139,7 @@ TABLES = {
         measure,value_type,scale_min,scale_max
         basdai,continuous,0,10
         basfi,continuous,0,10
+        basg,continuous,0,10
         esr,integer,0,
         crp,continuous,0,
         painful_joints,integer,0,28
@@ -195,6 +198,11 @@ PLANTED = {
     ("alpha", "one-method", "test method: all comparisons"),
     ("alpha", "statement", "statement: withdrawal-reasons"),  # rash, or eruption and dizziness
     ("alpha", "announced-vs-reported", "analysis: chi-square"),  # announced, never reported
+    # every patient 5.0 at baseline and all 8 improved (W = 0): no one can reach the spread of SD 2.5 below 5
+    ("alpha", "reconstruction", "basg week 24 (week 24 vs baseline)"),
+    ("alpha", "reconstruction", "esr week 24 (week 24 vs baseline)"),  # 34.2 fails GRIM (n = 8)
+    ("alpha", "reconstruction", "esr week 8 (week 8 vs baseline)"),  # 70.03 fails GRIM (n up to 10)
+    ("alpha", "reconstruction", "basfi week 24 (week 24 vs baseline)"),  # SD 4.5 about 1.0 on 0-10
 }
 
 
@@ -314,6 +322,7 @@ def test_checks_that_cannot_fail_or_lack_inputs_are_not_checkable(result):
         ("alpha", "grimmer", "esr week 0 (week 8 vs baseline)"),
         ("alpha", "wilcoxon-lattice", "painful_joints week 4 (week 4 vs baseline)"),  # no test named
         ("alpha", "announced-vs-reported", "analysis: visits"),  # reported only in part
+        ("alpha", "reconstruction", "basdai week 8 (week 8 vs baseline)"),  # no exact W for 0.007 with n <= 10
     }
 
 
@@ -347,7 +356,8 @@ def test_rounding_convention_is_an_argument_and_named():
     result = audit.run_audit(synthetic(), rounding="half-even")
     row = only(result, "alpha", "grim", "esr week 24 (week 24 vs baseline)")
     assert row["status"] == "consistent" and "half-even" in row["detail"]
-    assert keyed(result, "inconsistent") == PLANTED - {("alpha", "grim", "esr week 24 (week 24 vs baseline)")}
+    assert keyed(result, "inconsistent") == PLANTED - {("alpha", "grim", "esr week 24 (week 24 vs baseline)"),
+                                                       ("alpha", "reconstruction", "esr week 24 (week 24 vs baseline)")}
     truncated = audit.run_audit(synthetic(), rounding="truncation")
     # 21/26 = 80.8% is 80% only when truncated, and 21/30 = 70%: one count for both statements
     cited = only(truncated, "gamma", "cited-vs-source", "improvement (thalidomide) [completers]")

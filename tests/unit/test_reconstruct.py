@@ -199,3 +199,12 @@ def test_bad_arguments_raise_value_error_naming_them(change, named):
     arguments = {**GOOD, **change}
     with pytest.raises(ValueError, match=rf"reconstruct_paired: .*\b{named}\b"):
         reconstruct_paired(arguments.pop("before"), arguments.pop("after"), arguments.pop("n"), **arguments)
+
+
+def test_an_sd_wider_than_the_bounds_allow_is_infeasible_without_the_solver():
+    # three whole numbers in 0..2 with total 3: (0, 1, 2) spreads most, SD 1; so SD 1.5 cannot be
+    assert max(statistics.stdev(v) for v in itertools.product(range(3), repeat=3) if sum(v) == 3) == 1
+    result = reconstruct.reconstruct_paired(reconstruct.Summary("1", 0, "1.5", 1), reconstruct.Summary("1", 0), 3,
+                                            step=1, low=0, high=2, w=None)
+    assert result.verdict == "infeasible" and result.searched == 0
+    assert "no sums of squares give the baseline SD 1.5" in result.reason

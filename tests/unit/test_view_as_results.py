@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -242,3 +243,13 @@ def test_parameters_are_checked(package):
     for level in (0.4, 1, "0.95", True):
         with pytest.raises(InputError, match="confidence_level must be a number from 0.5"):
             as_results.build(package, {**DEFAULT, "confidence_level": level})
+
+
+def test_the_week_8_esr_means_need_more_patients_than_were_enrolled(view):
+    # by hand: 2031/29 = 70.0345 and 1141/29 = 39.3448; below 29 no whole total gives both means
+    def fits(mean: str, n: int) -> bool:
+        return any((Decimal(t) / n).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == Decimal(mean)
+                   for t in range(int(Decimal(mean) * n) - 1, int(Decimal(mean) * n) + 2))
+    assert fits("70.03", 29) and fits("39.34", 29)
+    assert not any(fits("70.03", n) and fits("39.34", n) for n in range(1, 29))
+    assert view.value("esr_w8_grim_least_n") == 29

@@ -30,7 +30,7 @@ Examples
 >>> resolve(overrides=["rounding=up"])
 Traceback (most recent call last):
 ...
-thalbook.core.errors.ParameterError: --set rounding: 'up' is not one of ['half-up', 'half-even']
+thalbook.core.errors.ParameterError: --set rounding: 'up' is not one of ['half-up', 'half-even', 'truncation']
 >>> resolve(overrides=["confidence_level=.nan"])
 Traceback (most recent call last):
 ...

@@ -13,6 +13,7 @@ studies of AS side by side, unpooled. :func:`build` returns all of it as a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -20,7 +21,7 @@ import pandas as pd
 
 from thalbook.chapters import figures, results
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, efficacy
+from thalbook.core import audit, cohort, efficacy, stats
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The parameters the chapter declares, in the order of its parameters cell.
@@ -94,7 +95,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     >>> view.value("basfi_w24_lattice")
     'n = 8, W = 0 (p = 0.0078125)'
     >>> sorted(view.figures)
-    ['fig-as-asas', 'fig-as-clinical', 'fig-as-context', 'fig-as-laboratory', 'fig-as-subtypes']
+    ['fig-as-asas', 'fig-as-clinical', 'fig-as-context', 'fig-as-laboratory', 'fig-as-reconstructed', 'fig-as-subtypes']
     >>> build(data.load(), {"confidence_level": 0.95, "ci_method": "wald", "analysis_set": "itt"})
     Traceback (most recent call last):
     ...
@@ -126,6 +127,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     values |= _outcome_values(outcomes)
     values |= _grim_values(package, audit_table, study)
     values |= _method_values(audit_table, study)
+    values |= _reconstruction_values(package, study)
     values |= _asas_values(asas, analysis_set, values)
     values |= _subtype_values(subtypes)
     values |= _context_values(package, context)
@@ -173,6 +175,7 @@ def build(package, params: Mapping[str, Any]) -> View:
         "fig-as-asas": figures.asas_sets(asas, analysis_set, interval_text),
         "fig-as-subtypes": figures.subtype_responses(subtypes),
         "fig-as-context": figures.forest(context, interval_text, "Responders (%)"),
+        "fig-as-reconstructed": figures.reconstructed_trajectories(_reconstructed_examples(package, study)),
     }
     for fig in shown.values():
         plt.close(fig)  # drawn only when a display cell shows it
@@ -252,11 +255,45 @@ def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, An
     other = results.grim_findings(audit.run_audit(package, OTHER_ROUNDING), study, "esr").set_index("quantity")
     failing = grim[grim["status"].eq("inconsistent")]
     rescued = failing[failing["quantity"].map(other["status"]).eq("consistent")]
+    week8 = [Decimal(v) for v in failing.loc[failing["quantity"].str.contains("week 8 vs baseline"), "reported"]]
+    fits_all = next((n for n in range(1, 1000) if all(stats.grim(m, stats.places(m), n, ROUNDING).consistent
+                                                     for m in week8)), None) if week8 else None
     return {
+        "esr_w8_grim_least_n": fits_all or "none below 1000",
         "esr_grim_fail": ", ".join(failing["reported"]) or "none",
         "esr_grim_k": len(failing),
         "esr_grim_total": len(grim),
         "esr_half_even": ", ".join(rescued["reported"]) or "none",
+    }
+
+
+def _reconstructed_examples(package, study: str) -> pd.DataFrame:
+    """The week-24 comparisons of the results for which a data set reproduces every printed summary jointly."""
+    found = audit.reconstructed(package, ROUNDING)
+    found = found[found["study"].eq(study) & found["location"].eq("results") & found["week"].eq(found["week"].max())]
+    measures = package.measures.drop_duplicates("measure").set_index("measure")
+    rows = []
+    for _, row in found.iterrows():
+        feasible = [r for _, _, r, _ in row["outcomes"] if r.verdict == "feasible"]
+        if feasible:
+            rows.append({"label": measures.loc[row["measure"], "label"], "unit": measures.loc[row["measure"], "unit"],
+                         "week": int(row["week"]), "baseline": feasible[0].example[0],
+                         "followup": feasible[0].example[1], "means": tuple(m for m, _ in row["printed"])})
+    return pd.DataFrame(rows)
+
+
+def _reconstruction_values(package, study: str) -> dict[str, Any]:
+    """Which week-24 comparisons can, and which cannot, be reproduced jointly by some data set."""
+    found = audit.reconstructed(package, ROUNDING)
+    found = found[found["study"].eq(study) & found["location"].eq("results") & found["week"].eq(found["week"].max())]
+    measures = package.measures.drop_duplicates("measure").set_index("measure")
+    verdicts = {measures.loc[row["measure"], "label"]: ([r.verdict for _, _, r, _ in row["outcomes"]] or ["none"])[0]
+                for _, row in found.iterrows()}
+    return {
+        "reconstructed_feasible": ", ".join(k for k, v in verdicts.items() if v == "feasible") or "none",
+        "reconstructed_infeasible": ", ".join(k for k, v in verdicts.items() if v == "infeasible") or "none",
+        "reconstructed_unchecked": ", ".join(k for k, v in verdicts.items() if v not in ("feasible", "infeasible"))
+        or "none",
     }
 
 

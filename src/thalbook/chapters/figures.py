@@ -299,6 +299,43 @@ def as_means(table, measures, scale_max: float | None = None):
     return fig
 
 
+def reconstructed_trajectories(examples: pd.DataFrame):
+    """One data set per measure that reproduces every printed summary: each patient a grey line, the printed
+    means in black.
+
+    Parameters
+    ----------
+    examples : pandas.DataFrame
+        One row per measure: ``label``, ``unit``, ``week``, ``baseline`` and
+        ``followup`` (the reconstructed values, patient by patient) and
+        ``means`` (the printed baseline and follow-up means).
+
+    Examples
+    --------
+    >>> examples = pd.DataFrame({"label": ["BAS-G"], "unit": ["points"], "week": [24],
+    ...     "baseline": [[5.0, 7.0]], "followup": [[3.0, 4.0]], "means": [(6.0, 3.5)]})
+    >>> fig = reconstructed_trajectories(examples)
+    >>> fig.axes[0].get_title(), len(fig.axes[0].lines)
+    ('BAS-G', 3)
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    fig, axes = plt.subplots(1, len(examples), figsize=(7.0, 2.9), squeeze=False)
+    for ax, (_, row) in zip(axes[0], examples.iterrows(), strict=True):
+        for before, after in zip(row["baseline"], row["followup"], strict=True):
+            ax.plot([0, row["week"]], [float(before), float(after)], color="0.6", linewidth=0.9, marker="o",
+                    markersize=2.5)
+        ax.plot([0, row["week"]], [float(m) for m in row["means"]], color="black", linewidth=2.2, marker="D",
+                markersize=5, label="printed means")
+        ax.set_title(row["label"])
+        ax.set_xticks([0, row["week"]])
+        ax.set_xlim(-3, row["week"] + 3)
+        ax.set_xlabel("Week")
+        ax.set_ylabel(row["unit"])
+    fig.tight_layout()
+    return fig
+
+
 def asas_sets(table, analysis_set: str, interval_text: str):
     """Responders under each analysis set, the set in force filled.
 

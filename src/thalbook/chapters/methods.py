@@ -26,12 +26,13 @@ import pandas as pd
 from thalbook.chapters.data_provenance import raw_tables
 from thalbook.chapters.tables import frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, stats, toc
+from thalbook.core import audit, cohort, stats, summary_checks, toc
 from thalbook.core.errors import ParameterError
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values
 
 #: Every kind of check the audit runs, in the order the methods chapter describes them.
-CHECKS = ("percent-to-count", "analysis-set", "grim", "grimmer", "scale-bounds", "wilcoxon-lattice", "test-method",
+CHECKS = ("percent-to-count", "analysis-set", "grim", "grimmer", "scale-bounds", "reconstruction", "wilcoxon-lattice",
+          "test-method",
           "one-method", "cross-place", "parts-sum", "subgroup-size", "withdrawals-total", "withdrawals-vs-events",
           "summary-in-range", "summary-label", "statement", "announced-vs-reported", "cited-vs-source")
 #: The parameters the chapter declares.
@@ -167,6 +168,7 @@ def build(package, params: dict[str, Any]) -> View:
     # The audit: checks of each kind, the ESR mean at a rounding tie, the Wilcoxon lattice.
     per_check = audit.run_audit(package)["check"].value_counts()
     values["n_check_kinds"] = len(CHECKS)
+    values["reconstruction_nodes"] = summary_checks.RECONSTRUCTION_NODES
     values.update({check_count_name(c): int(per_check.get(c, 0)) for c in CHECKS})
     values.update(rounding_tie(package))
     table = lattice(completed, LATTICE_P_MAX)

@@ -73,6 +73,8 @@ from thalbook.core.summary_checks import (
     grimmer_check,
     lattice_check,
     method_rows,
+    reconstruction_check,
+    reconstructions,
     scale_check,
 )
 from thalbook.core.verdicts import COLUMNS, STATUSES, verdict
@@ -343,6 +345,65 @@ def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -
                 "wilcoxon-lattice",
                 lattice_check(p, cell_text(row["test"]), pairs, pair_text, rounding),
             )
+
+
+def reconstructed(package, rounding: str = "half-up") -> pd.DataFrame:
+    """Every paired comparison printed with mean ± SD at baseline and follow-up and a signed-rank p in one place,
+    with its reconstructions (:func:`thalbook.core.summary_checks.reconstructions`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (study, measure, comparison, place): ``study, measure,
+        comparison, week, location, printed`` (two (mean, SD) pairs), ``p``,
+        ``ns``, ``n_text`` and ``outcomes`` (list of (n, W, Reconstruction,
+        grid)).
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> table = reconstructed(data.load(), "half-even")
+    >>> row = table[table["measure"].eq("esr") & table["week"].eq(24) & table["location"].eq("results")].iloc[0]
+    >>> row["outcomes"][0][2].verdict
+    'feasible'
+    """
+    file, table = "continuous_outcomes.csv", package.continuous_outcomes
+    measures = package.measures.drop_duplicates("measure").set_index("measure")
+    studies = _Studies(study_accounts(package))
+    records = []
+    for (study_id, measure, comparison, location), rows in table.groupby(
+        ["study_id", "measure", "comparison", "location"], sort=False, dropna=False
+    ):
+        if len(rows) != 2 or rows[["mean", "sd"]].isna().any().any() or measure not in measures.index:
+            continue
+        before, after = (rows.sort_values("timepoint_week").iloc[i] for i in (0, 1))
+        p = reported_number(file, after, "p_value")
+        if p is None or cell_text(after["test"]) != WILCOXON:
+            continue
+        whole = table[table["study_id"].eq(study_id) & table["measure"].eq(measure)
+                      & table["comparison"].eq(comparison)]
+        stated = next(((int(r["n"]), r["location"]) for _, r in whole.iterrows() if is_stated(r["n"])), None)
+        ns, n_text = _n_range(studies[study_id], stated, after["timepoint_week"], after["timepoint_week"])
+        if ns is None:
+            continue
+        printed = [tuple(reported_number(file, r, c) for c in ("mean", "sd")) for r in (before, after)]
+        records.append({
+            "study": study_id, "measure": measure, "comparison": comparison, "week": after["timepoint_week"],
+            "location": location, "printed": printed, "p": p, "ns": ns, "n_text": n_text,
+            "outcomes": reconstructions(printed, p, ns, measures.loc[measure], rounding),
+        })
+    return pd.DataFrame(records)
+
+
+def _reconstruction_rows(package, rounding: str) -> Iterator[dict]:
+    """One audit row per reconstructed comparison, grouped with the comparison's other value checks."""
+    for _, r in reconstructed(package, rounding).iterrows():
+        yield verdict(
+            r["study"], f"{r['measure']} week {week_text(r['week'])} ({r['comparison']})", r["location"],
+            " -> ".join(f"{m} ± {sd}" for m, sd in r["printed"]) + f"; p = {r['p']}", "reconstruction",
+            *reconstruction_check(r["outcomes"], r["p"], r["ns"], r["n_text"]),
+            topic=f"{r['measure']} ({r['comparison']}) values",
+        )
 
 
 def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFrame:
@@ -699,6 +760,7 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
             rounding,
         ),
     ]
+    rows += _reconstruction_rows(package, rounding)
     reported = _reported_p_values(package, studies)
     if not reported.empty:
         rows += method_rows(reported, rounding)

@@ -140,12 +140,6 @@ def _target(func: str, p, decimals) -> tuple[Decimal, int]:
     return target, decimals
 
 
-def _rounding(func: str, rounding) -> str:
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"{func}: rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
-    return rounding
-
-
 def _methods(func: str, methods) -> list[str]:
     chosen = [methods] if isinstance(methods, str) else list(methods)
     unknown = [m for m in chosen if m not in METHODS]
@@ -389,7 +383,7 @@ def reproducing(p, decimals, n_values, *, rounding="half-up", summaries=None, me
     """
     func = "reproducing"
     target, decimals = _target(func, p, decimals)
-    rounding = _rounding(func, rounding)
+    rounding = stats.rounding_argument(func, rounding)
     ns = _n_values(func, n_values)
     chosen = _methods(func, methods)
     s = _summaries(func, summaries)
@@ -467,7 +461,7 @@ def method_table(reported: pd.DataFrame, roundings=ROUNDINGS, methods=METHODS) -
     missing = [c for c in ("id", "group", "p", "n_values") if c not in reported.columns]
     if missing:
         raise ValueError(f"method_table: reported lacks the columns {', '.join(missing)}")
-    roundings = [_rounding(func, r) for r in ([roundings] if isinstance(roundings, str) else roundings)]
+    roundings = [stats.rounding_argument(func, r) for r in ([roundings] if isinstance(roundings, str) else roundings)]
     chosen = _methods(func, methods)
     rows = []
     for record in reported.to_dict("records"):

@@ -153,8 +153,8 @@ def rank_subsets(n, w) -> tuple[tuple[int, ...], ...]:
     >>> rank_subsets(8, 0), rank_subsets(8, 1), rank_subsets(8, 5)
     (((),), ((1,),), ((1, 4), (2, 3), (5,)))
     """
-    n = stats._integer("rank_subsets", "n", n, minimum=1)
-    w = stats._integer("rank_subsets", "w", w)
+    n = stats.whole_argument("rank_subsets", "n", n, minimum=1)
+    w = stats.whole_argument("rank_subsets", "w", w)
     found: list[tuple[int, ...]] = []
 
     def extend(start: int, left: int, chosen: tuple[int, ...]) -> None:
@@ -193,7 +193,7 @@ def signed_rank_w(p, decimals, n, rounding: str = "half-up") -> tuple[int, ...]:
     >>> signed_rank_w("0.0078", 4, 8), signed_rank_w("0.0156", 4, 8), signed_rank_w("0.078", 3, 8)
     ((0,), (1,), (5,))
     """
-    n = stats._integer("signed_rank_w", "n", n, minimum=1)
+    n = stats.whole_argument("signed_rank_w", "n", n, minimum=1)
     return tuple(w for _, w, _ in stats.wilcoxon_matches(p, decimals, [n], rounding))
 
 
@@ -267,7 +267,7 @@ def _totals(mean: Decimal, decimals: int, n: int, step: Decimal, rounding: str) 
     Rounding is monotone in T for a fixed n, so these totals are contiguous;
     the list is exact either way, as every candidate is rounded by Fractions.
     """
-    low, high = stats._bucket(mean, decimals, rounding)
+    low, high = stats.rounding_window(mean, decimals, rounding)
     unit = Fraction(step)
     return [
         total
@@ -283,7 +283,7 @@ def _square_range(total: int, sd: Decimal, decimals: int, n: int, step: Decimal,
     admissible Q are an interval; its ends are decided exactly. Q has the
     parity of T (u^2 and u have the same parity), so the ends are moved to it.
     """
-    low, high = stats._bucket(sd, decimals, rounding)
+    low, high = stats.rounding_window(sd, decimals, rounding)
     low = max(low, Fraction(0))
     unit = Fraction(step)
     base = Fraction(total**2, n)
@@ -291,7 +291,7 @@ def _square_range(total: int, sd: Decimal, decimals: int, n: int, step: Decimal,
     last = math.floor(base + (n - 1) * (high / unit) ** 2)
 
     def fits(squares: int) -> bool:
-        return stats._sd_rounds_to(unit**2 * (squares - base) / (n - 1), sd, decimals, rounding)
+        return stats.sd_rounds_to(unit**2 * (squares - base) / (n - 1), sd, decimals, rounding)
 
     while first <= last and not (fits(first) and (first - total) % 2 == 0):
         first += 1
@@ -351,7 +351,7 @@ def _patient_ranges(blocks: list[_Block], n: int, signs: tuple[int, ...] | None)
     return ranges
 
 
-def _solve(blocks: list[_Block], n: int, signs: tuple[int, ...] | None, time_limit: float):
+def _solve(blocks: list[_Block], n: int, signs: tuple[int, ...] | None, time_limit: float, node_limit: int):
     """Solve one sub-problem by ``milp``; return (scipy status, values per block in units, or None).
 
     Incremental ("thermometer") binaries: u_i = L_i + sum_k b_ik with
@@ -424,7 +424,7 @@ def _solve(blocks: list[_Block], n: int, signs: tuple[int, ...] | None, time_lim
         integrality=np.ones(columns),
         bounds=Bounds(0, 1),
         constraints=LinearConstraint(matrix, lower, upper),
-        options={"time_limit": max(time_limit, 1e-3), "presolve": True},
+        options={"time_limit": max(time_limit, 1e-3), "node_limit": node_limit, "presolve": True},
     )
     if result.x is None:
         return result.status, None
@@ -522,7 +522,7 @@ def _verify(example, sides: list[_Side], n: int, w, sign: int, rounding: str, lo
             return False
         if side.sd is not None:
             variance = sum((v - total / n) ** 2 for v in exact) / (n - 1)
-            if not stats._sd_rounds_to(variance, side.sd, side.sd_decimals, rounding):
+            if not stats.sd_rounds_to(variance, side.sd, side.sd_decimals, rounding):
                 return False
     if w is None:
         return True
@@ -535,7 +535,7 @@ def _verify(example, sides: list[_Side], n: int, w, sign: int, rounding: str, lo
     return (
         result.statistic == w
         and ranks[floats < 0].sum() == w
-        and math.isclose(result.pvalue, float(stats._wilcoxon_exact(n)[w]), rel_tol=1e-9)
+        and math.isclose(result.pvalue, float(stats.wilcoxon_exact_fractions(n)[w]), rel_tol=1e-9)
     )
 
 
@@ -543,10 +543,38 @@ def _verify(example, sides: list[_Side], n: int, w, sign: int, rounding: str, lo
 # the search
 
 
+def _reachable_squares(total: int, n: int, low: int, high: int) -> tuple[int, int]:
+    """The least and largest sum of squares of n whole units in [low, high] with this total.
+
+    Least when the values are as equal as possible, largest when as many as
+    possible sit at a bound (the sum of squares is convex), one value taking
+    the remainder. Without it, an SD wider than the bounds allow is left to
+    the solver, which cannot prove that quickly.
+    """
+    share, extra = divmod(total, n)
+    least = extra * (share + 1) ** 2 + (n - extra) * share**2
+    top, rest = divmod(total - n * low, high - low)
+    top = min(top, n)
+    middle = total - top * high - (n - top - 1) * low if top < n else None
+    largest = top * high**2 + (0 if middle is None else middle**2 + (n - top - 1) * low**2)
+    return least, largest
+
+
+def _within_bounds(squares: tuple[int, int] | None, total: int, n: int, low: int, high: int):
+    if squares is None:
+        return None
+    least, largest = _reachable_squares(total, n, low, high)
+    first, last = max(squares[0], least), min(squares[1], largest)
+    first += (first - squares[0]) % 2  # keep the parity of the total
+    last -= (squares[1] - last) % 2
+    return (first, last) if first <= last else None
+
+
 def _side(argument: str, label: str, summary, n: int, step: Decimal, low: int, high: int, rounding: str) -> _Side:
     mean, mean_decimals, sd, sd_decimals = _read_summary(argument, summary)
     totals = tuple(t for t in _totals(mean, mean_decimals, n, step, rounding) if n * low <= t <= n * high)
-    squares = {t: (None if sd is None else _square_range(t, sd, sd_decimals, n, step, rounding)) for t in totals}
+    squares = {t: (None if sd is None else _within_bounds(_square_range(t, sd, sd_decimals, n, step, rounding),
+                                                          t, n, low, high)) for t in totals}
     return _Side(label, mean, mean_decimals, sd, sd_decimals, totals, squares)
 
 
@@ -565,8 +593,9 @@ def _blocks(side: _Side, n: int, low: int, high: int) -> list[_Block]:
 class _Budget:
     """The time budget: the seeded search stops when it is spent, the solver's sub-problems share what is left."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, nodes: int):
         self.deadline = time.perf_counter() + seconds
+        self.nodes = nodes
         self.searched = self.open = 0
 
     def left(self) -> float:
@@ -581,7 +610,7 @@ def _search(jobs, n: int, budget: _Budget, accept):
         if share <= 0:
             budget.open += len(jobs) - k
             return None, False
-        status, found = _solve(blocks, n, signs, share)
+        status, found = _solve(blocks, n, signs, share, budget.nodes)
         budget.searched += 1
         if found is not None and accept(found):
             return found, True
@@ -604,6 +633,7 @@ def reconstruct_paired(
     rounding: str = "half-up",
     time_limit: float = 5.0,
     seed: int = 0,
+    node_limit: int = 10_000,
 ) -> Reconstruction:
     """Search for n patients' baseline and follow-up values that reproduce every printed summary.
 
@@ -638,7 +668,12 @@ def reconstruct_paired(
         spent; each solver sub-problem gets an even share of what is left.
     seed : int
         Seed of the heuristic search; the same seed gives the same example
-        (unless the budget runs out first).
+        (unless the time budget runs out first).
+    node_limit : int
+        Branch-and-bound nodes each solver sub-problem may explore before it
+        counts as not decided. A work limit, unlike ``time_limit``, gives the
+        same verdict on a fast and a slow or busy machine; give a generous
+        ``time_limit`` as a safety net when the verdict must be reproducible.
 
     Returns
     -------
@@ -661,8 +696,8 @@ def reconstruct_paired(
     infeasible (half-up rounding, step 1, values in [0, 5], W = 0): means, SDs and bounds can be met, but not \
 with W = 0 (every patient changing in the decrease direction); 9 of 9 sub-problems proven infeasible
     """
-    rounding = stats._rounding(_FUNC, rounding)
-    n = stats._integer(_FUNC, "n", n, minimum=2)
+    rounding = stats.rounding_argument(_FUNC, rounding)
+    n = stats.whole_argument(_FUNC, "n", n, minimum=2)
     if direction not in DIRECTIONS:
         raise ValueError(f"{_FUNC}: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     step_value = _decimal("step", step)
@@ -673,12 +708,13 @@ with W = 0 (every patient changing in the decrease direction); 9 of 9 sub-proble
     if low_u >= high_u:
         raise ValueError(f"{_FUNC}: low must be below high, got low={low!r}, high={high!r}")
     if w is not None:
-        w = stats._integer(_FUNC, "w", w)
+        w = stats.whole_argument(_FUNC, "w", w)
         if w > n * (n + 1) // 4:
             raise ValueError(f"{_FUNC}: w must be <= n(n+1)/4 = {n * (n + 1) // 4} (the smaller rank sum), got {w}")
     if isinstance(time_limit, bool) or not isinstance(time_limit, Real) or not time_limit > 0:
         raise ValueError(f"{_FUNC}: time_limit must be a number of seconds > 0, got {time_limit!r}")
-    seed = stats._integer(_FUNC, "seed", seed)
+    seed = stats.whole_argument(_FUNC, "seed", seed)
+    node_limit = stats.whole_argument(_FUNC, "node_limit", node_limit, minimum=1)
 
     sides = [_side(argument, label, s, n, step_value, low_u, high_u, rounding)
              for argument, label, s in (("before", "baseline", before), ("after", "follow-up", after))]
@@ -697,7 +733,7 @@ with W = 0 (every patient changing in the decrease direction); 9 of 9 sub-proble
 
     sign = 1 if direction == "decrease" else -1
     rng = np.random.default_rng(seed)
-    budget = _Budget(float(time_limit))
+    budget = _Budget(float(time_limit), node_limit)
     blocks = [_blocks(side, n, low_u, high_u) for side in sides]
 
     def to_values(units) -> tuple[Decimal, ...]:
@@ -723,7 +759,7 @@ with W = 0 (every patient changing in the decrease direction); 9 of 9 sub-proble
         if budget.open == 0:
             return f"{budget.searched} of {total} sub-problems proven infeasible"
         return (f"no example found by the seeded search or the solver; {budget.searched} of {total} sub-problems "
-                f"run, {budget.open} not decided within {time_limit:g} s")
+                f"run, {budget.open} not decided within {node_limit} nodes each or {time_limit:g} s in all")
 
     if w is None:
         found = []

@@ -53,8 +53,14 @@ DEFAULT_CORRELATIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # for a value of the wrong type, ValueError for one out of range.
 
 
-def _integer(func: str, name: str, value, minimum: int = 0) -> int:
-    """Return ``value`` as an int if it is a whole number >= ``minimum``."""
+def whole_argument(func: str, name: str, value, minimum: int = 0) -> int:
+    """Return ``value`` as an int if it is a whole number >= ``minimum``, else raise naming ``func`` and ``name``.
+
+    Examples
+    --------
+    >>> whole_argument("demo", "n", 8.0, minimum=1)
+    8
+    """
     kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{func}: {name} must be {kind}, got {value!r}")
@@ -66,7 +72,14 @@ def _integer(func: str, name: str, value, minimum: int = 0) -> int:
     return int(value)
 
 
-def _rounding(func: str, rounding: str) -> str:
+def rounding_argument(func: str, rounding: str) -> str:
+    """Return ``rounding`` if it is a rounding convention of :data:`ROUNDINGS`, else raise naming ``func``.
+
+    Examples
+    --------
+    >>> rounding_argument("demo", "truncation")
+    'truncation'
+    """
     if rounding not in ROUNDINGS:
         raise ValueError(f"{func}: rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
     return rounding
@@ -100,7 +113,7 @@ def reported_value(func: str, value, decimals) -> Decimal:
     >>> reported_value("demo", 80.0, 0), reported_value("demo", 0.0156, 4)
     (Decimal('80'), Decimal('0.0156'))
     """
-    decimals = _integer(func, "decimals", decimals)
+    decimals = whole_argument(func, "decimals", decimals)
     try:
         exact = Decimal(repr(float(value))) if isinstance(value, Real) else Decimal(str(value))
     except (ArithmeticError, ValueError):
@@ -147,7 +160,7 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
     >>> round_decimal(Fraction(-1, 8), 2)
     Decimal('-0.13')
     """
-    _rounding("round_decimal", rounding)
+    rounding_argument("round_decimal", rounding)
     scaled = abs(Fraction(value)) * 10**decimals
     whole = math.floor(scaled)
     rest = scaled - whole
@@ -159,12 +172,17 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
     return Decimal(sign * whole).scaleb(-decimals)
 
 
-def _bucket(reported: Decimal, decimals: int, rounding: str) -> tuple[Fraction, Fraction]:
+def rounding_window(reported: Decimal, decimals: int, rounding: str) -> tuple[Fraction, Fraction]:
     """The closed range of exact values that could round (or truncate) to ``reported``.
 
     Half a unit either side for half-up and half-even; for truncation the
     unit beyond the printed digits, away from zero. The ends may or may not
     belong: callers decide them by :func:`round_decimal`.
+
+    Examples
+    --------
+    >>> rounding_window(Decimal("34.2"), 1, "half-up"), rounding_window(Decimal("34.2"), 1, "truncation")
+    ((Fraction(683, 20), Fraction(137, 4)), (Fraction(171, 5), Fraction(343, 10)))
     """
     unit = Fraction(1, 10**decimals)
     centre = Fraction(reported)
@@ -237,8 +255,8 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
     >>> [round(x, 4) for x in proportion_ci(0, 20, "clopper-pearson")]
     [0.0, 0.1684]
     """
-    n = _integer("proportion_ci", "n", n, minimum=1)
-    k = _integer("proportion_ci", "k", k)
+    n = whole_argument("proportion_ci", "n", n, minimum=1)
+    k = whole_argument("proportion_ci", "k", k)
     if k > n:
         raise ValueError(f"proportion_ci: k must be <= n, got k={k}, n={n}")
     if method not in CI_METHODS:
@@ -271,7 +289,14 @@ def _signed_rank_counts(n: int) -> tuple[int, ...]:
     return tuple(counts)
 
 
-def _wilcoxon_exact(n: int) -> dict[int, Fraction]:
+def wilcoxon_exact_fractions(n: int) -> dict[int, Fraction]:
+    """The exact two-sided p of each W with n untied non-zero pairs, as fractions (see :func:`wilcoxon_pvalues`).
+
+    Examples
+    --------
+    >>> wilcoxon_exact_fractions(8)[1]
+    Fraction(1, 64)
+    """
     counts = _signed_rank_counts(n)
     pvalues, cumulative = {}, 0
     for w in range(n * (n + 1) // 4 + 1):
@@ -310,8 +335,8 @@ def wilcoxon_pvalues(n) -> dict[int, float]:
     >>> p[0], p[1], p[5]
     (0.0078125, 0.015625, 0.078125)
     """
-    n = _integer("wilcoxon_pvalues", "n", n, minimum=1)
-    return {w: float(p) for w, p in _wilcoxon_exact(n).items()}
+    n = whole_argument("wilcoxon_pvalues", "n", n, minimum=1)
+    return {w: float(p) for w, p in wilcoxon_exact_fractions(n).items()}
 
 
 def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[tuple[int, int, float]]:
@@ -340,13 +365,13 @@ def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[t
     >>> wilcoxon_matches(0.007, 3, range(1, 11))
     []
     """
-    rounding = _rounding("wilcoxon_matches", rounding)
+    rounding = rounding_argument("wilcoxon_matches", rounding)
     target = reported_value("wilcoxon_matches", p, decimals)
     if not 0 <= target <= 1:
         raise ValueError(f"wilcoxon_matches: p must be between 0 and 1, got {p!r}")
     found = []
-    for n in sorted({_integer("wilcoxon_matches", "n_values", v, minimum=1) for v in n_values}):
-        for w, exact in _wilcoxon_exact(n).items():
+    for n in sorted({whole_argument("wilcoxon_matches", "n_values", v, minimum=1) for v in n_values}):
+        for w, exact in wilcoxon_exact_fractions(n).items():
             if round_decimal(exact, decimals, rounding) == target:
                 found.append((n, w, float(exact)))
     return found
@@ -385,15 +410,15 @@ def percent_to_counts(
     >>> percent_to_counts(80, 0, n_max=13)
     [(4, 5), (8, 10)]
     """
-    rounding = _rounding("percent_to_counts", rounding)
+    rounding = rounding_argument("percent_to_counts", rounding)
     target = reported_value("percent_to_counts", percent, decimals)
     if not 0 <= target <= 100:
         raise ValueError(f"percent_to_counts: percent must be between 0 and 100, got {percent!r}")
     if n is None:
-        denominators = range(1, _integer("percent_to_counts", "n_max", n_max, minimum=1) + 1)
+        denominators = range(1, whole_argument("percent_to_counts", "n_max", n_max, minimum=1) + 1)
     else:
-        denominators = [_integer("percent_to_counts", "n", n, minimum=1)]
-    low, high = _bucket(target, decimals, rounding)
+        denominators = [whole_argument("percent_to_counts", "n", n, minimum=1)]
+    low, high = rounding_window(target, decimals, rounding)
     found = []
     for m in denominators:
         for k in range(max(0, math.floor(low * m / 100)), min(m, math.ceil(high * m / 100)) + 1):
@@ -427,7 +452,7 @@ class Verdict:
 
 
 def _grim_totals(mean: Decimal, decimals: int, n: int, rounding: str) -> list[int]:
-    low, high = _bucket(mean, decimals, rounding)
+    low, high = rounding_window(mean, decimals, rounding)
     return [
         total
         for total in range(math.floor(low * n), math.ceil(high * n) + 1)
@@ -465,8 +490,8 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
     >>> grim(70.03, 2, 10).consistent
     False
     """
-    rounding = _rounding("grim", rounding)
-    n = _integer("grim", "n", n, minimum=1)
+    rounding = rounding_argument("grim", rounding)
+    n = whole_argument("grim", "n", n, minimum=1)
     value = reported_value("grim", mean, decimals)
     informative = n < 10 ** int(decimals)
     totals = _grim_totals(value, int(decimals), n, rounding)
@@ -477,7 +502,7 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
                 f"; uninformative, as every mean to {decimals} decimals is possible with n >= {10**decimals}"
             )
         return Verdict(True, rounding, detail, informative)
-    low, high = _bucket(value, int(decimals), rounding)
+    low, high = rounding_window(value, int(decimals), rounding)
     below, above = math.floor(low * n), math.ceil(high * n)
     near = ", ".join(
         f"{t}/{n} = {short(Fraction(t, n))} -> {round_decimal(Fraction(t, n), int(decimals), rounding)}"
@@ -487,9 +512,15 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
     return Verdict(False, rounding, detail, informative)
 
 
-def _sd_rounds_to(variance: Fraction, sd: Decimal, decimals: int, rounding: str) -> bool:
-    """Whether sqrt(variance), rounded, equals ``sd``, decided without a square root."""
-    low, high = _bucket(sd, decimals, rounding)
+def sd_rounds_to(variance: Fraction, sd: Decimal, decimals: int, rounding: str) -> bool:
+    """Whether sqrt(variance), rounded, equals ``sd``, decided without a square root.
+
+    Examples
+    --------
+    >>> sd_rounds_to(Fraction(449, 1), Decimal("21.2"), 1, "half-up")  # sqrt(449) = 21.19
+    True
+    """
+    low, high = rounding_window(sd, decimals, rounding)
     low = max(low, Fraction(0))
     if low**2 < variance < high**2:
         return True
@@ -535,8 +566,8 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
     >>> verdict.consistent, verdict.detail[:58]
     (False, 'inconsistent (half-up rounding): the mean passes GRIM, but')
     """
-    rounding = _rounding("grimmer", rounding)
-    n = _integer("grimmer", "n", n, minimum=2)
+    rounding = rounding_argument("grimmer", rounding)
+    n = whole_argument("grimmer", "n", n, minimum=2)
     m = reported_value("grimmer", mean, mean_decimals)
     s = reported_value("grimmer", sd, sd_decimals)
     if s < 0:
@@ -544,7 +575,7 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
     grim_verdict = grim(m, int(mean_decimals), n, rounding)
     if not grim_verdict.consistent:
         return Verdict(False, rounding, f"{grim_verdict.detail}, whatever the SD", grim_verdict.informative)
-    low, high = _bucket(s, int(sd_decimals), rounding)
+    low, high = rounding_window(s, int(sd_decimals), rounding)
     low = max(low, Fraction(0))
     window = (n - 1) * (high**2 - low**2)
     informative = window <= 2
@@ -553,7 +584,7 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
         first = math.ceil(base + (n - 1) * low**2)
         first += (first - total) % 2
         for squares in range(first, math.floor(base + (n - 1) * high**2) + 1, 2):
-            if _sd_rounds_to((squares - base) / (n - 1), s, int(sd_decimals), rounding):
+            if sd_rounds_to((squares - base) / (n - 1), s, int(sd_decimals), rounding):
                 detail = (
                     f"consistent ({rounding} rounding): total {total} and sum of squares {squares} "
                     f"over n = {n} give {m} and SD {s}"
@@ -608,7 +639,7 @@ def paired_t_bounds(
     0          0.0     3.1233 -1.6934  0.1342
     1          0.8     1.4146 -3.7390  0.0073
     """
-    n = _integer("paired_t_bounds", "n", n, minimum=2)
+    n = whole_argument("paired_t_bounds", "n", n, minimum=2)
     for name, value in (("sd_before", sd_before), ("sd_after", sd_after)):
         if not isinstance(value, Real):
             raise TypeError(f"paired_t_bounds: {name} must be a number >= 0, got {value!r}")
@@ -661,10 +692,10 @@ def analysis_sets(count, denominator_reported, enrolled, assessed) -> pd.DataFra
     best-case      13  13    1.000000
     worst-case      8  13    0.615385
     """
-    count = _integer("analysis_sets", "count", count)
-    reported = _integer("analysis_sets", "denominator_reported", denominator_reported, minimum=1)
-    enrolled = _integer("analysis_sets", "enrolled", enrolled, minimum=1)
-    assessed = _integer("analysis_sets", "assessed", assessed, minimum=1)
+    count = whole_argument("analysis_sets", "count", count)
+    reported = whole_argument("analysis_sets", "denominator_reported", denominator_reported, minimum=1)
+    enrolled = whole_argument("analysis_sets", "enrolled", enrolled, minimum=1)
+    assessed = whole_argument("analysis_sets", "assessed", assessed, minimum=1)
     if not count <= assessed <= enrolled:
         raise ValueError(
             f"analysis_sets: need count <= assessed <= enrolled, got count={count}, "

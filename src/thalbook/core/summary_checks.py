@@ -18,6 +18,10 @@ would reconcile the numbers, and which of those the paper's text rules out.
 ``wilcoxon-lattice``
     some number of pairs and statistic W give an exact p that rounds to the
     reported p-value (:func:`lattice_check`);
+``reconstruction``
+    whether n patients' paired values can reproduce both means and SDs,
+    the bounds and the signed-rank statistic at once
+    (:func:`reconstruction_check`, over :mod:`thalbook.core.reconstruct`);
 ``test-method``, ``one-method``
     which test methods reproduce each p, and whether one method explains
     every p of a comparison's visit and of the paper (:func:`method_rows`,
@@ -34,12 +38,13 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal
 
 import pandas as pd
 
-from thalbook.core import pvalue_methods, stats
+from thalbook.core import pvalue_methods, reconstruct, stats
 from thalbook.core.data import is_stated
 from thalbook.core.stats import places, short
 from thalbook.core.verdicts import verdict
@@ -323,3 +328,99 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
                 topic=f"test method ({study})",
             ))
     return rows
+
+
+# Deterministic for the same arguments; the audit chapter and the AS chapter ask for the same ones.
+_reconstruct = functools.lru_cache(maxsize=256)(reconstruct.reconstruct_paired)
+
+#: Branch-and-bound nodes each solver sub-problem of a reconstruction may explore before it is left undecided: a
+#: limit of work, so that the verdict is the same on every machine.
+RECONSTRUCTION_NODES = 500
+#: Seconds a reconstruction may take in all, a safety net far above what the node limit needs here.
+RECONSTRUCTION_BUDGET = 60.0
+
+
+def _grid(measure: pd.Series, mean: Decimal) -> tuple[Decimal, str]:
+    """The step values lie on, and what it rests on: whole units, or the printed precision (an assumption)."""
+    if measure["value_type"] == "integer":
+        return Decimal(1), "whole units, as the measure is defined"
+    step = Decimal(1).scaleb(-places(mean))
+    return step, f"steps of {step}, the precision of the printed mean (an assumption)"
+
+
+def reconstructions(printed, p: Decimal, ns: list[int], measure: pd.Series, rounding: str) -> list[tuple]:
+    """For each n in ``ns`` with an exact signed-rank W for the printed p, the reconstruction of the comparison.
+
+    The values lie on whole units for an integer measure and otherwise on the
+    printed precision of the baseline mean (an assumption); the lower bound
+    is the scale's, the upper bound the scale's or, without one, the largest
+    value the printed mean and SD allow ((n - 1) SD / sqrt(n) above the
+    mean). Each solver sub-problem may explore :data:`RECONSTRUCTION_NODES`
+    nodes, so that the verdict does not depend on the machine.
+
+    Returns
+    -------
+    list of (n, W, Reconstruction, grid)
+        ``grid`` says in words what the step rests on.
+    """
+    (mean_0, sd_0), (mean_1, sd_1) = printed
+    step, grid = _grid(measure, mean_0)
+    low = Decimal(0) if pd.isna(measure["scale_min"]) else Decimal(str(measure["scale_min"]))
+    outcomes = []
+    for n in ns:
+        ws = reconstruct.signed_rank_w(p, places(p), n, rounding)
+        if not ws or n < 2:
+            continue
+        if pd.isna(measure["scale_max"]):
+            reach = max(m + (n - 1) * (sd + Decimal(1).scaleb(-places(sd))) / Decimal(n).sqrt()
+                        for m, sd in printed)
+            high = (reach / step).to_integral_value(rounding="ROUND_CEILING") * step
+        else:
+            high = Decimal(str(measure["scale_max"]))
+        result = _reconstruct(
+            reconstruct.Summary(mean_0, places(mean_0), sd_0, places(sd_0)),
+            reconstruct.Summary(mean_1, places(mean_1), sd_1, places(sd_1)),
+            n, step=step, low=low, high=high, w=ws[0],
+            direction="decrease" if mean_1 <= mean_0 else "increase", rounding=rounding,
+            time_limit=RECONSTRUCTION_BUDGET / len(ns), seed=0, node_limit=RECONSTRUCTION_NODES)
+        outcomes.append((n, ws[0], result, grid))
+    return outcomes
+
+
+def reconstruction_check(outcomes: list[tuple], p: Decimal, ns: list[int],
+                         n_text: str) -> tuple[str, str] | tuple[str, str, str]:
+    """The verdict on :func:`reconstructions`: can n patients' paired values give every printed summary at once?
+
+    Returns
+    -------
+    tuple
+        ``consistent`` with an example data set (feasible for some n),
+        ``inconsistent`` with the reasons (infeasible for every n) and what
+        would reconcile it, or ``not-checkable`` when no n has an exact W or
+        the budget ran out.
+
+    Examples
+    --------
+    >>> esr = pd.Series({"value_type": "integer", "scale_min": 0.0, "scale_max": float("nan")})
+    >>> printed = [(Decimal("69.5"), Decimal("21.2")), (Decimal("34.2"), Decimal("28"))]
+    >>> found = reconstructions(printed, Decimal("0.0156"), [8], esr, "half-even")
+    >>> reconstruction_check(found, Decimal("0.0156"), [8], "n = 8 as stated")[0]
+    'consistent'
+    """
+    if not outcomes:
+        return "not-checkable", f"no n of {_numbers(ns)} has an exact signed-rank W for p = {p}; {n_text}"
+    grid = outcomes[0][3]
+    feasible = [(n, w, r) for n, w, r, _ in outcomes if r.verdict == "feasible"]
+    if feasible:
+        n, w, result = feasible[0]
+        before, after = (" ".join(map(str, values)) for values in result.example)
+        return "consistent", (
+            f"n = {n} patients can give every printed summary and W = {w} at once, on {grid}; one such data set "
+            f"(not the patients' data): baseline {before}; follow-up {after}; {n_text}")
+    if any(r.verdict == "undecided" for _, _, r, _ in outcomes):
+        return "not-checkable", (f"undecided within {RECONSTRUCTION_NODES} solver nodes per sub-problem on {grid}: "
+                                 f"{outcomes[0][2].reason}; {n_text}")
+    reasons = "; ".join(f"n = {n}: {r.reason}" for n, _, r, _ in outcomes)
+    return "inconsistent", f"no data set on {grid} gives them all: {reasons}; {n_text}", (
+        "would reconcile: values on a finer grid than assumed, another rounding, or another n than the text "
+        "states or allows")
