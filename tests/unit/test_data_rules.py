@@ -354,6 +354,16 @@ def test_a_relative_timing_must_name_an_existing_withdrawal(copy):
                     "'wei2003-nobody-results' not found in withdrawals.csv")
 
 
+def test_a_statement_topic_keeps_one_kind(copy):
+    line = edit(copy, "statements.csv", "wei2003-withdrawal-reasons-results", kind="label")
+    assert_reported(copy, "statements.csv", line, "kind", "topic 'withdrawal-reasons' is of kind 'reason'")
+
+
+def test_an_analysis_statement_is_announced_or_reported(copy):
+    line = edit(copy, "statements.csv", "wei2003-chi-square-methods", value="planned")
+    assert_reported(copy, "statements.csv", line, "value", "'planned': an analysis is one of announced")
+
+
 def test_mean_outside_scale(copy):
     line = edit(copy, "continuous_outcomes.csv", "wei2003-basfi-w24-abs-results", mean="30.6",
                 quote="Mean BASFI improved from baseline to Week 24 (5.24 vs 30.6; p = 0.0078)")

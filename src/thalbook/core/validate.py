@@ -633,6 +633,26 @@ def _rule_timings(tables: _Tables, types: _Types) -> Iterator[Problem]:
             yield Problem(table.file, line, "relative_to", f"{relative!r} is the row itself")
 
 
+#: The values an ``analysis`` statement may take (``thalbook.core.statement_checks.ANALYSIS_VERDICTS``).
+_ANALYSIS_VALUES = ("announced", "reported", "partly reported")
+
+
+def _rule_statements(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    """Rows of one topic are of one kind; an analysis is announced, reported or partly reported."""
+    table = tables.get("statements")
+    if table is None:
+        return
+    kinds: dict[tuple[str, str], str] = {}
+    for line, row in table.rows:
+        key = (row.get("study_id", ""), row.get("topic", ""))
+        kind = kinds.setdefault(key, row.get("kind", ""))
+        if row.get("kind", "") != kind:
+            yield Problem(table.file, line, "kind", f"{row.get('kind')!r}, but topic {key[1]!r} is of kind {kind!r}")
+        elif kind == "analysis" and row.get("value") not in _ANALYSIS_VALUES:
+            yield Problem(table.file, line, "value", f"{row.get('value')!r}: an analysis is one of "
+                          + ", ".join(_ANALYSIS_VALUES))
+
+
 def _bound(bound: float | None, missing: str = "-inf") -> str:
     """Format a scale bound for a message (``missing`` when unbounded)."""
     return missing if bound is None else f"{bound:g}"
@@ -709,6 +729,7 @@ RULES = (
     _rule_reports_something,
     _rule_pairs,
     _rule_timings,
+    _rule_statements,
     _rule_scale,
     _rule_quotes,
 )
