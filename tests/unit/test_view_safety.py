@@ -160,3 +160,13 @@ def test_missing_and_invalid_parameters(pkg):
         safety.build(pkg, {"confidence_level": 0.95, "ci_method": "bootstrap"})
     with pytest.raises(InputError, match="confidence_level"):
         safety.build(pkg, {"confidence_level": 1, "ci_method": "wilson"})
+
+
+def test_neuropathy_is_also_given_over_the_patients_exposed_for_the_whole_study(view):
+    from statsmodels.stats.proportion import proportion_confint
+
+    # 13 enrolled, 5 left (2 at week 2, 1 at week 3, 2 at week 8): 8 took thalidomide for 24 weeks
+    assert (view.value("neuro_n"), view.value("neuro_whole_n"), view.value("neuro_short_n")) == (13, 8, 5)
+    assert view.value("neuro_left_weeks") == "2, 3 or 8"
+    high = proportion_confint(0, 8, alpha=0.05, method="wilson")[1]
+    assert view.value("neuro_whole_high") == f"{100 * high:.0f}%"

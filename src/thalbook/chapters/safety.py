@@ -33,7 +33,7 @@ import pandas as pd
 
 from thalbook.chapters import data_provenance, figures, tables
 from thalbook.chapters.view import View
-from thalbook.core import cohort, safety, vocabulary
+from thalbook.core import cohort, safety, stats, vocabulary
 from thalbook.core.errors import InputError
 from thalbook.core.statement_checks import statement_rows
 
@@ -254,10 +254,22 @@ def _neuropathy_and_somnolence(view: View, package, events: pd.DataFrame) -> Non
     numb = safety.event_row(events, _WEI, "numbness of the hands")
     drowsy = safety.event_row(events, _WEI, "severe drowsiness under the twice-daily regimen")
     facts = cohort.facts(package, _WEI)
+    # the patients exposed for the whole study: those still in it at its final visit
+    account = cohort.study_accounts(package)[_WEI]
+    whole, _ = cohort.patients_in_study(package, _WEI, account.final_week)
+    left = sorted({w for _, w in account.withdrawals if w is not None})
+    left_text = " or ".join(filter(None, [", ".join(map(cohort.week_text, left[:-1])),
+                                          cohort.week_text(left[-1]) if left else "an unstated week"]))
+    whole_high = stats.proportion_ci(int(neuro["k"]), whole, view.params["ci_method"],
+                                     view.params["confidence_level"])[1]
     view.values.update({
         "neuro_k": int(neuro["k"]),
         "neuro_n": int(neuro["n"]),
         "neuro_high": _percent(neuro["high"], 0),
+        "neuro_whole_n": whole,
+        "neuro_whole_high": _percent(whole_high, 0),
+        "neuro_short_n": int(neuro["n"]) - whole,
+        "neuro_left_weeks": left_text,
         "numb_k": int(numb["k"]),
         "numb_weeks": facts["numbness_resolution_weeks"],
         "severe_drowsy_k": int(drowsy["k"]),
