@@ -253,3 +253,13 @@ def test_the_week_8_esr_means_need_more_patients_than_were_enrolled(view):
     assert fits("70.03", 29) and fits("39.34", 29)
     assert not any(fits("70.03", n) and fits("39.34", n) for n in range(1, 29))
     assert view.value("esr_w8_grim_least_n") == 29
+
+
+def test_multiplicity_by_hand(view):
+    # the eight printed p-values; Holm's first step compares the smallest, 0.007, with 0.05 / 8
+    printed = [0.0156, 0.0078, 0.0078, 0.0156, 0.078, 0.375, 0.007, 0.014]
+    assert min(printed) > 0.05 / len(printed)  # so Holm, and Bonferroni, keep none
+    assert view.value("n_comparisons") == len(printed)
+    assert view.value("n_raw_significant") == sum(p < 0.05 for p in printed) == 6
+    assert view.value("n_holm_significant") == view.value("n_bonferroni_significant") == 0
+    assert (view.value("bonferroni_threshold"), view.value("smallest_exact_p")) == ("0.0063", "0.0078")

@@ -128,6 +128,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     values |= _grim_values(package, audit_table, study)
     values |= _method_values(audit_table, study)
     values |= _reconstruction_values(package, study)
+    values |= _multiplicity_values(outcomes, values["alpha"], values["completed"])
     values |= _asas_values(asas, analysis_set, values)
     values |= _subtype_values(subtypes)
     values |= _context_values(package, context)
@@ -294,6 +295,21 @@ def _reconstruction_values(package, study: str) -> dict[str, Any]:
         "reconstructed_infeasible": ", ".join(k for k, v in verdicts.items() if v == "infeasible") or "none",
         "reconstructed_unchecked": ", ".join(k for k, v in verdicts.items() if v not in ("feasible", "infeasible"))
         or "none",
+    }
+
+
+def _multiplicity_values(outcomes: pd.DataFrame, alpha: float, pairs: int) -> dict[str, Any]:
+    """The paper's p-values as one family: what survives Holm and Bonferroni, and what the exact test can reach."""
+    adjusted = stats.adjusted_pvalues(outcomes["p_reported"], alpha)
+    smallest = 2 / 2**pairs
+    threshold = alpha / len(adjusted)
+    return {
+        "n_raw_significant": int((adjusted["p"] < alpha).sum()),
+        "n_holm_significant": int(adjusted["holm_reject"].sum()),
+        "n_bonferroni_significant": int(adjusted["bonferroni_reject"].sum()),
+        "bonferroni_threshold": f"{threshold:.4f}",
+        "smallest_exact_p": f"{smallest:.4f}",
+        "bonferroni_reach": "below" if threshold < smallest else "not below",
     }
 
 

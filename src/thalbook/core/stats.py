@@ -659,6 +659,36 @@ def paired_t_bounds(
     return pd.DataFrame({"correlation": r, "sd_change": sd_change, "t": t, "p": p})
 
 
+def adjusted_pvalues(pvalues, alpha: float = 0.05) -> pd.DataFrame:
+    """The p-values adjusted for multiplicity by Holm and by Bonferroni (statsmodels ``multipletests``).
+
+    Parameters
+    ----------
+    pvalues : sequence of float
+        The p-values of one family of tests, as reported.
+    alpha : float
+        The family-wise error rate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``p``, ``holm``, ``holm_reject``, ``bonferroni``, ``bonferroni_reject``, in the input order.
+
+    Examples
+    --------
+    >>> adjusted_pvalues([0.01, 0.04, 0.03])[["holm", "holm_reject"]].round(2).values.tolist()
+    [[0.03, True], [0.06, False], [0.06, False]]
+    """
+    from statsmodels.stats.multitest import multipletests  # heavy import, only for this
+
+    p = np.asarray(pvalues, dtype=float)
+    out = pd.DataFrame({"p": p})
+    for method in ("holm", "bonferroni"):
+        reject, corrected, _, _ = multipletests(p, alpha=alpha, method=method)
+        out[method], out[f"{method}_reject"] = corrected, reject
+    return out
+
+
 def analysis_sets(count, denominator_reported, enrolled, assessed) -> pd.DataFrame:
     """A binary outcome under each analysis set, from what the paper reports.
 
