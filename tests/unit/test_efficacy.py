@@ -211,3 +211,12 @@ def test_figures_are_deterministic_png(package):
     labels = fig.axes[0].get_legend_handles_labels()[1]
     plt.close(fig)
     assert any("complete-case bound" in label for label in labels)
+
+
+def test_the_change_interval_at_a_typical_correlation_by_hand(package):
+    row = efficacy.as_outcomes_table(package).set_index(["measure", "week"]).loc[("basdai", 24)]
+    # BASDAI 4.97 ± 2.33 -> 3.1 ± 2.08, n = 8, r = 0.8
+    sd = math.sqrt(2.33**2 + 2.08**2 - 2 * 0.8 * 2.33 * 2.08)
+    half = scipy_stats.t.ppf(0.975, 7) * sd / math.sqrt(8)
+    assert (row["change_low_typical"], row["change_high_typical"]) == pytest.approx((-1.87 - half, -1.87 + half))
+    assert row["change_low"] < row["change_low_typical"] < row["change_high_typical"] < 0 < row["change_high"]

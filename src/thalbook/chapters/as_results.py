@@ -122,6 +122,10 @@ def build(package, params: Mapping[str, Any]) -> View:
         "r_max": f"{max(efficacy.CORRELATIONS):g}",
         "n_comparisons": len(outcomes),
         "n_measures": outcomes["measure"].nunique(),
+        "typical_r": f"{efficacy.TYPICAL_CORRELATION:g}",
+        "n_cross_zero": int(((outcomes["change_low"] < 0) & (outcomes["change_high"] > 0)).sum()),
+        "n_cross_zero_typical": int(((outcomes["change_low_typical"] < 0)
+                                     & (outcomes["change_high_typical"] > 0)).sum()),
     }
     values |= _withdrawal_values(package, values["enrolled"], values["completed"])
     values |= _outcome_values(outcomes)
@@ -138,9 +142,9 @@ def build(package, params: Mapping[str, Any]) -> View:
             results.as_means_display(outcomes),
             "tbl-as-means",
             "Clinical and laboratory measures as reported (mean ± SD, results section), the change from each "
-            f"comparison's own baseline, its {100 * level:g}% t interval with correlation 0, and the number "
-            "of patients behind it.",
-            widths=(3, 2, 3, 3, 2, 3, 5),
+            f"comparison's own baseline, its {100 * level:g}% t interval with correlation 0 and with correlation "
+            f"{efficacy.TYPICAL_CORRELATION:g} (an assumption), and the number of patients behind it.",
+            widths=(3, 2, 3, 3, 2, 3, 3, 4),
         ),
         "tbl-as-pvalues": results.markdown_table(
             results.as_pvalues_display(outcomes),

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from thalbook.chapters import tables
-from thalbook.core.efficacy import CORRELATIONS, OUTCOME_LABELS
+from thalbook.core.efficacy import CORRELATIONS, OUTCOME_LABELS, TYPICAL_CORRELATION
 from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_NAMES
 
 
@@ -219,6 +219,10 @@ def as_means_display(table: pd.DataFrame) -> pd.DataFrame:
             "Change (%)": [f"{c:+.2f} ({p:+.0f}%)" for c, p in table[["change", "change_percent"]].to_numpy()],
             "Interval of the change, r = 0": [
                 f"{lo:.2f} to {hi:.2f}" for lo, hi in table[["change_low", "change_high"]].to_numpy()
+            ],
+            f"Interval, r = {TYPICAL_CORRELATION:g}": [
+                f"{lo:.2f} to {hi:.2f}"
+                for lo, hi in table[["change_low_typical", "change_high_typical"]].to_numpy()
             ],
             "n": table["n_basis"],
         }

@@ -73,6 +73,9 @@ CONTEXT_OUTCOMES = {
 }
 #: Correlations between baseline and follow-up values assumed for the paired-t bounds.
 CORRELATIONS = stats.DEFAULT_CORRELATIONS
+#: A correlation between a patient's baseline and follow-up values that repeated measures of the same
+#: patients commonly reach: an assumption, shown beside r = 0 (the widest interval for any r >= 0).
+TYPICAL_CORRELATION = 0.8
 #: CDAI below which a patient is in clinical remission (Best et al. 1976). The
 #: Crohn's record does not restate it: the book assumes it.
 CDAI_REMISSION_THRESHOLD = 150
@@ -414,7 +417,10 @@ def as_outcomes_table(
         fine = stats.paired_t_bounds(mb, sb, ma, sa, n_min, np.round(np.arange(0, 1, 0.01), 2))
         below = fine[fine["p"] < alpha]
         sd0 = math.sqrt(sb**2 + sa**2)
-        half = scipy_stats.t.ppf((1 + level) / 2, n_min - 1) * sd0 / math.sqrt(n_min)
+        quantile = scipy_stats.t.ppf((1 + level) / 2, n_min - 1)
+        half = quantile * sd0 / math.sqrt(n_min)
+        sd_typical = math.sqrt(max(sb**2 + sa**2 - 2 * TYPICAL_CORRELATION * sb * sa, 0.0))
+        half_typical = quantile * sd_typical / math.sqrt(n_min)
         unit = measures.loc[measure, "unit"]
         records.append(
             {
@@ -433,6 +439,8 @@ def as_outcomes_table(
                 "change_percent": 100 * (ma - mb) / mb,
                 "change_low": ma - mb - half,
                 "change_high": ma - mb + half,
+                "change_low_typical": ma - mb - half_typical,
+                "change_high_typical": ma - mb + half_typical,
                 "n_min": n_min,
                 "n_max": n_max,
                 "n_basis": n_basis,
