@@ -336,6 +336,46 @@ def reconstructed_trajectories(examples: pd.DataFrame):
     return fig
 
 
+def traffic_light(table: pd.DataFrame, meanings: dict[int, str]):
+    """A risk-of-bias traffic light: one row per study, one column per item, coloured and marked by its score.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``study``, ``question``, ``score`` (0, 1 or 2), one row per study and item.
+    meanings : dict
+        Score -> what it means, for the legend.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"study": ["A", "A"], "question": ["aim", "size"], "score": [2, 0]})
+    >>> fig = traffic_light(t, {0: "not reported", 1: "inadequate", 2: "adequate"})
+    >>> [label.get_text() for label in fig.axes[0].get_yticklabels()]
+    ['A']
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    studies, questions = list(dict.fromkeys(table["study"])), list(dict.fromkeys(table["question"]))
+    colours = {2: PALETTE[2], 1: PALETTE[8], 0: PALETTE[3]}
+    marks = {2: "+", 1: "~", 0: "−"}
+    fig, ax = plt.subplots(figsize=(7.0, 2.6 + 0.5 * len(studies)))
+    for _, row in table.iterrows():
+        x, y = questions.index(row["question"]), studies.index(row["study"])
+        ax.scatter(x, y, s=520, color=colours[row["score"]], edgecolor="black", linewidth=0.6)
+        ax.text(x, y, marks[row["score"]], ha="center", va="center", fontsize=12, fontweight="bold")
+    ax.set_xticks(range(len(questions)), questions, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(len(studies)), studies)
+    ax.set_xlim(-0.6, len(questions) - 0.4)
+    ax.set_ylim(len(studies) - 0.4, -0.6)
+    ax.grid(False)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", markersize=10, color=colours[score],
+                          markeredgecolor="black", label=f"{marks[score]} {score}: {meanings[score]}")
+               for score in (2, 1, 0)]
+    fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig
+
+
 def asas_sets(table, analysis_set: str, interval_text: str):
     """Responders under each analysis set, the set in force filled.
 

@@ -56,6 +56,7 @@ QUOTED_FIELDS: dict[str, dict[str, str]] = {
 #: Places outside a paper, and the research note that transcribes them.
 OUTSIDE_SOURCES = {
     "conference abstract": "research/context-studies.md",
+    "registry record": "research/context-studies.md",
     "cited definition": "research/outcome-definitions.md",
 }
 

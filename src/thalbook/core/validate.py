@@ -143,6 +143,15 @@ REQUIRED_ROWS: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
         *_rows("context_outcomes", "outcome", "basdai_and_pain_improvement_gt50", study_id="zhu2010"),
         *_rows("cited_results", "id", "wei2003-cited-huang-improved"),
     ),
+    "appraisal": (
+        *_rows("studies", "study_id", "he2017", "wei2003"),
+        *_rows("statements", "id", "he2017-aim-abs-background", "wei2003-aim-abs-objective",
+               "wei2003-asas20-definition-methods", "wei2003-safety-questionnaires-methods",
+               "wei2003-safety-questionnaires-results", "wei2003-severe-events-results"),
+        *_rows("study_facts", "id", "he2017-primary-endpoint-week-abs-methods", "he2017-endoscopy-week-abs-methods",
+               "wei2003-completed-results"),
+        *_rows("adverse_events", "id", "he2017-any-ae-abs-results", "wei2003-minor-side-effects-results"),
+    ),
     "safety": (
         *_rows("studies", "study_id", "he2017", "wei2003"),
         *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
