@@ -108,3 +108,21 @@ def test_parameters_are_checked(package):
         appraisal.build(package, {"confidence_level": 0.95, "ci_method": "wilson"})
     with pytest.raises(InputError, match="ci_method"):
         appraisal.build(package, {**DEFAULT, "ci_method": "wald"})
+
+
+def test_the_multiverse_covers_every_combination_and_says_what_depends(package, view):
+    from thalbook.core import multiverse, vocabulary
+
+    table = multiverse.multiverse(package)
+    combos = len(vocabulary.CI_METHODS) * len(vocabulary.ANALYSIS_SETS) * 4 * len(vocabulary.ROUNDINGS)
+    assert view.value("n_specifications") == combos == 144
+    # ASAS20: 8 of 13, 10 or 8 patients; its estimate is above one half under every set (61.5%, 80%, 100%)
+    asas = table[table["outcome"].str.startswith("Wei")]
+    assert sorted(set(zip(asas["k"], asas["n"], strict=True))) == [(8, 8), (8, 10), (8, 13)]
+    # ... but the interval's lower end is above one half for 8/8 at any level, and never for 8/13 (Wilson 95%: 36%)
+    low = proportion_confint(8, 13, alpha=0.05, method="wilson")[0]
+    assert low < 0.5 and "ASAS20 response, week 24: the whole interval is above one half (in" in view.value(
+        "multiverse_depends")
+    # truncation: 7/47 = 14.89% is 14.8%, not the printed 14.9%, so He et al.'s counts cannot be inferred
+    assert int(7 / 47 * 1000) == 148 and view.value("uncomputable_rounding") == "truncation"
+    assert view.value("n_uncomputable") == 2 * combos // 3

@@ -26,8 +26,8 @@ from thalbook.chapters import figures, results
 from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import appraisal, cohort, efficacy, stats
-from thalbook.core.vocabulary import SET_NAMES
+from thalbook.core import appraisal, cohort, efficacy, multiverse, stats
+from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_NAMES
 
 #: The parameters the chapter declares.
 PARAMETERS = ("confidence_level", "ci_method", "analysis_set")
@@ -81,7 +81,9 @@ def build(package, params: dict[str, Any]) -> View:
         ``bonferroni_threshold``; ``tables``: ``tbl-appraisal-minors``,
         ``tbl-appraisal-certainty``, ``tbl-appraisal-registration``,
         ``tbl-appraisal-harms``, ``tbl-appraisal-multiplicity``;
-        ``figures``: ``fig-appraisal-minors``.
+        ``figures``: ``fig-appraisal-minors`` and ``fig-appraisal-multiverse`` (the specification curves); the
+        multiverse values ``n_specifications``, ``multiverse_everywhere``, ``multiverse_depends``,
+        ``n_uncomputable`` and ``uncomputable_rounding``.
 
     Raises
     ------
@@ -177,4 +179,30 @@ def build(package, params: dict[str, Any]) -> View:
         tables[name] = tables[name].replace(escape("\u201c"), "\u201c")
     figure = figures.traffic_light(minors.assign(study=minors["study"].map(labels)), appraisal.MINORS_SCORES)
     plt.close(figure)
-    return View(dict(params), values, tables, {"fig-appraisal-minors": figure})
+    specifications = multiverse.multiverse(package)
+    values |= _multiverse_values(specifications)
+    choices = {"ci_method": list(CI_METHODS), "analysis_set": list(ANALYSIS_SETS),
+               "confidence_level": list(multiverse.LEVELS), "rounding": list(ROUNDINGS)}
+    curve = figures.specification_curve(specifications, choices)
+    plt.close(curve)
+    return View(dict(params), values, tables, {"fig-appraisal-minors": figure, "fig-appraisal-multiverse": curve})
+
+
+def _multiverse_values(specifications: pd.DataFrame) -> dict[str, Any]:
+    """The multiverse in words: what holds under every specification, what never, what depends on a choice."""
+    found = multiverse.conclusions(specifications)
+
+    def listed(rows: pd.DataFrame) -> str:
+        return "; ".join(f"{o}: {s}" for o, s in zip(rows["outcome"], rows["statement"], strict=True)) or "none"
+
+    depends = found[found["holds"].eq("depends")]
+    dropped = specifications[specifications["note"].ne("")]
+    return {
+        "n_specifications": len(specifications) // specifications["outcome"].nunique(),
+        "multiverse_everywhere": listed(found[found["holds"].eq("everywhere")]),
+        "multiverse_depends": "; ".join(
+            f"{o}: {s} (in {100 * share:.0f}% of specifications; {d.replace('_', ' ')} alone can change it)"
+            for o, s, share, d in depends[["outcome", "statement", "share", "depends_on"]].to_numpy()) or "none",
+        "n_uncomputable": len(dropped),
+        "uncomputable_rounding": ", ".join(sorted(set(dropped["rounding"]))) or "none",
+    }

@@ -336,6 +336,53 @@ def reconstructed_trajectories(examples: pd.DataFrame):
     return fig
 
 
+def specification_curve(table: pd.DataFrame, choices: dict[str, list]):
+    """A specification curve per outcome: every estimate with its interval, sorted, and the choices below.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.core.multiverse.multiverse` (rows with a ``note`` are left out).
+    choices : dict
+        Choice -> its values, in the order they are marked.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"outcome": ["x", "x"], "method": ["a", "b"], "proportion": [0.5, 0.6],
+    ...                   "low": [0.3, 0.4], "high": [0.7, 0.8], "note": ["", ""]})
+    >>> fig = specification_curve(t, {"method": ["a", "b"]})
+    >>> len(fig.axes)
+    2
+    >>> plt.close(fig)
+    """
+    use_book_style()
+    table = table[table["note"].eq("")]
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    labels = [f"{choice} = {value}" for choice, values in choices.items() for value in values]
+    fig, axes = plt.subplots(2, len(outcomes), figsize=(7.0, 2.2 + 0.16 * len(labels)), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.0, 0.09 * len(labels)]}, sharex="col")
+    for column, outcome in enumerate(outcomes):
+        part = table[table["outcome"].eq(outcome)].sort_values(["proportion", "low"]).reset_index(drop=True)
+        top, bottom = axes[0][column], axes[1][column]
+        x = range(len(part))
+        top.vlines(x, 100 * part["low"], 100 * part["high"], color=PALETTE[0], linewidth=0.6)
+        top.plot(x, 100 * part["proportion"], "o", color="black", markersize=1.8)
+        top.axhline(50, color="0.5", linewidth=0.7, linestyle="--")
+        top.set_title(outcome.replace(": ", ":\n", 1), fontsize=8)
+        top.set_ylim(0, 100)
+        if column == 0:
+            top.set_ylabel("Patients (%)")
+        for row, (choice, values) in enumerate((c, v) for c, vs in choices.items() for v in vs):
+            marked = [i for i, value in enumerate(part[choice]) if value == values]
+            bottom.plot(marked, [row] * len(marked), "|", color="black", markersize=3)
+        bottom.set_yticks(range(len(labels)), labels if column == 0 else [""] * len(labels), fontsize=6)
+        bottom.set_ylim(len(labels) - 0.5, -0.5)
+        bottom.set_xlabel("specification, sorted", fontsize=7)
+        bottom.grid(False)
+    fig.tight_layout(h_pad=0.2)
+    return fig
+
+
 def traffic_light(table: pd.DataFrame, meanings: dict[int, str]):
     """A risk-of-bias traffic light: one row per study, one column per item, coloured and marked by its score.
 
