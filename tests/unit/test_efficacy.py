@@ -220,3 +220,12 @@ def test_the_change_interval_at_a_typical_correlation_by_hand(package):
     half = scipy_stats.t.ppf(0.975, 7) * sd / math.sqrt(8)
     assert (row["change_low_typical"], row["change_high_typical"]) == pytest.approx((-1.87 - half, -1.87 + half))
     assert row["change_low"] < row["change_low_typical"] < row["change_high_typical"] < 0 < row["change_high"]
+
+
+def test_vasiliauskas_weeks_5_to_12_are_shown_with_an_inferred_and_labelled_denominator(package):
+    table = efficacy.context_table(package, "crohns").set_index(["study_id", "timepoint"])
+    row = table.loc[("vasiliauskas1999", "weeks 5-12")]
+    # 20% of at most 12 patients: 1/5 or 2/10 (k/12 gives 16.7% or 25%); the larger n is taken, and said to be inferred
+    assert [(k, n) for n in range(1, 13) for k in range(n + 1) if round(100 * k / n) == 20] == [(1, 5), (2, 10)]
+    assert (row["k"], row["n"]) == (2, 10)
+    assert "denominator not stated" in row["basis"] and "inferred" in row["count_text"]

@@ -623,6 +623,17 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
                         basis += f" (no k/{labelled} of the {population} gives {percent}%)"
                     options.append((k, n, basis, f"{percent}%, inferred {k}/{n} {name}"))
                     break
+            if not options and sizes:
+                # no stated size gives the percentage: the largest denominator up to the largest stated size
+                # that does, labelled as inferred (fewer patients were assessed than were enrolled)
+                bound = max(sizes.values())
+                found = stats.percent_to_counts(row["percent"], int(row["percent_decimals"]), n_max=bound,
+                                                rounding=rounding)
+                if found:
+                    k, n = max(found, key=lambda pair: pair[1])
+                    basis = (f"{percent}% reported, denominator not stated; {k}/{n} inferred, the largest n up to "
+                             f"the {bound} enrolled that gives it")
+                    options.append((k, n, basis, f"{percent}%, inferred {k}/{n} (n not stated)"))
         for k, n, basis, count_text in options:
             proportion, low, high = interval(k, n, method, level)
             design = studies.loc[row["study_id"], "design"]
@@ -715,7 +726,8 @@ def context_table(
     ... # doctest: +NORMALIZE_WHITESPACE
     [['he2017', 'source', 11, 47], ['he2017', 'source', 22, 47],
      ['ehrenpreis1999', 'thalidomide', 9, 22], ['ehrenpreis1999', 'thalidomide', 9, 14],
-     ['vasiliauskas1999', 'thalidomide', 2, 12], ['lazzerini2013', 'thalidomide', 13, 28],
+     ['vasiliauskas1999', 'thalidomide', 2, 12], ['vasiliauskas1999', 'thalidomide', 2, 10],
+     ['lazzerini2013', 'thalidomide', 13, 28],
      ['lazzerini2013', 'placebo', 3, 26], ['bramuzzo2016', 'pooled', 220, 427]]
     """
     if condition not in CONTEXT_OUTCOMES:
