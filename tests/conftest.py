@@ -65,6 +65,24 @@ def chapter_prose(notebook: Path) -> str:
     return "\n".join("".join(c["source"]) for c in chapter_cells(notebook) if c["cell_type"] == "markdown")
 
 
+def assert_every_display_is_shown(notebook: Path, view) -> None:
+    """Each ``view.show(...)`` cell shows a table or figure of ``view`` (a figure in the cell that names it), every
+    one of them is shown, and every table carries its name and is cited by ``{numref}`` in the prose."""
+    shown = []
+    for cell in chapter_cells(notebook):
+        source = "".join(cell["source"])
+        for name in re.findall(r'view\.show\("([^"]+)"\)', source):
+            assert name in view.tables or name in view.figures, name
+            figure = cell["metadata"].get("mystnb", {}).get("figure")
+            if figure:
+                assert figure["name"] == name, f"{name} shown in the cell of {figure['name']}"
+            shown.append(name)
+    assert sorted(shown) == sorted([*view.tables, *view.figures])
+    for name, myst in view.tables.items():
+        assert f":name: {name}" in myst.splitlines()[:4]
+        assert f"{{numref}}`{name}`" in chapter_prose(notebook)
+
+
 def shown_names(notebook: Path) -> list[str]:
     """The table and figure names a chapter notebook's cells show with ``view.show("...")``, in order."""
     shows = re.compile(r'view\.show\("([^"]+)"\)')

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import pytest
 from scipy import stats as scipy_stats
 
-from tests.conftest import chapter_cells, chapter_prose, csv_rows
+from tests.conftest import assert_every_display_is_shown, chapter_prose, csv_rows
 from thalbook.chapters import as_results
 from thalbook.core.errors import InputError
 
@@ -66,19 +66,7 @@ def test_every_glued_name_in_the_prose_is_in_the_view(view, other):
 
 
 def test_every_display_cell_shows_a_table_or_figure_of_the_view_and_all_are_shown(view):
-    shown = []
-    for cell in chapter_cells(NOTEBOOK):
-        source = "".join(cell["source"])
-        for name in re.findall(r'view\.show\("([^"]+)"\)', source):
-            assert name in view.tables or name in view.figures, name
-            figure = cell["metadata"].get("mystnb", {}).get("figure")
-            if figure:
-                assert figure["name"] == name, f"{name} shown in the cell of {figure['name']}"
-            shown.append(name)
-    assert sorted(shown) == sorted([*view.tables, *view.figures])
-    for name, myst in view.tables.items():
-        assert f":name: {name}" in myst.splitlines()[:4]
-        assert f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
+    assert_every_display_is_shown(NOTEBOOK, view)
 
 
 def test_the_view_shows_the_parameters_it_ran_with(view, other):

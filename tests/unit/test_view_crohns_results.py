@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import chapter_cells, chapter_prose, csv_rows
+from tests.conftest import assert_every_display_is_shown, chapter_prose, csv_rows
 from thalbook.chapters import crohns_results
 from thalbook.core import counts
 from thalbook.core.errors import InputError
@@ -59,19 +59,7 @@ def test_every_glued_name_in_the_prose_is_in_the_view(view):
 
 
 def test_every_display_cell_shows_a_table_or_figure_of_the_view_and_all_are_shown(view):
-    shown = []
-    for cell in chapter_cells(NOTEBOOK):
-        source = "".join(cell["source"])
-        for name in re.findall(r'view\.show\("([^"]+)"\)', source):
-            assert name in view.tables or name in view.figures, name
-            figure = cell["metadata"].get("mystnb", {}).get("figure")
-            if figure:
-                assert figure["name"] == name, f"{name} shown in the cell of {figure['name']}"
-            shown.append(name)
-    assert sorted(shown) == sorted([*view.tables, *view.figures])
-    for name, myst in view.tables.items():
-        assert f":name: {name}" in myst.splitlines()[:4]
-        assert f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
+    assert_every_display_is_shown(NOTEBOOK, view)
 
 
 def test_the_view_shows_the_parameters_it_ran_with(view):

@@ -38,7 +38,7 @@ INDIRECT = {
 }
 
 
-def _outcomes(package, method: str, level: float, analysis_set: str) -> pd.DataFrame:
+def _outcomes(package, means: pd.DataFrame, method: str, level: float, analysis_set: str) -> pd.DataFrame:
     """The headline outcomes of both studies under the parameters in force, with their interval widths."""
     rows = []
     remission = efficacy.remission_table(package, analysis_set, method, level).set_index("week")
@@ -52,9 +52,8 @@ def _outcomes(package, method: str, level: float, analysis_set: str) -> pd.DataF
     rows.append(("wei2003", "ASAS20 response, week 24", int(r["n"]),
                  f"{r['k']}/{r['n']} = {100 * r['proportion']:.0f}% ({100 * r['low']:.0f} to "
                  f"{100 * r['high']:.0f})", r["high"] - r["low"], INDIRECT["asas20"]))
-    means = efficacy.as_outcomes_table(package, level).set_index(["measure", "week"])
     for measure in ("basdai", "basfi"):
-        m = means.loc[(measure, 24)]
+        m = means.set_index(["measure", "week"]).loc[(measure, 24)]
         rows.append(("wei2003", f"{m['label']} change, week 24", int(m["n_min"]),
                      f"{m['change']:+.2f} ({m['change_low']:.2f} to {m['change_high']:.2f}, r = 0)",
                      (m["change_high"] - m["change_low"]) / m["baseline_mean"], ""))
@@ -98,10 +97,11 @@ def build(package, params: dict[str, Any]) -> View:
     labels = study_labels(package)
     minors = appraisal.minors(package)
     totals = minors.groupby("study")["score"].sum().astype(int).to_dict()
-    graded = appraisal.certainty(_outcomes(package, method, level, analysis_set), totals)
-    registry = appraisal.registration(package).set_index("study")
-    harms = appraisal.harms_reporting(package)
     pvalues = efficacy.as_outcomes_table(package, level)
+    graded = appraisal.certainty(_outcomes(package, pvalues, method, level, analysis_set), totals)
+    reg = appraisal.registration(package)
+    registry = reg.set_index("study")
+    harms = appraisal.harms_reporting(package)
     alpha = cohort.fact(package, "wei2003", "significance_level")
     adjusted = stats.adjusted_pvalues(pvalues["p_reported"], alpha)
     pairs = cohort.fact(package, "wei2003", "completed")
@@ -143,7 +143,6 @@ def build(package, params: dict[str, Any]) -> View:
                     "publication bias not assessable (one study)"
                     for s, r, i, p in graded[["start", "risk_of_bias", "indirectness", "imprecision"]].to_numpy()],
     })
-    reg = appraisal.registration(package)
     reg_shown = pd.DataFrame({"study": reg["study"].map(labels), "registration": reg["record"],
                               "first received": reg["first_received"], "study period": reg["study_period"],
                               "verdict": reg["verdict"]})

@@ -131,7 +131,8 @@ def build(package, params: Mapping[str, Any]) -> View:
     values |= _outcome_values(outcomes)
     values |= _grim_values(package, audit_table, study)
     values |= _method_values(audit_table, study)
-    values |= _reconstruction_values(package, study)
+    reconstructions = _week24_reconstructions(package, study)
+    values |= _reconstruction_values(reconstructions)
     values |= _multiplicity_values(outcomes, values["alpha"], values["completed"])
     values |= _asas_values(asas, analysis_set, values)
     values |= _subtype_values(subtypes)
@@ -180,7 +181,7 @@ def build(package, params: Mapping[str, Any]) -> View:
         "fig-as-asas": figures.asas_sets(asas, analysis_set, interval_text),
         "fig-as-subtypes": figures.subtype_responses(subtypes),
         "fig-as-context": figures.forest(context, interval_text, "Responders (%)"),
-        "fig-as-reconstructed": figures.reconstructed_trajectories(_reconstructed_examples(package, study)),
+        "fig-as-reconstructed": figures.reconstructed_trajectories(_reconstructed_examples(reconstructions)),
     }
     for fig in shown.values():
         plt.close(fig)  # drawn only when a display cell shows it
@@ -272,27 +273,29 @@ def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, An
     }
 
 
-def _reconstructed_examples(package, study: str) -> pd.DataFrame:
-    """The week-24 comparisons of the results for which a data set reproduces every printed summary jointly."""
+def _week24_reconstructions(package, study: str) -> pd.DataFrame:
+    """The audit's reconstructions of the comparisons of the results at the last week, with the measures' labels."""
     found = audit.reconstructed(package, ROUNDING)
     found = found[found["study"].eq(study) & found["location"].eq("results") & found["week"].eq(found["week"].max())]
     measures = package.measures.drop_duplicates("measure").set_index("measure")
+    return found.assign(label=found["measure"].map(measures["label"]), unit=found["measure"].map(measures["unit"]))
+
+
+def _reconstructed_examples(found: pd.DataFrame) -> pd.DataFrame:
+    """The week-24 comparisons for which a data set reproduces every printed summary jointly, with that data set."""
     rows = []
     for _, row in found.iterrows():
         feasible = [r for _, _, r, _ in row["outcomes"] if r.verdict == "feasible"]
         if feasible:
-            rows.append({"label": measures.loc[row["measure"], "label"], "unit": measures.loc[row["measure"], "unit"],
-                         "week": int(row["week"]), "baseline": feasible[0].example[0],
-                         "followup": feasible[0].example[1], "means": tuple(m for m, _ in row["printed"])})
+            rows.append({"label": row["label"], "unit": row["unit"], "week": int(row["week"]),
+                         "baseline": feasible[0].example[0], "followup": feasible[0].example[1],
+                         "means": tuple(m for m, _ in row["printed"])})
     return pd.DataFrame(rows)
 
 
-def _reconstruction_values(package, study: str) -> dict[str, Any]:
+def _reconstruction_values(found: pd.DataFrame) -> dict[str, Any]:
     """Which week-24 comparisons can, and which cannot, be reproduced jointly by some data set."""
-    found = audit.reconstructed(package, ROUNDING)
-    found = found[found["study"].eq(study) & found["location"].eq("results") & found["week"].eq(found["week"].max())]
-    measures = package.measures.drop_duplicates("measure").set_index("measure")
-    verdicts = {measures.loc[row["measure"], "label"]: ([r.verdict for _, _, r, _ in row["outcomes"]] or ["none"])[0]
+    verdicts = {row["label"]: ([r.verdict for _, _, r, _ in row["outcomes"]] or ["none"])[0]
                 for _, row in found.iterrows()}
     return {
         "reconstructed_feasible": ", ".join(k for k, v in verdicts.items() if v == "feasible") or "none",

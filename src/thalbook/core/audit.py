@@ -292,16 +292,24 @@ def _proportion_rows(
 
 
 
+def _stated_ns(table: pd.DataFrame) -> dict[tuple, tuple[int, str]]:
+    """A comparison's n as first stated, and where: it holds wherever the comparison is reported.
+
+    Keyed by (study, measure, comparison) of ``continuous_outcomes``.
+    """
+    stated: dict[tuple, tuple[int, str]] = {}
+    for _, r in table[table["n"].notna()].iterrows():
+        stated.setdefault((r["study_id"], r["measure"], r["comparison"]), (int(r["n"]), r["location"]))
+    return stated
+
+
 def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -> Iterator[dict]:
     file = "continuous_outcomes.csv"
     table = package.continuous_outcomes
     measures = package.measures.drop_duplicates("measure").set_index("measure")
     pair_key = ["study_id", "measure", "comparison"]
     last_week = table.groupby(pair_key, dropna=False)["timepoint_week"].transform("max")
-    # a comparison's n, stated in one place, holds wherever the comparison is reported
-    stated_n = {
-        tuple(r[pair_key]): (int(r["n"]), r["location"]) for _, r in table[table["n"].notna()].iterrows()
-    }
+    stated_n = _stated_ns(table)
     for index, row in table.iterrows():
         if row["measure"] not in measures.index:
             raise InputError(f"{file}: {row['id']}: measure: {row['measure']!r} is not in measures.csv")
@@ -370,6 +378,7 @@ def reconstructed(package, rounding: str = "half-up") -> pd.DataFrame:
     file, table = "continuous_outcomes.csv", package.continuous_outcomes
     measures = package.measures.drop_duplicates("measure").set_index("measure")
     studies = _Studies(study_accounts(package))
+    stated_n = _stated_ns(table)
     records = []
     for (study_id, measure, comparison, location), rows in table.groupby(
         ["study_id", "measure", "comparison", "location"], sort=False, dropna=False
@@ -380,9 +389,7 @@ def reconstructed(package, rounding: str = "half-up") -> pd.DataFrame:
         p = reported_number(file, after, "p_value")
         if p is None or cell_text(after["test"]) != WILCOXON:
             continue
-        whole = table[table["study_id"].eq(study_id) & table["measure"].eq(measure)
-                      & table["comparison"].eq(comparison)]
-        stated = next(((int(r["n"]), r["location"]) for _, r in whole.iterrows() if is_stated(r["n"])), None)
+        stated = stated_n.get((study_id, measure, comparison))
         ns, n_text = _n_range(studies[study_id], stated, after["timepoint_week"], after["timepoint_week"])
         if ns is None:
             continue
@@ -414,12 +421,12 @@ def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFram
     """
     file, table = "continuous_outcomes.csv", package.continuous_outcomes
     key = ["study_id", "measure", "comparison"]
+    stated_n = _stated_ns(table)
     records = {}
     for keys, rows in table.groupby(key, sort=False, dropna=False):
         study = studies[keys[0]]
         last = rows["timepoint_week"].max()
-        stated = next(((int(r["n"]), r["location"]) for _, r in rows.iterrows() if is_stated(r["n"])), None)
-        pairs, pair_text = _n_range(study, stated, last, last)
+        pairs, pair_text = _n_range(study, stated_n.get(keys), last, last)
         for _, row in rows[rows["p_value"].notna()].iterrows():
             if cell_text(row["test"]) != WILCOXON or pairs is None:
                 continue
