@@ -109,6 +109,13 @@ def build(package, params: dict[str, Any]) -> View:
     values = {f"{study}_minors": total for study, total in totals.items()}
     values |= {
         "n_outcomes": len(graded),
+        "n_minors_items": len(appraisal.MINORS_ITEMS),
+        "minors_best": 2 * len(appraisal.MINORS_ITEMS),
+        "minors_loss_pct": f"{100 * appraisal.MINORS_LOSS:g}%",
+        "imprecise_pct": f"{100 * appraisal.IMPRECISE_WIDTH:g}",
+        "levels_text": ", ".join(f"{level:g}" for level in multiverse.LEVELS),
+        "n_levels": len(multiverse.LEVELS),
+        "he2017_enrolled": cohort.enrolled(package, "he2017"),
         "n_very_low": int(graded["certainty"].eq("very low").sum()),
         "set_name": SET_NAMES[analysis_set],
         "interval_text": results.interval_text(method, level),
