@@ -144,6 +144,26 @@ def test_each_chapter_page_has_a_screenshot(visits: dict[str, Visit]):
     print(f"screenshots of {len(toc_pages())} pages in {SCREENSHOTS}")
 
 
+# --------------------------------------------------------------------------- the packages, by URL
+
+
+@pytest.mark.parametrize("folder", ["data", "results"])
+def test_each_package_loads_by_url_with_frictionless_and_pandas(site: Site, folder: str):
+    import frictionless
+    import pandas as pd
+
+    url = f"{site.base}{folder}/datapackage.json"
+    report = frictionless.validate(url)
+    assert report.valid, report.flatten(["type", "note"])[:5]
+    package = frictionless.Package(url)
+    assert package.resource_names, url
+    for resource in package.resources:
+        remote = pd.read_csv(f"{site.base}{folder}/{resource.path}", dtype=str, keep_default_na=False)
+        local = pd.read_csv(site.root / folder / resource.path, dtype=str, keep_default_na=False)
+        pd.testing.assert_frame_equal(remote, local)
+        assert list(remote.columns) == [f.name for f in resource.schema.fields], resource.name
+
+
 # --------------------------------------------------------------------------- the parameter box
 
 # One chapter receives it, so only that chapter re-executes for this test.
@@ -192,3 +212,14 @@ def test_parameter_box_shows_the_values_used(which: str, request, browser, site:
         assert receiving, "no chapter receives the overridden parameters"
         for chapter, used in receiving.items():
             assert all(used[k] == v for k, v in OVERRIDES.items() if k in used), (chapter, used)
+
+
+def test_the_results_package_follows_the_parameters_of_its_build(other_book):
+    import json
+
+    out, base = other_book
+    with urllib.request.urlopen(f"{base}results/datapackage.json") as response:  # noqa: S310 (the local server)
+        meta = json.loads(response.read().decode("utf-8"))
+    assert {k: meta["parameters"][k] for k in OVERRIDES} == OVERRIDES
+    with urllib.request.urlopen(f"{base}results/audit.csv") as response:  # noqa: S310
+        assert response.read() == (out / "html" / "results" / "audit.csv").read_bytes()

@@ -62,18 +62,53 @@ def test_audit_page_lists_findings_and_inconsistencies_first(built_book: Path):
     assert set(found) <= in_tables
 
 
-def test_every_download_link_on_the_data_page_resolves_to_the_file(built_book: Path):
+def test_every_data_link_on_the_data_page_resolves_to_the_file_as_it_is(built_book: Path):
     html_dir = (built_book / "html").resolve()
     chapter_dir = html_dir / "chapters"
-    links = page(built_book, "data_provenance").select("a.download")
+    links = [a for a in page(built_book, "data_provenance").select("a.published")
+             if a["href"].startswith("../data/")]
     data_dir = ROOT / "data"
     expected = {"datapackage.json", "README.md", *(p.name for p in data_dir.glob("*.csv"))}
     assert {a.get_text(strip=True) for a in links} == expected
     for a in links:
         target = (chapter_dir / a["href"]).resolve()
         assert target.is_file(), a["href"]
-        assert html_dir in target.parents, a["href"]
+        assert target.parent == html_dir / "data", a["href"]  # beside its descriptor
         assert target.read_bytes() == (data_dir / a.get_text(strip=True)).read_bytes(), a["href"]
+
+
+def test_both_packages_are_published_whole_and_valid_and_linked_from_the_landing_page(built_book: Path):
+    import frictionless
+
+    html_dir = built_book / "html"
+    for folder in ("data", "results"):
+        report = frictionless.validate(str(html_dir / folder / "datapackage.json"))
+        assert report.valid, (folder, report.flatten(["type", "note"])[:5])
+    redirect = (html_dir / "index.html").read_text(encoding="utf-8")
+    landing = re.search(r'url=([^"]+)"', redirect).group(1)
+    soup = BeautifulSoup((html_dir / landing).read_text(encoding="utf-8"), "html.parser")
+    hrefs = {a["href"] for a in soup.select("a.published")}
+    assert {"data/datapackage.json", "results/datapackage.json"} <= hrefs
+    for href in hrefs:
+        assert (html_dir / href).is_file(), href
+    results_links = [a["href"] for a in page(built_book, "data_provenance").select("a.published")
+                     if a["href"].startswith("../results/")]
+    assert sorted(href.removeprefix("../results/") for href in results_links) == sorted(
+        p.name for p in (html_dir / "results").iterdir())
+
+
+def test_the_results_package_is_what_the_build_computed_under_its_parameters(built_book: Path, tmp_path: Path):
+    import json
+
+    from thalbook.build import results as written
+
+    run = json.loads((built_book / "run.json").read_text(encoding="utf-8"))
+    published = built_book / "html" / "results"
+    meta = json.loads((published / "datapackage.json").read_text(encoding="utf-8"))
+    assert meta["parameters"] == dict(sorted(run["params"].items()))
+    fresh = tmp_path / "fresh"
+    written.write(fresh, run["params"])
+    assert {f.name: f.read_bytes() for f in fresh.iterdir()} == {f.name: f.read_bytes() for f in published.iterdir()}
 
 
 def test_the_version_is_on_the_landing_page_and_the_pdf_title_page(built_book: Path):

@@ -136,8 +136,17 @@ def test_the_download_list_links_every_file(pkg):
     listed = data_provenance.download_list(pkg.data_dir)
     expected = ["datapackage.json", "README.md", *sorted(p.name for p in pkg.data_dir.glob("*.csv"))]
     links = [line.split("`")[1] for line in listed.splitlines()]
-    assert sorted(links) == sorted(f"{name} <../data/{name}>" for name in expected)
-    assert all(line.startswith("- {download}`") for line in listed.splitlines())
+    assert sorted(links) == sorted(f"{name} <data/{name}>" for name in expected)
+    assert all(line.startswith("- {published}`") for line in listed.splitlines())
+
+
+def test_the_results_list_links_the_descriptor_and_every_resource():
+    listed = data_provenance.results_list()
+    links = [line.split("`")[1] for line in listed.splitlines()]
+    names = ["datapackage.json", "inferred_counts.csv", "intervals.csv", "changes.csv", "multiverse.csv",
+             "audit.csv", "findings.csv", "minors.csv", "certainty.csv", "registration.csv",
+             "harms_reporting.csv"]
+    assert links == [f"{name} <results/{name}>" for name in names]
 
 
 def test_study_labels(pkg):

@@ -88,7 +88,7 @@ def test_each_file_table_has_every_row_and_its_caption_names_the_file(view):
 
 
 def test_the_download_list_names_every_file(view):
-    links = re.findall(r"\{download\}`([^ ]+) <", view.tables["data-downloads"])
+    links = re.findall(r"\{published\}`([^ ]+) <", view.tables["data-downloads"])
     assert sorted(links) == sorted(["datapackage.json", "README.md", *(p.name for p in DATA.glob("*.csv"))])
 
 

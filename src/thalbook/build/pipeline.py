@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from thalbook import __version__
-from thalbook.build import builddir, cache, execute, publish, stage
+from thalbook.build import builddir, cache, execute, publish, results, stage
 from thalbook.build.params import check_set
 from thalbook.build.toc import Chapter, chapters
 from thalbook.core import paths
@@ -65,6 +65,8 @@ class RunResult:
     data_dir: Path
     executions: list[cache.Execution] = field(default_factory=list)
     declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The results package of this run (:mod:`thalbook.build.results`).
+    results_dir: Path | None = None
 
     @property
     def executed_dir(self) -> Path:
@@ -176,14 +178,19 @@ def _run(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: int | N
 
     with execute.Executor(todo, out, data_dir, jobs or os.cpu_count() or 1) as executor:
         cache.validate_data(data_dir, out, inputs)  # while the first kernels start
-        for note in notes:
-            progress(note)
-        if todo:
-            progress(f"thalbook: executing {len(todo)} chapter(s), {executor.jobs} at a time")
-        executions, failures = executor.run(progress)
+        # The results package is computed while the chapters execute.
+        with results.Job(out, values, inputs, executor.env) as derived:
+            for note in notes:
+                progress(note)
+            if todo:
+                progress(f"thalbook: executing {len(todo)} chapter(s), {executor.jobs} at a time")
+            executions, failures = executor.run(progress)
+            if failures:
+                raise BuildError(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+            if not derived.cached:
+                progress("  results   computed")
+            result.results_dir = derived.wait()
     result.executions.extend(executions)
-    if failures:
-        raise BuildError(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
 
     for e in result.executions:
         stage.copy_if_changed(cache.entry(out, e.chapter, e.key), result.executed_dir / f"{e.chapter}.ipynb")
@@ -296,7 +303,7 @@ def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, j
     def stage_dir() -> Path:
         """The stage, assembled once something is to be built (the run record imports pandas)."""
         if not staged:
-            staged.append(stage.stage(out, result.record()))
+            staged.append(stage.stage(out, result.record(), result.results_dir))
         return staged[0]
 
     publication = publish.Publication(out, key)

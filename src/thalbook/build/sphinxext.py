@@ -1,4 +1,4 @@
-"""Repairs to what the theme stack writes into every HTML page (upstream defects).
+"""Repairs to what the theme stack writes into every HTML page (upstream defects), and the ``published`` role.
 
 Each was found by the browser tests (tests/browser): a console error on a
 reader's first visit, or a serious or critical axe-core violation.
@@ -7,6 +7,9 @@ reader's first visit, or a serious or critical axe-core violation.
 from __future__ import annotations
 
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.nodes import split_explicit_title
 
 TEMPLATES = Path(__file__).with_name("sphinx_templates")
 
@@ -40,7 +43,25 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
         context["body"] = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+def published_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{published}`data/datapackage.json``` links a file published beside the book, as it is.
+
+    Sphinx's ``{download}`` role copies each file into a folder of its own
+    under ``_downloads/``, so a ``datapackage.json`` would not sit beside its
+    CSVs and could not be loaded by URL; the build publishes the packages in
+    ``data/`` and ``results/`` of the HTML instead (``html_extra_path``), and
+    this role links there, relative to the page. The target is written
+    from the book's root; ``title <target>`` sets the link text.
+    """
+    _, title, target = split_explicit_title(nodes.unescape(text))
+    depth = inliner.document.settings.env.docname.count("/")
+    link = nodes.reference(rawtext, "", nodes.literal(title, title), refuri="../" * depth + target,
+                           classes=["published"])
+    return [link], []
+
+
 def setup(app):
+    app.add_role("published", published_role)
     app.connect("config-inited", _add_templates)
     app.connect("html-page-context", _page_context)
     app.add_js_file(None, body=_MODE_DEFAULT)

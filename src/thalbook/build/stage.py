@@ -2,8 +2,9 @@
 
 Jupyter Book builds the stage, never the project itself: the staged
 ``_config.yml`` carries the package version, the reproducibility page carries
-the run record (:mod:`thalbook.build.record`), and the data files travel with
-the book so that readers can download them. Only files whose bytes changed are
+the run record (:mod:`thalbook.build.record`), and the data package and the
+results package travel with the book, published as they are in ``data/``
+and ``results/`` of the HTML. Only files whose bytes changed are
 rewritten, so that Sphinx's incremental build re-reads only what changed.
 """
 
@@ -19,6 +20,9 @@ from thalbook.build import builddir, record
 from thalbook.build.toc import BOOK_FILES
 from thalbook.core import paths
 
+#: The folder of the stage whose contents Sphinx copies, as they are, into the HTML's root.
+PUBLISHED = "_published"
+
 
 def staged_config(path: Path) -> bytes:
     """``_config.yml`` with the package version filled in, so that the book shows one version.
@@ -31,6 +35,8 @@ def staged_config(path: Path) -> bytes:
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config["version"] = sphinx_config["release"] = __version__
     config.setdefault("parse", {}).setdefault("myst_substitutions", {})["version"] = __version__
+    # Published as they are, beside the pages (see :func:`stage`).
+    sphinx_config["html_extra_path"] = [PUBLISHED]
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode()
 
 
@@ -47,11 +53,12 @@ def copy_if_changed(src: Path, dst: Path) -> bool:
     return write_if_changed(dst, src.read_bytes())
 
 
-def stage(out: Path, run: dict[str, Any]) -> Path:
+def stage(out: Path, run: dict[str, Any], results_dir: Path | None = None) -> Path:
     """Assemble the book in ``out/stage`` from ``out/executed`` and the run record ``run``; return the stage.
 
     ``run`` is the record :func:`thalbook.build.pipeline.run` writes to
-    ``out/run.json``.
+    ``out/run.json``; ``results_dir`` the results package of the run
+    (:mod:`thalbook.build.results`).
     """
     stage_dir = out / "stage"
     wanted = set()
@@ -71,13 +78,18 @@ def stage(out: Path, run: dict[str, Any]) -> Path:
     for nb in (out / "executed").glob("*.ipynb"):
         copy_if_changed(nb, stage_dir / "chapters" / nb.name)
         wanted.add(stage_dir / "chapters" / nb.name)
-    # The data package travels with the book so that readers can download it.
-    # Regular files only: a link could publish a file from outside the package.
-    data_dir = Path(run["data_dir"])
-    for f in sorted(p for p in data_dir.iterdir() if p.is_file() and not p.is_symlink()):
-        copy_if_changed(f, stage_dir / "data" / f.name)
-        wanted.add(stage_dir / "data" / f.name)
-    for stale in [*stage_dir.glob("chapters/*"), *stage_dir.glob("data/*")]:
+    # The data package and the results package are published beside the book (``data/`` and
+    # ``results/`` of the HTML, through Sphinx's html_extra_path), each descriptor beside its CSVs,
+    # so that frictionless and pandas load them by URL. Regular files only: a link could publish a
+    # file from outside the package.
+    published = {"data": Path(run["data_dir"])}
+    if results_dir is not None:
+        published["results"] = results_dir
+    for folder, source in published.items():
+        for f in sorted(p for p in source.iterdir() if p.is_file() and not p.is_symlink()):
+            copy_if_changed(f, stage_dir / PUBLISHED / folder / f.name)
+            wanted.add(stage_dir / PUBLISHED / folder / f.name)
+    for stale in [*stage_dir.glob("chapters/*"), *stage_dir.glob(f"{PUBLISHED}/*/*")]:
         if stale.is_file() and stale not in wanted:
             stale.unlink()
     return stage_dir

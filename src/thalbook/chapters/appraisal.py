@@ -31,35 +31,6 @@ from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_N
 
 #: The parameters the chapter declares.
 PARAMETERS = ("confidence_level", "ci_method", "analysis_set")
-#: Why each headline outcome is indirect, if it is (the book's reading of the definitions).
-INDIRECT = {
-    "he2017": "the record does not define remission; CDAI < 150 is the book's assumption",
-    "asas20": "the paper paraphrases ASAS20 as 'more than 3 of 4 domains'",
-}
-
-
-def _outcomes(package, means: pd.DataFrame, method: str, level: float, analysis_set: str) -> pd.DataFrame:
-    """The headline outcomes of both studies under the parameters in force, with their interval widths."""
-    rows = []
-    remission = efficacy.remission_table(package, analysis_set, method, level).set_index("week")
-    for week in (8, 12):
-        r = remission.loc[week]
-        rows.append(("he2017", f"clinical remission, week {week}", int(r["n"]),
-                     f"{r['k']}/{r['n']} = {100 * r['proportion']:.0f}% ({100 * r['low']:.0f} to "
-                     f"{100 * r['high']:.0f})", r["high"] - r["low"], INDIRECT["he2017"]))
-    asas = efficacy.asas_by_analysis_set(package, method, level)
-    r = asas[asas["outcome"].eq("asas20") & asas["analysis_set"].eq(analysis_set)].iloc[0]
-    rows.append(("wei2003", "ASAS20 response, week 24", int(r["n"]),
-                 f"{r['k']}/{r['n']} = {100 * r['proportion']:.0f}% ({100 * r['low']:.0f} to "
-                 f"{100 * r['high']:.0f})", r["high"] - r["low"], INDIRECT["asas20"]))
-    for measure in ("basdai", "basfi"):
-        m = means.set_index(["measure", "week"]).loc[(measure, 24)]
-        rows.append(("wei2003", f"{m['label']} change, week 24", int(m["n_min"]),
-                     f"{m['change']:+.2f} ({m['change_low']:.2f} to {m['change_high']:.2f}, r = 0)",
-                     (m["change_high"] - m["change_low"]) / m["baseline_mean"], ""))
-    return pd.DataFrame(rows, columns=["study", "outcome", "patients", "estimate", "width", "indirect"])
-
-
 def build(package, params: dict[str, Any]) -> View:
     """The appraisal chapter's view.
 
@@ -96,9 +67,9 @@ def build(package, params: dict[str, Any]) -> View:
     level, method, analysis_set = params["confidence_level"], params["ci_method"], params["analysis_set"]
     labels = study_labels(package)
     minors = appraisal.minors(package)
-    totals = minors.groupby("study")["score"].sum().astype(int).to_dict()
+    totals = appraisal.minors_totals(minors)
     pvalues = efficacy.as_outcomes_table(package, level)
-    graded = appraisal.certainty(_outcomes(package, pvalues, method, level, analysis_set), totals)
+    graded = appraisal.summary_of_findings(package, method, level, analysis_set, minors, pvalues)
     reg = appraisal.registration(package)
     registry = reg.set_index("study")
     harms = appraisal.harms_reporting(package)

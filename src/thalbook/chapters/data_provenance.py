@@ -28,7 +28,7 @@ import pandas as pd
 
 from thalbook.chapters.tables import escape, list_table
 from thalbook.chapters.view import View
-from thalbook.core import cohort, safety
+from thalbook.core import cohort, results, safety
 from thalbook.core.errors import InputError
 
 #: The parameters the chapter declares (none).
@@ -52,8 +52,8 @@ def build(package, params: dict[str, Any]) -> View:
     View
         ``values``: ``n_files``, ``n_rows``, ``n_quotes`` (rows with a quote),
         ``n_notes`` (rows with an extractor's note), ``n_sources``,
-        ``n_context`` (studies by role). ``tables``: ``data-downloads`` (a
-        MyST list of download links) and ``tbl-data-<file>`` for every file
+        ``n_context`` (studies by role). ``tables``: ``data-downloads`` and
+        ``results-downloads`` (MyST lists of links to the published files) and ``tbl-data-<file>`` for every file
         of the package, ``_`` written ``-``.
 
     Raises
@@ -68,7 +68,7 @@ def build(package, params: dict[str, Any]) -> View:
     >>> view.value("n_files"), view.value("n_sources")
     (10, 2)
     >>> [name for name in view.tables][:3]
-    ['data-downloads', 'tbl-data-studies', 'tbl-data-study-facts']
+    ['data-downloads', 'results-downloads', 'tbl-data-studies']
     """
     missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
     if missing or extra:
@@ -85,7 +85,7 @@ def build(package, params: dict[str, Any]) -> View:
         "n_sources": int(roles.eq("source").sum()),
         "n_context": int(roles.eq("context").sum()),
     }
-    tables = {"data-downloads": download_list(package.data_dir)}
+    tables = {"data-downloads": download_list(package.data_dir), "results-downloads": results_list()}
     for name, table in raw.items():
         tables[table_name(name)] = file_table(name, table, listed.loc[name, "description"], listed.loc[name, "path"])
     return View(dict(params), values, tables)
@@ -250,16 +250,38 @@ def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> s
     return list_table(rows.itertuples(index=False), header, caption, table_name(name), widths=[22, 26, 12, 40])
 
 
-def download_list(data_dir: Path | str, prefix: str = "../data") -> str:
-    """A MyST bullet list with a ``{download}`` link to every file of the data package.
+def download_list(data_dir: Path | str, folder: str = "data") -> str:
+    """A MyST bullet list linking every file of the data package where the book publishes it.
 
-    ``prefix`` is the data directory as seen from the chapter in the staged
-    book (the pipeline stages ``data/`` beside ``chapters/``).
+    The build publishes the package as it is in ``data/`` of the HTML, the
+    descriptor beside its CSVs (the ``published`` role of
+    :mod:`thalbook.build.sphinxext`).
+
+    Examples
+    --------
+    >>> from thalbook.core import paths
+    >>> download_list(paths.DATA).splitlines()[0]  # doctest: +ELLIPSIS
+    '- {published}`datapackage.json <data/datapackage.json>`: The Frictionless Data Package descriptor: ...'
     """
     items = []
     for _, f in files(data_dir).iterrows():
         size = f" ({f['rows']} rows)" if f["name"] not in ("descriptor", "readme") else ""
-        items.append(f"- {{download}}`{f['path']} <{prefix}/{f['path']}>`: {escape(f['description'])}{size}")
+        items.append(f"- {{published}}`{f['path']} <{folder}/{f['path']}>`: {escape(f['description'])}{size}")
+    return "\n".join(items)
+
+
+def results_list(folder: str = "results") -> str:
+    """A MyST bullet list linking every file of the results package (:mod:`thalbook.core.results`).
+
+    Examples
+    --------
+    >>> results_list().splitlines()[1]  # doctest: +ELLIPSIS
+    '- {published}`inferred_counts.csv <results/inferred_counts.csv>`: Whole counts behind ...'
+    """
+    items = [f"- {{published}}`{results.DESCRIPTOR} <{folder}/{results.DESCRIPTOR}>`: the Frictionless Data "
+             "Package descriptor: the parameters of the build and the Table Schema of every file."]
+    for name, (description, _) in results.RESOURCES.items():
+        items.append(f"- {{published}}`{name}.csv <{folder}/{name}.csv>`: {escape(description)}")
     return "\n".join(items)
 
 

@@ -31,7 +31,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from thalbook.core import cohort
+from thalbook.core import cohort, efficacy
 from thalbook.core.errors import InputError
 
 #: MINORS items for non-comparative studies (paraphrased), in the instrument's order.
@@ -135,6 +135,73 @@ def minors(package) -> pd.DataFrame:
                 support = _support(package, reference)
             rows.append((study, item, question, score, MINORS_SCORES[score], reason, support))
     return pd.DataFrame(rows, columns=["study", "item", "question", "score", "meaning", "reason", "support"])
+
+
+#: Why each headline outcome is indirect, if it is (the book's reading of the definitions).
+INDIRECT = {
+    "he2017": "the record does not define remission; CDAI < 150 is the book's assumption",
+    "asas20": "the paper paraphrases ASAS20 as 'more than 3 of 4 domains'",
+}
+
+
+def headline_outcomes(package, method: str = "wilson", level: float = 0.95, analysis_set: str = "itt",
+                      means: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The headline outcomes of both studies under the given parameters, with their interval widths.
+
+    Clinical remission at weeks 8 and 12 (He et al.), the ASAS20 response and
+    the week-24 changes of BASDAI and BASFI (Wei et al.), in the form
+    :func:`certainty` grades: ``study, outcome, patients, estimate`` (text),
+    ``width`` (of 100 percentage points for a proportion, of the baseline mean
+    for a change, interval at correlation 0) and ``indirect``.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> table = headline_outcomes(data.load())
+    >>> table.iloc[1]["outcome"], table.iloc[1]["estimate"]
+    ('clinical remission, week 12', '22/47 = 47% (33 to 61)')
+    """
+    means = efficacy.as_outcomes_table(package, level) if means is None else means
+    rows = []
+    remission = efficacy.remission_table(package, analysis_set, method, level).set_index("week")
+    for week in (8, 12):
+        r = remission.loc[week]
+        rows.append(("he2017", f"clinical remission, week {week}", int(r["n"]),
+                     f"{r['k']}/{r['n']} = {100 * r['proportion']:.0f}% ({100 * r['low']:.0f} to "
+                     f"{100 * r['high']:.0f})", r["high"] - r["low"], INDIRECT["he2017"]))
+    asas = efficacy.asas_by_analysis_set(package, method, level)
+    r = asas[asas["outcome"].eq("asas20") & asas["analysis_set"].eq(analysis_set)].iloc[0]
+    rows.append(("wei2003", "ASAS20 response, week 24", int(r["n"]),
+                 f"{r['k']}/{r['n']} = {100 * r['proportion']:.0f}% ({100 * r['low']:.0f} to "
+                 f"{100 * r['high']:.0f})", r["high"] - r["low"], INDIRECT["asas20"]))
+    for measure in ("basdai", "basfi"):
+        m = means.set_index(["measure", "week"]).loc[(measure, 24)]
+        rows.append(("wei2003", f"{m['label']} change, week 24", int(m["n_min"]),
+                     f"{m['change']:+.2f} ({m['change_low']:.2f} to {m['change_high']:.2f}, r = 0)",
+                     (m["change_high"] - m["change_low"]) / m["baseline_mean"], ""))
+    return pd.DataFrame(rows, columns=["study", "outcome", "patients", "estimate", "width", "indirect"])
+
+
+def minors_totals(table: pd.DataFrame) -> dict[str, int]:
+    """Study -> MINORS total, from :func:`minors`."""
+    return table.groupby("study")["score"].sum().astype(int).to_dict()
+
+
+def summary_of_findings(package, method: str = "wilson", level: float = 0.95, analysis_set: str = "itt",
+                        minors_table: pd.DataFrame | None = None, means: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The GRADE Summary of findings: :func:`headline_outcomes` graded by :func:`certainty`.
+
+    ``minors_table`` and ``means`` (:func:`minors`,
+    :func:`thalbook.core.efficacy.as_outcomes_table`) are computed unless given.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> summary_of_findings(data.load())["certainty"].value_counts().to_dict()
+    {'very low': 5}
+    """
+    minors_table = minors(package) if minors_table is None else minors_table
+    return certainty(headline_outcomes(package, method, level, analysis_set, means), minors_totals(minors_table))
 
 
 def certainty(outcomes: pd.DataFrame, minors_scores: dict[str, int]) -> pd.DataFrame:

@@ -1,0 +1,121 @@
+"""Write the results package (:mod:`thalbook.core.results`) beside the chapters' execution, cached.
+
+The package is computed in a process of its own, started once the data is
+found valid, so that it runs while the kernels execute the chapters instead
+of after them. Its files land in ``<out>/cache/results/<key>/``, where the key
+hashes the build's parameters and its inputs (the data, the package source,
+the pinned requirements): the same key, the same bytes, so a rebuild with
+the same inputs computes nothing. The stage publishes the entry beside the
+book (``results/`` in the HTML).
+
+Run as ``python -m thalbook.build.results <directory> <parameters as JSON>``
+with ``THALBOOK_DATA`` naming the data package, as the build does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from thalbook.build import builddir, cache
+from thalbook.core.errors import BuildError
+
+#: As :data:`thalbook.core.results.DESCRIPTOR`, which is not imported: the build process stays free of pandas.
+DESCRIPTOR = "datapackage.json"
+
+
+def key(params: dict[str, Any], inputs: str) -> str:
+    """The cache key of the results under ``params`` for the inputs digest ``inputs``."""
+    return hashlib.sha256((json.dumps(params, sort_keys=True) + "\n" + inputs).encode()).hexdigest()
+
+
+def entry(out: Path, results_key: str) -> Path:
+    """The cache entry of one key: a directory holding the package."""
+    return out / "cache" / "results" / results_key
+
+
+def write(directory: Path, params: dict[str, Any]) -> None:
+    """Compute the results package under ``params`` and write it to ``directory`` (created; must not exist)."""
+    from thalbook.core import data, results
+
+    made = results.tables(data.load(), params)
+    directory.mkdir(parents=True)
+    for name, table in made.items():
+        builddir.write_atomic(directory / f"{name}.csv", results.csv_bytes(table))
+    meta = results.descriptor(made, params)
+    builddir.write_atomic(directory / DESCRIPTOR, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+class Job:
+    """The results package of one build: found in the cache, or being computed by a process of its own.
+
+    A context manager: leaving it before :meth:`wait` returned (an
+    interrupt, a failed chapter) ends the process and keeps no half entry.
+    """
+
+    def __init__(self, out: Path, params: dict[str, Any], inputs: str, env: dict[str, str]) -> None:
+        self.path = entry(out, key(params, inputs))
+        self.proc: subprocess.Popen | None = None
+        if (self.path / DESCRIPTOR).is_file():
+            return
+        self.work = self.path.with_name(self.path.name + ".partial")
+        shutil.rmtree(self.work, ignore_errors=True)
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.work.parent.mkdir(parents=True, exist_ok=True)
+        self.log = out / "logs" / "results.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "thalbook.build.results", str(self.work), json.dumps(params)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    @property
+    def cached(self) -> bool:
+        return self.proc is None
+
+    def wait(self) -> Path:
+        """The directory of the package, once written; raise BuildError if its process failed."""
+        if self.proc is not None:
+            if self.proc.wait() != 0:
+                lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
+                last = lines[-1].strip()[:300] if lines else f"exit status {self.proc.returncode}"
+                raise BuildError(f"results package: {last} (full log: {self.log})")
+            os.replace(self.work, self.path)
+            self.proc = None
+            _prune(self.path.parent)
+        return self.path
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            self.proc.wait()
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _prune(directory: Path) -> None:
+    """Keep the :data:`thalbook.build.cache.KEEP` most recently written entries."""
+    entries = sorted((p for p in directory.iterdir() if p.is_dir() and not p.name.endswith(".partial")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[cache.KEEP:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    directory, params = Path(argv[0]), json.loads(argv[1])
+    write(directory, params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
