@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import published, thalbook
+from tests.conftest import ROOT, published, thalbook
 
 pytestmark = pytest.mark.slow
 
@@ -378,3 +378,18 @@ def test_bad_input_is_refused_in_one_line_and_loses_nothing(name: str, book, tmp
 
         problems = [str(p) for p in data.validate(tmp_path / "data")]
         assert any(re.search(case.reason, p) for p in problems), problems
+
+
+def test_papermill_refuses_an_out_of_range_value_with_the_schemas_words(tmp_path: Path):
+    """The chapter checks what papermill passes it against the same schema as ``thalbook``."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.ipynb"
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("papermill")), "crohns_results.ipynb", str(out),
+         "-p", "confidence_level", "0.3", "--kernel", "python3"],
+        cwd=ROOT / "chapters", capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    refusal = "confidence_level must be a number from 0.5 up to, not including, 1, got 0.3"
+    assert refusal in proc.stderr, proc.stderr[-2000:]

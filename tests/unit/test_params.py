@@ -95,6 +95,19 @@ def test_chapter_parameter_cells_declare_known_parameters_with_the_default_value
             assert yaml.safe_load(info["default"]) == defaults[name], f"{nb.name}: default of {name}"
 
 
+def test_papermill_shows_each_parameters_type_and_allowed_values():
+    import papermill
+
+    expected_type = {"number": "float", None: "str"}
+    for nb in sorted(paths.CHAPTERS.glob("*.ipynb")):
+        for name, info in papermill.inspect_notebook(str(nb)).items():
+            spec = params.SCHEMA["properties"][name]
+            assert info["inferred_type_name"] == expected_type[spec.get("type")], (nb.name, name)
+            # the help lists what the schema allows: every choice, or the bounds of a number
+            wanted = spec.get("enum") or [str(spec["minimum"]), str(spec["exclusiveMaximum"])]
+            assert all(str(w) in info["help"] for w in wanted), (nb.name, name, info["help"])
+
+
 # --------------------------------------------------------------------------- hostile input
 # Whatever the input, a ParameterError of one short line that names the file or the parameter.
 

@@ -71,14 +71,15 @@ RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
          "basis": "How k and n follow from what the paper prints."}),
     "changes": (
         "Wei et al. 2003: the change of each measure from baseline, with its interval at correlation 0 "
-        "(the widest an unreported within-patient correlation allows) and at the typical correlation 0.8.",
+        "(the widest for any non-negative within-patient correlation, which the paper does not report) and at "
+        f"{efficacy.TYPICAL_CORRELATION:g}, a typical value for repeated measures (an assumption).",
         {"study": _STUDY, "measure": "Measure id, as in ``continuous_outcomes.csv``.",
          "week": "Week of the follow-up.", "baseline_mean": "Mean at baseline, as printed.",
          "followup_mean": "Mean at follow-up, as printed.", "change": "Follow-up less baseline mean.",
          "change_low": "Lower bound of the change, correlation 0.",
          "change_high": "Upper bound of the change, correlation 0.",
-         "change_low_typical": "Lower bound of the change, correlation 0.8 (an assumption).",
-         "change_high_typical": "Upper bound of the change, correlation 0.8 (an assumption).",
+         "change_low_typical": f"Lower bound of the change, correlation {efficacy.TYPICAL_CORRELATION:g} (assumed).",
+         "change_high_typical": f"Upper bound of the change, correlation {efficacy.TYPICAL_CORRELATION:g} (assumed).",
          "n_min": "Fewest patients the timeline allows at the visit.",
          "n_max": "Most patients the timeline allows at the visit.",
          "p_reported": "The p-value as printed (signed-rank test).", "confidence_level": "Interval level."}),

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from thalbook.core import paths
+from thalbook.core import paths, vocabulary
 
 
 def entries(root: Path | str = paths.ROOT) -> list[Path]:
@@ -72,11 +72,36 @@ def parameters_cell(notebook: Path | str) -> tuple[str, ...]:
     text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     names = []
     for node in ast.parse(text).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and node.lineno == node.end_lineno):
-            raise ValueError(f"{notebook.name}: the parameters cell must hold only `name = value` lines")
-        names.append(node.targets[0].id)
+        if isinstance(node, ast.AnnAssign) and node.value is not None:
+            target = node.target
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        else:
+            target = None
+        if not (isinstance(target, ast.Name) and node.lineno == node.end_lineno):
+            raise ValueError(f"{notebook.name}: the parameters cell must hold only `name: type = value` lines")
+        names.append(target.id)
     return tuple(sorted(names))
+
+
+def typed_parameter_line(name: str, default: Any) -> str:
+    """The line of a ``parameters`` cell that declares ``name``: its type, default and allowed values.
+
+    papermill reads the annotation as the type and the comment as the help
+    (``papermill --help-notebook``); the values come from the one schema.
+
+    Examples
+    --------
+    >>> typed_parameter_line("confidence_level", 0.95)
+    'confidence_level: float = 0.95  # a number from 0.5 up to, not including, 1'
+    >>> typed_parameter_line("analysis_set", "itt")
+    'analysis_set: str = "itt"  # one of itt, reported, complete-case'
+    """
+    spec = vocabulary.SCHEMA["properties"][name]
+    kind = "float" if spec.get("type") == "number" else "str"
+    value = repr(default) if kind == "float" else f'"{default}"'
+    words = vocabulary.allowed(name).replace("`", "")
+    return f"{name}: {kind} = {value}  # {'one of ' if 'enum' in spec else ''}{words}"
 
 
 def declared_parameters(root: Path | str = paths.ROOT) -> dict[str, tuple[str, ...]]:
