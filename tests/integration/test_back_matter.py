@@ -176,3 +176,17 @@ def test_the_reproducibility_page_says_what_each_parameter_changes(built_book: P
     assert rows["rounding"] == "audit"
     assert "safety" in rows["ci_method"] and "methods" in rows["confidence_level"]
     assert "sha256sum -c" in soup.get_text()
+
+
+def test_every_page_carries_the_citation_meta_tags_of_citation_cff(built_book: Path):
+    cff = citation.load_cff()
+    pages = [p for p in sorted((built_book / "html").rglob("*.html")) if "_static" not in p.parts]
+    assert len(pages) >= 10
+    for path in pages:
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        if soup.find("meta", attrs={"http-equiv": "Refresh"}):
+            continue  # the redirect of index.html
+        tags = {m["name"]: m["content"] for m in soup.select('head meta[name^="citation_"]')}
+        assert tags.get("citation_title") == cff["title"], path.name
+        assert tags.get("citation_publication_date") == str(cff["date-released"]).replace("-", "/"), path.name
+        assert tags.get("citation_version") == __version__, path.name

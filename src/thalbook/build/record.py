@@ -30,7 +30,7 @@ PAGE = paths.CHAPTERS / "reproducibility.md"
 #: Packages whose versions the page reports (every pin is in requirements.txt).
 KEY_PACKAGES = (
     "jupyter-book", "myst-nb", "sphinx", "sphinxcontrib-bibtex", "papermill", "pandas", "numpy", "scipy",
-    "statsmodels", "seaborn", "matplotlib", "frictionless", "cffconvert",
+    "statsmodels", "seaborn", "matplotlib", "frictionless", "jsonschema",
 )
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?\n)---\n", re.S)

@@ -6,6 +6,8 @@ reader's first visit, or a serious or critical axe-core violation.
 
 from __future__ import annotations
 
+import functools
+import html
 from pathlib import Path
 
 from docutils import nodes
@@ -26,7 +28,29 @@ def _add_templates(app, config) -> None:
         config.html_favicon = str(TEMPLATES / "favicon.svg")
 
 
+@functools.cache
+def citation_meta_tags() -> str:
+    """Highwire Press ``citation_*`` meta tags for every page, from ``CITATION.cff`` (reference managers read them).
+
+    Examples
+    --------
+    >>> print(citation_meta_tags().splitlines()[0])  # doctest: +ELLIPSIS
+    <meta name="citation_title" content="Thalidomide in Crohn&#x27;s disease and ...">
+    """
+    from thalbook.core import citation
+
+    cff = citation.load_cff()
+    tags = [("citation_title", cff["title"])]
+    tags += [("citation_author", citation.person(a).strip("{}")) for a in cff["authors"]]
+    tags += [("citation_publication_date", str(cff["date-released"]).replace("-", "/")),
+             ("citation_version", str(cff["version"])), ("citation_language", "en"),
+             ("citation_keywords", "; ".join(cff.get("keywords", [])))]
+    return "".join(f'<meta name="{name}" content="{html.escape(str(value))}">\n' for name, value in tags)
+
+
 def _page_context(app, pagename, templatename, context, doctree) -> None:
+    # Every page of the book cites the book as a whole.
+    context["metatags"] = context.get("metatags", "") + citation_meta_tags()
     # Sphinx < 8.2 lists a script added with add_js_file(None, body=...) after the builder
     # started twice (sphinx-doc/sphinx#13402); sphinx-thebe's `const THEBE_JS_URL` then throws.
     seen, kept = set(), []
