@@ -276,3 +276,44 @@ def test_a_failing_latex_run_names_the_tool_and_its_log_and_publishes_neither(
     assert "thalbookundefinedcommand" in log.read_text(errors="replace")
     assert published(project) == before, "a failed PDF must leave the HTML unpublished too"
     assert_no_survivors(tag, project)
+
+
+# --------------------------------------------------------------------------- Jupyter Book's own commands
+
+
+@pytest.mark.parametrize("builder", ["html", "pdflatex"])
+def test_jupyter_book_on_the_project_stops_at_once_and_leaves_the_book_alone(published_project: Path,
+                                                                              builder: str):
+    project = published_project
+    before = published(project)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    proc = subprocess.run([str(jb), "build", ".", "--builder", builder], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    said = [ln for ln in proc.stderr.splitlines() if ln.startswith("thalbook:")]
+    assert len(said) == 1 and "make book" in said[0], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert published(project) == before
+    # the book the build published is still the one it says it is
+    rebuilt = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
+                             env=env, capture_output=True, text=True, timeout=600)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "html      up to date" in rebuilt.stderr and published(project) == before
+
+
+def test_a_site_changed_after_publication_is_built_again(published_project: Path):
+    project = published_project
+    page = next((project / "_build" / "html" / "chapters").glob("safety.html"))
+    original = page.read_bytes()
+    page.write_bytes(original.replace(b"</body>", b"<p>written by someone else</p></body>"))
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    proc = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "html"], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "changed after it was published" in proc.stderr
+    rebuilt = (project / "_build" / "html" / "chapters" / "safety.html").read_bytes()
+    assert b"written by someone else" not in rebuilt and b"Safety" in rebuilt
+    from thalbook.build import publish
+
+    assert publish.site_intact(project / "_build")

@@ -310,9 +310,11 @@ def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, j
     try:
         timings = []
         if fmt in ("html", "all"):
-            if publish.published_key(out) == key:
+            if publish.published_key(out) == key and publish.site_intact(out):
                 progress("  html      up to date")
             else:
+                if publish.published_key(out) == key:
+                    progress("  html      the published site was changed after it was published: building it again")
                 t0 = time.perf_counter()
                 _jupyter_book(stage_dir(), "html", work)
                 publication.prepare_html(work / "_build" / "html")

@@ -5,14 +5,16 @@
 are prepared beside the published ones first (:class:`Publication`), then
 swapped in with signals held, so that a failure or a signal before the swap
 leaves the published book exactly as it was. Each published output carries
-the key of the book it is (``.thalbook-key``), so that a build with nothing
-changed publishes nothing. The build directory itself is claimed and locked
+the key of the book it is (``.thalbook-key``), with the digest of the site's
+files, so that a build with nothing changed publishes nothing, and a site
+changed since it was published is built again. The build directory itself is claimed and locked
 by :mod:`thalbook.build.builddir`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -30,7 +32,27 @@ KEY_FILE = ".thalbook-key"
 def published_key(out: Path) -> str | None:
     """The key of the book currently published in ``out/html``, if any."""
     marker = out / "html" / KEY_FILE
-    return marker.read_text().strip() if marker.is_file() else None
+    return marker.read_text().split("\n", 1)[0].strip() if marker.is_file() else None
+
+
+def tree_digest(root: Path) -> str:
+    """SHA-256 of the names and bytes of every regular file under ``root`` but the key file."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p.name != KEY_FILE):
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def site_intact(out: Path) -> bool:
+    """Whether the published ``out/html`` holds exactly the files the build published (its key file says which).
+
+    Anything that wrote into the site after it was published (a tool run on
+    the project, an editor) makes it a site the build did not make.
+    """
+    marker = out / "html" / KEY_FILE
+    lines = marker.read_text().split("\n") if marker.is_file() else []
+    return len(lines) > 1 and lines[1].strip() == tree_digest((out / "html").resolve())
 
 
 def pdf_key(out: Path) -> str | None:
@@ -85,7 +107,7 @@ class Publication:
             site.mkdir(exist_ok=True)
             shutil.rmtree(self.site_tmp, ignore_errors=True)
             shutil.copytree(built, self.site_tmp)
-            (self.site_tmp / KEY_FILE).write_text(self.key + "\n")
+            (self.site_tmp / KEY_FILE).write_text(f"{self.key}\n{tree_digest(self.site_tmp)}\n")
         except OSError as exc:
             raise BuildError(f"{self.site_tmp}: cannot prepare the new HTML book: {builddir.os_reason(exc)}") from None
 

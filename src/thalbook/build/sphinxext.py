@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import sys
 from pathlib import Path
 
 from docutils import nodes
@@ -18,6 +19,22 @@ TEMPLATES = Path(__file__).with_name("sphinx_templates")
 # pydata-sphinx-theme's head script sets data-mode to "" on a first visit (empty localStorage);
 # its theme script then logs "Got invalid theme mode". Start from the theme's own default.
 _MODE_DEFAULT = 'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
+
+
+#: What a Jupyter Book build of the project itself says, instead of publishing a book without its numbers.
+NOT_STAGED = ("this book is built by `make book` (or `.venv/bin/thalbook build`), which executes the chapters "
+              "with their parameters first; `jupyter-book build .` alone would publish it without its numbers")
+
+
+def _refuse_unstaged(app, config) -> None:
+    # The chapters are executed by thalbook, never by Jupyter Book ('execute_notebooks: off'): built
+    # from the project itself, every glued number and figure would be missing. Only the stage that
+    # `thalbook build` assembles sets thalbook_stage.
+    # One line and exit status 2 (a command the project does not take), before Sphinx writes anything:
+    # raised as an error, Jupyter Book would print its own traceback around it.
+    if not config.thalbook_stage:
+        print(f"thalbook: {NOT_STAGED}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
 
 
 def _add_templates(app, config) -> None:
@@ -86,6 +103,8 @@ def published_role(name, rawtext, text, lineno, inliner, options=None, content=N
 
 def setup(app):
     app.add_role("published", published_role)
+    app.add_config_value("thalbook_stage", False, "env", types=[bool])
+    app.connect("config-inited", _refuse_unstaged)
     app.connect("config-inited", _add_templates)
     app.connect("html-page-context", _page_context)
     app.add_js_file(None, body=_MODE_DEFAULT)

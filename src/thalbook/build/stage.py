@@ -37,6 +37,8 @@ def staged_config(path: Path) -> bytes:
     config.setdefault("parse", {}).setdefault("myst_substitutions", {})["version"] = __version__
     # Published as they are, beside the pages (see :func:`stage`).
     sphinx_config["html_extra_path"] = [PUBLISHED]
+    # The stage, and only the stage, may be built (thalbook.build.sphinxext refuses the project itself).
+    sphinx_config["thalbook_stage"] = True
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode()
 
 
