@@ -190,3 +190,38 @@ def test_every_page_carries_the_citation_meta_tags_of_citation_cff(built_book: P
         assert tags.get("citation_title") == cff["title"], path.name
         assert tags.get("citation_publication_date") == str(cff["date-released"]).replace("-", "/"), path.name
         assert tags.get("citation_version") == __version__, path.name
+
+
+#: The smallest text a figure may print at, in points, once LaTeX scales it to the text width.
+MIN_PRINT_PT = 5.5
+
+
+def test_figures_are_vector_graphics_without_a_date_and_legible_in_print(built_book: Path):
+    import xml.etree.ElementTree as ET
+
+    images = sorted((built_book / "html" / "_images").iterdir())
+    assert images and all(p.suffix == ".svg" for p in images), [p.name for p in images if p.suffix != ".svg"]
+    for page_name in ("crohns_results", "as_results", "safety", "appraisal"):
+        srcs = [img["src"] for img in page(built_book, page_name).select("figure img")]
+        assert srcs and all(src.endswith(".svg") for src in srcs), (page_name, srcs)
+    # the PDF holds no raster image at all
+    listed = subprocess.run(["pdfimages", "-list", str(built_book / "pdf" / "book.pdf")], capture_output=True,
+                            text=True, check=True).stdout.splitlines()
+    assert len(listed) == 2, listed[:5]
+    text_width_pt = _pdf_text_width(built_book)
+    for image in images:
+        root = ET.parse(image).getroot()
+        assert "1970-01-01" in ET.tostring(root, encoding="unicode").split("</dc:date>")[0][-40:], image.name
+        width = float(root.get("width").removesuffix("pt"))
+        sizes = [float(m) for m in re.findall(r"font-size: ([\d.]+)px", image.read_text(encoding="utf-8"))]
+        assert sizes, f"{image.name}: no text (labels must stay text)"
+        printed = min(sizes) * min(1.0, text_width_pt / width)
+        assert printed >= MIN_PRINT_PT, f"{image.name}: text of {printed:.1f} pt in print"
+
+
+def _pdf_text_width(built_book: Path) -> float:
+    """The width of the text block of the PDF, in points, from the longest line on a page of prose."""
+    boxes = subprocess.run(["pdftotext", "-f", "10", "-l", "14", "-bbox-layout", str(built_book / "pdf" / "book.pdf"),
+                            "-"], capture_output=True, text=True, check=True).stdout
+    lines = [(float(a), float(b)) for a, b in re.findall(r'<line xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"', boxes)]
+    return max(b for _, b in lines) - min(a for a, _ in lines)

@@ -41,13 +41,16 @@ def comparable(path: Path, out: Path) -> dict:
 
 
 def figures(path: Path) -> dict[str, str]:
-    """SHA-256 of every PNG output, keyed by cell and output position."""
+    """SHA-256 of every figure output (SVG for the HTML, PDF for LaTeX), keyed by cell, output and format."""
     found = {}
     for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
         for j, output in enumerate(cell.get("outputs", [])):
-            png = output.get("data", {}).get("image/png")
-            if png:
-                found[f"cell {i} output {j}"] = hashlib.sha256(base64.b64decode(png)).hexdigest()
+            data = output.get("data", {})
+            if "image/svg+xml" in data:
+                found[f"cell {i} output {j} svg"] = hashlib.sha256(data["image/svg+xml"].encode()).hexdigest()
+            if "application/pdf" in data:
+                pdf = base64.b64decode(data["application/pdf"])
+                found[f"cell {i} output {j} pdf"] = hashlib.sha256(pdf).hexdigest()
     return found
 
 
@@ -107,4 +110,5 @@ def test_figures_are_byte_identical(built_book: Path, second_build: Path):
     assert sorted(first) == sorted(second)
     assert all(first[name] == second[name] for name in first), [n for n in first if first[n] != second[n]]
     total = sum(len(figures(p)) for p in (built_book / "executed").glob("*.ipynb"))
+    assert total > 0 and first, "no figure was compared"
     print(f"{total} notebook figure(s) and {len(first)} HTML image(s) compared")

@@ -30,19 +30,22 @@ def use_book_style() -> None:
             "figure.dpi": 110,
             "savefig.dpi": 110,
             "axes.titleweight": "bold",
-            # Text as shapes, and no timestamp in metadata: reproducible bytes.
+            # Vector output: text stays text (searchable, and its size checkable), and a fixed
+            # salt for the SVG ids; dates come from SOURCE_DATE_EPOCH, which the build sets.
             "svg.hashsalt": "thalbook",
+            "svg.fonttype": "none",
+            "pdf.fonttype": 42,
             "figure.autolayout": False,
             # Labels come from the data package: a '$' there is a dollar sign,
             # not the start of mathtext (which would fail to parse and stop the chapter).
             "text.parse_math": False,
         }
     )
-    # The inline backend renders PNG; retina doubling would change sizes per machine.
+    # SVG for the HTML book and PDF for the LaTeX one (MyST-NB picks by builder: nb_mime_priority_overrides).
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-        set_matplotlib_formats("png")
+        set_matplotlib_formats("svg", "pdf")
     except Exception:  # not in a kernel (e.g. doctest): plain matplotlib is fine
         pass
 
