@@ -89,7 +89,7 @@ def test_the_figures_are_glued_closed_and_drawn_from_the_data(view):
 
 def test_the_notebook_passes_exactly_the_parameters_it_declares(cells):
     parameters = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
-    declared = [t.id for node in ast.parse(parameters.source).body for t in node.targets]
+    declared = [node.target.id for node in ast.parse(parameters.source).body]
     assert tuple(declared) == safety.PARAMETERS
 
 
