@@ -135,3 +135,39 @@ def test_first_page_renders_and_is_not_blank(pdf: Path):
     dark = sum(image.histogram()[:160])
     print(f"page 1 of the PDF rendered to {out / 'page-1.png'}")
     assert dark > 0.001 * width * height, f"page 1 is blank ({dark} dark pixels of {width * height})"
+
+
+# --------------------------------------------------------------------------- print-ready
+
+#: How far text may run past the text block, in points, before a reader would see it cut or crowded.
+MARGIN_TOLERANCE_PT = 3.0
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+
+
+def test_the_pdf_is_a4(pdf: Path):
+    size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", poppler("pdfinfo", str(pdf)))
+    width, height = float(size.group(1)), float(size.group(2))
+    # ISO 216: 210 x 297 mm
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297)
+
+
+def test_no_word_runs_past_the_text_block(pdf: Path):
+    """Every word of every page lies within the text block, read from the running heads' extent."""
+    pages_xml = poppler("pdftotext", "-bbox", str(pdf), "-").split("<page ")[1:]
+    words = [(number, float(m[1]), float(m[2]), float(m[3]), html.unescape(m[5]))
+             for number, page in enumerate(pages_xml, 1) for m in _WORD.finditer(page)]
+    heads = [(x0, x1) for number, x0, y0, x1, _ in words if y0 < 80 and number > 8]
+    assert heads, "no running head found to measure the text block by"
+    left, right = min(x0 for x0, _ in heads), max(x1 for _, x1 in heads)
+    assert right - left > 400, (left, right)
+    outside = [(n, t, round(x0), round(x1)) for n, x0, _, x1, t in words
+               if x1 > right + MARGIN_TOLERANCE_PT or x0 < left - MARGIN_TOLERANCE_PT]
+    assert not outside, f"text past the margin (page, word, from, to): {outside[:10]}"
+
+
+def test_latex_reports_no_overfull_line_beyond_the_tolerance(built_book: Path):
+    log = built_book / "jb" / "_build" / "latex" / "book.log"
+    assert log.is_file(), log
+    overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)",
+                                             log.read_text(encoding="utf-8", errors="replace"))]
+    assert all(width <= MARGIN_TOLERANCE_PT for width in overfull), sorted(overfull)[-5:]

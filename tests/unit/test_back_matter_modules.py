@@ -76,11 +76,23 @@ def test_escaped_text_renders_as_itself(text, rendered):
     assert html == f"<p>{rendered}</p>"
 
 
+def test_every_column_is_at_least_as_wide_as_its_longest_word_and_the_table_fits_the_line():
+    rows = [["`announced-vs-reported`", "short", "a sentence of many short words that wraps"]]
+    widths = tables.column_widths(["check", "n", "what"], rows, preferred=[10, 10, 80])
+    # hand count: 21 characters of code at 1.25, plus 3 of padding, for the first column
+    assert widths[0] >= 21 * 1.25 + 3 - 0.5
+    assert sum(widths) <= tables.LINE_CHARS + 1
+    assert widths[2] < 80 * tables.LINE_CHARS / 100  # the room was taken from the widest column
+    # a hyphenated identifier may break at its hyphens: only its longest part must fit
+    assert tables.column_widths(["id"], [["he2017-study-start-abs-methods"]], preferred=[5]) == [tables.LINE_CHARS]
+
+
 def test_list_table_shape_and_errors():
     myst = tables.list_table([["a", ""], ["c", "d"]], ["x", "y"], "Cap  tion", "tbl-x", widths=[1, 3])
     lines = myst.splitlines()
     assert lines[0] == "````{list-table} Cap tion" and lines[-1] == "````"
-    assert ":name: tbl-x" in lines and ":widths: 1 3" in lines and ":header-rows: 1" in lines
+    # the preferred widths 1 : 3, scaled to the 88 characters of a line
+    assert ":name: tbl-x" in lines and ":widths: 22 66" in lines and ":header-rows: 1" in lines
     assert "  - \u2014" in lines  # an empty cell is an em dash
     assert _rows_of(myst) == 2
     with pytest.raises(ValueError, match="row 1"):

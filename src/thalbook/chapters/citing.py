@@ -84,7 +84,7 @@ def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=pat
                                      widths=[18, 82]),
         "tbl-citing-references": list_table([[escape(r["work"]), escape(r["identifiers"])] for r in references],
                                             ["work", "identifiers"], "The source studies, as CITATION.cff lists them.",
-                                            "tbl-citing-references", widths=[70, 30]),
+                                            "tbl-citing-references", widths=[64, 36]),
         "bibtex-sources": "\n\n".join(bibtex_block(citation.bib_entry(key, bib_path)) for key in SOURCE_KEYS),
     }
     return View(dict(params), values, tables)

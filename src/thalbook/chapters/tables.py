@@ -4,7 +4,8 @@ A pandas DataFrame displays as an HTML table, which the LaTeX builder cannot
 use (it falls back to the plain-text repr). A ``{list-table}`` directive is a
 docutils table: Sphinx renders it in HTML and in LaTeX, numbers it, gives it
 its caption and an anchor (``:name:``) for ``{numref}``, and with ``:widths:``
-the LaTeX columns wrap their text instead of running off the page.
+(always given: :func:`column_widths`) the LaTeX
+columns wrap their text instead of running off the page.
 
 A chapter displays the MyST with :func:`show`; the notebook's Markdown output
 is parsed as MyST because ``nb_render_markdown_format`` is ``myst``.
@@ -16,6 +17,7 @@ Examples
 :header-rows: 1
 :name: tbl-demo
 :class: longtable
+:widths: 44 44
 <BLANKLINE>
 * - k
   - n
@@ -74,6 +76,64 @@ def _cell(text: str) -> str:
     return text if text else "\u2014"  # an empty bullet would end the list-table's row
 
 
+#: Characters of 10-pt text on one line of the PDF's text block (A4), and the cell padding in characters.
+LINE_CHARS = 88
+PADDING_CHARS = 3
+
+
+def _longest_word(cell: str) -> float:
+    """The longest unbreakable run of a cell, in characters (code, set in a wider font, counts 1.25).
+
+    Examples
+    --------
+    >>> _longest_word("he2017-study-start-abs-methods"), _longest_word("`announced-vs-reported` check")
+    (8.0, 26.25)
+    """
+    longest = 0.0
+    for word in str(cell).split():
+        code = word.count("`") >= 2
+        plain = word.replace("`", "").replace("*", "").replace("\\", "")
+        # LaTeX breaks a line after a hyphen in text, never inside code
+        parts = [plain] if code else plain.split("-")
+        longest = max(longest, max(len(p) + (0 if code else 1) for p in parts) * (1.25 if code else 1.0))
+    return longest
+
+
+def column_widths(header: Sequence[str], rows: Sequence[Sequence[str]],
+                  preferred: Sequence[int] | None = None) -> list[int]:
+    """Relative column widths for the PDF in which every column holds its longest word.
+
+    ``preferred`` (the caller's proportions; by default each column's longest
+    cell, within 4 to 40 characters) is scaled to the line, then every column
+    is widened to its longest unbreakable word, and the room this takes is
+    taken back from the columns that have more than they need, so that the
+    table still fits the text width. A table whose words alone exceed the
+    line keeps the words' widths (LaTeX then reports it, and the PDF test
+    fails).
+
+    Examples
+    --------
+    >>> column_widths(["n", "what"], [["12", "a long sentence that wraps over several lines of the table"]])
+    [8, 80]
+    >>> column_widths(["check", "meaning"], [["`percent-to-count`", "a long text"]], preferred=[10, 90])
+    [23, 65]
+    """
+    columns = list(zip(header, *rows, strict=True)) if rows else [[h] for h in header]
+    if preferred is None:
+        preferred = [min(40, max(4, max(len(str(cell)) for cell in column))) for column in columns]
+    need = [max(_longest_word(cell) for cell in column) + PADDING_CHARS for column in columns]
+    total = sum(preferred)
+    widths = [max(p * LINE_CHARS / total, n) for p, n in zip(preferred, need, strict=True)]
+    excess = sum(widths) - LINE_CHARS
+    if excess > 0:
+        spare = [w - n for w, n in zip(widths, need, strict=True)]
+        room = sum(spare)
+        if room > 0:
+            widths = [w - excess * s / room if excess < room else n
+                      for w, s, n in zip(widths, spare, need, strict=True)]
+    return [max(1, round(w)) for w in widths]
+
+
 def list_table(
     rows: Iterable[Sequence[str]],
     header: Sequence[str],
@@ -95,7 +155,9 @@ def list_table(
     name : str
         Its label, for ``{numref}`` and as the HTML id.
     widths : sequence of int, optional
-        Relative column widths; given, the PDF wraps each column to its width.
+        Preferred relative column widths, adjusted by :func:`column_widths`
+        so that every column holds its longest word; the PDF wraps each
+        column to its width.
 
     Returns
     -------
@@ -117,13 +179,14 @@ def list_table(
     # longtable: the PDF breaks the table across pages (Sphinx does so by itself only above 30 rows).
     lines = [f"````{{list-table}} {' '.join(caption.split())}", ":header-rows: 1", f":name: {name}",
              ":class: longtable"]
-    if widths is not None:
-        lines.append(f":widths: {' '.join(str(int(w)) for w in widths)}")
-    lines.append("")
+    rows = [list(row) for row in rows]
     for number, row in enumerate([header, *rows]):
-        row = list(row)
         if len(row) != len(header):
             raise ValueError(f"list_table {name}: row {number} has {len(row)} cells, the header {len(header)}")
+    widths = column_widths(header, rows, widths)
+    lines.append(f":widths: {' '.join(str(int(w)) for w in widths)}")
+    lines.append("")
+    for row in [list(header), *rows]:
         lines.append(f"* - {_cell(row[0])}")
         lines.extend(f"  - {_cell(cell)}" for cell in row[1:])
     lines.append("````")
