@@ -4,32 +4,41 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 SYSTEM_STAMP := $(VENV)/.system-deps
-NODE_STAMP := node_modules/.installed
+TEST_SYSTEM_STAMP := $(VENV)/.system-deps-test
 # Extra arguments for `thalbook build`, e.g. make book ARGS="--params params/sensitivity.yml"
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup book html pdf test test-fast check-data audit bench clean
+.PHONY: help setup setup-test book html pdf test test-fast check-data audit bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(SYSTEM_STAMP): scripts/install-system-deps.sh
-	bash scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh book
 	@mkdir -p $(VENV) && touch $@
 
+$(TEST_SYSTEM_STAMP): scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh test
+	@mkdir -p $(VENV) && touch $@
+
+# The book needs the runtime lock only; the tests add the development lock (the same pins, plus
+# the test tools). The chapter cache keys on the runtime lock, so a new test tool re-executes nothing.
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-setup: $(SYSTEM_STAMP) $(STAMP) $(NODE_STAMP) ## create .venv, install pinned packages and system packages
+setup: $(SYSTEM_STAMP) $(STAMP) ## create .venv with what building the book needs (runtime lock, LaTeX)
+
+setup-test: setup $(TEST_SYSTEM_STAMP) $(DEV_STAMP) ## add what the tests need (development lock, Chromium, poppler)
 
 book: setup ## execute the chapters and build _build/html and _build/pdf/book.pdf
 	$(BIN)/thalbook build --format all $(ARGS)
@@ -40,10 +49,10 @@ html: setup ## build the HTML book only
 pdf: setup ## build the PDF book only
 	$(BIN)/thalbook build --format pdf $(ARGS)
 
-test: setup ## run the whole test suite (builds the book, drives a browser)
+test: setup-test ## run the whole test suite (builds the book, drives a browser)
 	$(BIN)/python -m pytest
 
-test-fast: setup ## run the unit tests only
+test-fast: setup-test ## run the unit tests only
 	$(BIN)/python -m pytest tests/unit src/thalbook
 
 check-data: setup ## validate the data package
@@ -52,8 +61,14 @@ check-data: setup ## validate the data package
 audit: setup ## print the consistency audit of every published number
 	$(BIN)/thalbook audit
 
-bench: setup ## measure build times against Jupyter Book's own execution
+bench: setup-test ## measure build times against Jupyter Book's own execution
 	$(BIN)/python benchmarks/run.py
+
+lock: setup-test ## regenerate requirements.txt and requirements-dev.txt from pyproject.toml (pip-tools)
+	$(BIN)/pip-compile --quiet --upgrade --allow-unsafe --no-emit-find-links --no-emit-index-url --strip-extras \
+		--output-file=requirements.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --upgrade --allow-unsafe --no-emit-find-links --no-emit-index-url --strip-extras \
+		--extra=test --output-file=requirements-dev.txt pyproject.toml
 
 clean: ## remove the build directory (not the virtual environment)
 	rm -rf _build

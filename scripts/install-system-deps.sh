@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Install the Debian/Ubuntu packages the book needs beyond Python:
-# XeLaTeX and fonts for the PDF (the set Jupyter Book's own PDF workflow uses,
-# plus texlive-science for bbm.sty), poppler-utils to check the PDF, and
-# Chromium for the browser tests. Installs only what is missing; works as root,
-# through `sudo -n` where that exists, and otherwise stops with the list.
+# Install the Debian/Ubuntu packages the book needs beyond Python.
+#   install-system-deps.sh book   XeLaTeX and fonts for the PDF (the set Jupyter Book's own PDF
+#                                 workflow uses, plus texlive-science for bbm.sty): `make book`
+#   install-system-deps.sh test   poppler-utils to read the PDF and Chromium to drive the browser
+#                                 tests: `make test` adds these
+# Installs only what is missing; works as root, through `sudo -n` where that exists, and
+# otherwise stops with the list.
 set -euo pipefail
 
-packages=(
-  texlive-latex-recommended texlive-latex-extra texlive-fonts-extra
-  texlive-xetex texlive-science fonts-freefont-otf latexmk xindy
-  poppler-utils chromium
-)
+case "${1:-book}" in
+  book)
+    packages=(
+      texlive-latex-recommended texlive-latex-extra texlive-fonts-extra
+      texlive-xetex texlive-science fonts-freefont-otf latexmk xindy
+    )
+    ;;
+  test)
+    packages=(poppler-utils chromium)
+    ;;
+  *)
+    echo "usage: $0 [book|test]" >&2
+    exit 2
+    ;;
+esac
 # Debian's own Python needs python3-venv for `python3 -m venv`.
 if ! python3 -c "import ensurepip" >/dev/null 2>&1; then
   packages+=(python3-venv)

@@ -64,8 +64,9 @@ def dir_digest(directory: Path, pattern: str = "*") -> str:
 def inputs_digest(data_dir: Path) -> str:
     """Digest of what every chapter depends on besides itself and its parameters.
 
-    The data files, the package source and the pinned requirements: changing
-    any of them re-executes every chapter.
+    The data files, the package source and the runtime lock (``requirements.txt``;
+    the test tools' lock, ``requirements-dev.txt``, is not an input of any chapter):
+    changing any of them re-executes every chapter.
     """
     h = hashlib.sha256()
     h.update(dir_digest(data_dir).encode())

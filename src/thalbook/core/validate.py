@@ -428,7 +428,6 @@ def _checkable(descriptor: dict, tables: dict[str, _Table]) -> dict:
 def _schema_problems(directory: Path, descriptor: dict, tables: dict[str, _Table]) -> list[Problem]:
     """Validate types, constraints and keys with frictionless."""
     from frictionless import (  # imported here: only validation needs it
-        Detector,
         FrictionlessException,
         Package,
     )
@@ -436,11 +435,13 @@ def _schema_problems(directory: Path, descriptor: dict, tables: dict[str, _Table
     checkable = _checkable(descriptor, tables)
     if not checkable["resources"]:
         return []
+    # fieldsMatch "subset" matches columns by name, not position, so one misplaced or
+    # missing column does not turn every later cell into a type error; the header itself
+    # is checked by _rule_header.
+    for resource in checkable["resources"]:
+        resource["schema"] = {**resource["schema"], "fieldsMatch": "subset"}
     try:
-        # schema_sync matches columns by name, not position, so one misplaced or
-        # missing column does not turn every later cell into a type error; the
-        # header itself is checked by _rule_header.
-        package = Package(checkable, basepath=str(directory), detector=Detector(schema_sync=True))
+        package = Package(checkable, basepath=str(directory))
         report = package.validate()
     except FrictionlessException as exc:
         return [Problem(DESCRIPTOR, None, "descriptor", str(getattr(exc, "error", exc).note or exc))]
