@@ -225,3 +225,17 @@ def _pdf_text_width(built_book: Path) -> float:
                             "-"], capture_output=True, text=True, check=True).stdout
     lines = [(float(a), float(b)) for a, b in re.findall(r'<line xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"', boxes)]
     return max(b for _, b in lines) - min(a for a, _ in lines)
+
+
+def test_every_chapter_page_links_its_executed_notebook_and_the_pdf(built_book: Path):
+    html_dir = (built_book / "html").resolve()
+    notebooks = sorted(p.stem for p in (built_book / "executed").glob("*.ipynb"))
+    assert len(notebooks) >= 9
+    for name in notebooks:
+        links = page(built_book, name).select("p.thalbook-download a")
+        hrefs = [a["href"] for a in links]
+        assert len(hrefs) == 2, (name, hrefs)
+        notebook, pdf = ((html_dir / "chapters" / h).resolve() for h in hrefs)
+        # the executed notebook of this build, and the PDF built with it
+        assert notebook.read_bytes() == (built_book / "executed" / f"{name}.ipynb").read_bytes(), name
+        assert pdf == html_dir / "book.pdf" and pdf.read_bytes() == (built_book / "pdf" / "book.pdf").read_bytes()

@@ -300,25 +300,30 @@ def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, j
     builddir.write_atomic(marker, (key + "\n").encode())
     staged: list[Path] = []
 
+    # An HTML book built with its PDF carries it (book.pdf, linked from every chapter page), and so
+    # is another HTML book than one built alone: it has a key of its own.
+    with_pdf = fmt == "all"
+    html_key = key + ("+pdf" if with_pdf else "")
+
     def stage_dir() -> Path:
         """The stage, assembled once something is to be built (the run record imports pandas)."""
         if not staged:
-            staged.append(stage.stage(out, result.record(), result.results_dir))
+            staged.append(stage.stage(out, result.record(), result.results_dir, with_pdf))
         return staged[0]
 
     publication = publish.Publication(out, key)
     try:
         timings = []
-        if fmt in ("html", "all"):
-            if publish.published_key(out) == key and publish.site_intact(out):
-                progress("  html      up to date")
-            else:
-                if publish.published_key(out) == key:
-                    progress("  html      the published site was changed after it was published: building it again")
-                t0 = time.perf_counter()
-                _jupyter_book(stage_dir(), "html", work)
-                publication.prepare_html(work / "_build" / "html")
-                timings.append(("html", time.perf_counter() - t0, out / "html"))
+        html_todo = fmt in ("html", "all") and not (publish.published_key(out) == html_key
+                                                     and publish.site_intact(out))
+        if fmt in ("html", "all") and not html_todo:
+            progress("  html      up to date")
+        elif html_todo and publish.published_key(out) == html_key:
+            progress("  html      the published site was changed after it was published: building it again")
+        if html_todo:
+            t0 = time.perf_counter()
+            _jupyter_book(stage_dir(), "html", work)
+            timings.append(("html", time.perf_counter() - t0, out / "html"))
         if fmt in ("pdf", "all"):
             if publish.pdf_key(out) == key:
                 progress("  pdf       up to date")
@@ -327,6 +332,11 @@ def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, j
                 _jupyter_book(stage_dir(), "pdflatex", work)
                 publication.prepare_pdf(work / "_build" / "latex" / "book.pdf")
                 timings.append(("pdf", time.perf_counter() - t0, out / "pdf" / "book.pdf"))
+        if html_todo:
+            pdf = None
+            if with_pdf:
+                pdf = publication.pdf_tmp if publication.pdf_tmp is not None else out / "pdf" / "book.pdf"
+            publication.prepare_html(work / "_build" / "html", html_key, pdf)
         published.extend(publication.commit())
     finally:
         publication.discard()

@@ -27,6 +27,8 @@ from thalbook.core.errors import BuildError
 
 #: The file beside a published output that holds the key of the book it is.
 KEY_FILE = ".thalbook-key"
+#: Where the HTML book carries its PDF, when both are built together (every chapter page links it).
+PDF_IN_HTML = "book.pdf"
 
 
 def published_key(out: Path) -> str | None:
@@ -100,14 +102,21 @@ class Publication:
         self.site_tmp: Path | None = None
         self.pdf_tmp: Path | None = None
 
-    def prepare_html(self, built: Path) -> None:
+    def prepare_html(self, built: Path, html_key: str | None = None, pdf: Path | None = None) -> None:
+        """Copy the built HTML beside the published one; with ``pdf``, put that PDF in it as ``book.pdf``.
+
+        ``html_key`` (default: the book's key) is what the key file records:
+        an HTML book that carries its PDF has a key of its own.
+        """
         site = self.out / "site"
         self.site_tmp = site / f".{_site_name(self.key)}.tmp"
         try:
             site.mkdir(exist_ok=True)
             shutil.rmtree(self.site_tmp, ignore_errors=True)
             shutil.copytree(built, self.site_tmp)
-            (self.site_tmp / KEY_FILE).write_text(f"{self.key}\n{tree_digest(self.site_tmp)}\n")
+            if pdf is not None:
+                shutil.copyfile(pdf, self.site_tmp / PDF_IN_HTML)
+            (self.site_tmp / KEY_FILE).write_text(f"{html_key or self.key}\n{tree_digest(self.site_tmp)}\n")
         except OSError as exc:
             raise BuildError(f"{self.site_tmp}: cannot prepare the new HTML book: {builddir.os_reason(exc)}") from None
 

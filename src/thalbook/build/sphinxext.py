@@ -15,6 +15,8 @@ from docutils import nodes
 from sphinx.util.nodes import split_explicit_title
 
 TEMPLATES = Path(__file__).with_name("sphinx_templates")
+#: As :data:`thalbook.build.publish.PDF_IN_HTML` (not imported: Sphinx loads this module on its own).
+PDF_IN_HTML = "book.pdf"
 
 # pydata-sphinx-theme's head script sets data-mode to "" on a first visit (empty localStorage);
 # its theme script then logs "Got invalid theme mode". Start from the theme's own default.
@@ -68,6 +70,20 @@ def citation_meta_tags() -> str:
 def _page_context(app, pagename, templatename, context, doctree) -> None:
     # Every page of the book cites the book as a whole.
     context["metatags"] = context.get("metatags", "") + citation_meta_tags()
+    # A chapter that is a notebook offers itself as executed: Sphinx publishes the staged (executed)
+    # notebook as the page's source, under _sources/.
+    source = context.get("sourcename") or ""
+    if source.endswith(".ipynb") and "body" in context and context.get("pathto"):
+        href = html.escape(context["pathto"]("_sources/" + source, 1))
+        link = (f'<p class="thalbook-download"><a href="{href}" download>Download this chapter as an executed '
+                "notebook (.ipynb)</a>, with the outputs of this build")
+        if app.config.thalbook_pdf:
+            pdf = html.escape(context["pathto"](PDF_IN_HTML, 1))
+            link += f', or <a href="{pdf}" download>the whole book as PDF</a>'
+        link += ".</p>"
+        body = context["body"]
+        end = body.find("</h1>")
+        context["body"] = body[:end + 5] + link + body[end + 5:] if end >= 0 else link + body
     # Sphinx < 8.2 lists a script added with add_js_file(None, body=...) after the builder
     # started twice (sphinx-doc/sphinx#13402); sphinx-thebe's `const THEBE_JS_URL` then throws.
     seen, kept = set(), []
@@ -104,6 +120,7 @@ def published_role(name, rawtext, text, lineno, inliner, options=None, content=N
 def setup(app):
     app.add_role("published", published_role)
     app.add_config_value("thalbook_stage", False, "env", types=[bool])
+    app.add_config_value("thalbook_pdf", False, "html", types=[bool])
     app.connect("config-inited", _refuse_unstaged)
     app.connect("config-inited", _add_templates)
     app.connect("html-page-context", _page_context)

@@ -24,7 +24,7 @@ from thalbook.core import paths
 PUBLISHED = "_published"
 
 
-def staged_config(path: Path) -> bytes:
+def staged_config(path: Path, with_pdf: bool = False) -> bytes:
     """``_config.yml`` with the package version filled in, so that the book shows one version.
 
     ``thalbook.__version__`` is the only place the version is written (CITATION.cff
@@ -39,6 +39,8 @@ def staged_config(path: Path) -> bytes:
     sphinx_config["html_extra_path"] = [PUBLISHED]
     # The stage, and only the stage, may be built (thalbook.build.sphinxext refuses the project itself).
     sphinx_config["thalbook_stage"] = True
+    # Whether the HTML book carries its PDF (built together): then every chapter page links it.
+    sphinx_config["thalbook_pdf"] = with_pdf
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode()
 
 
@@ -55,19 +57,20 @@ def copy_if_changed(src: Path, dst: Path) -> bool:
     return write_if_changed(dst, src.read_bytes())
 
 
-def stage(out: Path, run: dict[str, Any], results_dir: Path | None = None) -> Path:
+def stage(out: Path, run: dict[str, Any], results_dir: Path | None = None, with_pdf: bool = False) -> Path:
     """Assemble the book in ``out/stage`` from ``out/executed`` and the run record ``run``; return the stage.
 
     ``run`` is the record :func:`thalbook.build.pipeline.run` writes to
     ``out/run.json``; ``results_dir`` the results package of the run
-    (:mod:`thalbook.build.results`).
+    (:mod:`thalbook.build.results`); ``with_pdf``: the HTML book will carry
+    the PDF built with it (:data:`thalbook.build.publish.PDF_IN_HTML`).
     """
     stage_dir = out / "stage"
     wanted = set()
     for name in BOOK_FILES:
         if (paths.ROOT / name).exists():
             if name == "_config.yml":
-                write_if_changed(stage_dir / name, staged_config(paths.ROOT / name))
+                write_if_changed(stage_dir / name, staged_config(paths.ROOT / name, with_pdf))
             else:
                 copy_if_changed(paths.ROOT / name, stage_dir / name)
             wanted.add(stage_dir / name)
