@@ -115,7 +115,8 @@ RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
         "each reason to rate down and the certainty.",
         {"study": _STUDY, "outcome": "Headline outcome.", "patients": "Patients in the estimate.",
          "estimate": "Estimate with its interval, as the book prints it.",
-         "width": "Interval width (of 100 points for a proportion, of the baseline mean for a change).",
+         "width": ("Interval width (of 100 points for a proportion; of the baseline mean for a change, at the "
+                   "typical correlation, an assumption)."),
          "start": "Starting level.", "risk_of_bias": "Rating for risk of bias, with the reason.",
          "indirectness": "Rating for indirectness, with the reason.",
          "imprecision": "Rating for imprecision, with the reason.", "inconsistency": "Rating for inconsistency.",
