@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: A chapter whose opening markdown holds a MyST admonition (the teratogenicity warning).
 CHAPTER = "safety.ipynb"
+#: What jupyterlab-myst renders a markdown cell into.
+RENDERED = ".jp-MarkdownCell .myst"
 
 
 def _free_port() -> int:
@@ -79,10 +81,11 @@ def test_a_chapter_opened_in_jupyterlab_renders_its_myst(lab: str, browser):
     try:
         page.goto(f"{lab}/lab/tree/{CHAPTER}")
         # the danger box of the chapter's opening, rendered by jupyterlab-myst: a titled box, not a fence
-        page.wait_for_selector(".jp-MarkdownCell >> text=Thalidomide causes severe birth defects", timeout=120_000)
-        page.wait_for_selector(".jp-MarkdownCell >> text=Danger", timeout=30_000)
+        # (jupyterlab-myst renders a cell into a `.myst` widget; the cell's editor, hidden, holds its source)
+        page.wait_for_selector(f"{RENDERED} >> text=Thalidomide causes severe birth defects", timeout=120_000)
+        page.wait_for_selector(f"{RENDERED} >> text=Danger", timeout=30_000)
         # and no cell shows the raw directive fence
-        shown = page.evaluate("() => Array.from(document.querySelectorAll('.jp-MarkdownCell'))"
+        shown = page.evaluate(f"() => Array.from(document.querySelectorAll('{RENDERED}'))"
                               ".map(e => e.innerText).join('\\n')")
         assert "```{danger}" not in shown and "{cite:p}" not in shown
     finally:
