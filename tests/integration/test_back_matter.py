@@ -161,7 +161,7 @@ def test_figures_and_tables_are_captioned_named_and_have_alt_text(built_book: Pa
         assert figure.select_one("figcaption") and figure.select_one("figcaption").get_text(strip=True), chapter
         for img in figure.select("img"):
             assert img.get("alt", "").strip(), (chapter, figure.get("id"))
-            assert img["src"].endswith(".png"), (chapter, img["src"])
+            assert img["src"].endswith(".svg"), (chapter, img["src"])
     for table in soup.select("article table"):
         assert table.get("id"), chapter
         caption = table.select_one("caption")

@@ -49,7 +49,7 @@ def test_a_dollar_in_labels_does_not_stop_the_safety_chapter(tmp_path, monkeypat
     outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
     # glue(..., display=False) stores the figure under the scrapbook mime prefix
     figures = {o["metadata"]["scrapbook"]["name"] for o in outputs if "scrapbook" in o.get("metadata", {})
-               and f"{o['metadata']['scrapbook']['mime_prefix']}image/png" in o.get("data", {})}
+               and f"{o['metadata']['scrapbook']['mime_prefix']}image/svg+xml" in o.get("data", {})}
     assert {"fig_safety_events", "fig_safety_as_flow"} <= figures
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
     assert r"(cost: \$\\notasymbol\$)" in markdown  # in the tables, escaped for MyST

@@ -211,8 +211,8 @@ def test_figures_and_tables_are_in_the_html(built_book: Path):
         for name, _, alt in figures:
             assert f'id="{name}"' in page, name
             shown = re.escape(html.escape(alt, quote=False).replace('"', "&quot;"))  # as Sphinx writes attributes
-            match = re.search(rf'<img alt="{shown}" src="([^"]+\.png)"', page)
-            assert match, f"{name}: no PNG image with its alt text"
+            match = re.search(rf'<img alt="{shown}" src="([^"]+\.svg)"', page)
+            assert match, f"{name}: no SVG image with its alt text"
             assert (built_book / "html" / "chapters" / match.group(1)).resolve().is_file(), name
         for name, _ in tables:
             assert re.search(rf'id="{name}"', page), name
