@@ -362,7 +362,7 @@ def specification_curve(table: pd.DataFrame, choices: dict[str, list]):
     table = table[table["note"].eq("")]
     outcomes = list(dict.fromkeys(table["outcome"]))
     labels = [f"{choice} = {value}" for choice, values in choices.items() for value in values]
-    fig, axes = plt.subplots(2, len(outcomes), figsize=(7.0, 2.2 + 0.16 * len(labels)), squeeze=False,
+    fig, axes = plt.subplots(2, len(outcomes), figsize=(7.0, 2.2 + 0.18 * len(labels)), squeeze=False,
                              gridspec_kw={"height_ratios": [1.0, 0.09 * len(labels)]}, sharex="col")
     for column, outcome in enumerate(outcomes):
         part = table[table["outcome"].eq(outcome)].sort_values(["proportion", "low"]).reset_index(drop=True)
@@ -378,7 +378,8 @@ def specification_curve(table: pd.DataFrame, choices: dict[str, list]):
         for row, (choice, values) in enumerate((c, v) for c, vs in choices.items() for v in vs):
             marked = [i for i, value in enumerate(part[choice]) if value == values]
             bottom.plot(marked, [row] * len(marked), "|", color="black", markersize=3)
-        bottom.set_yticks(range(len(labels)), labels if column == 0 else [""] * len(labels), fontsize=6)
+        # 7 pt: at least 6 pt once the figure is scaled to the A4 text width (the PDF test's minimum)
+        bottom.set_yticks(range(len(labels)), labels if column == 0 else [""] * len(labels), fontsize=7)
         bottom.set_ylim(len(labels) - 0.5, -0.5)
         bottom.set_xlabel("specification, sorted", fontsize=7)
         bottom.grid(False)
