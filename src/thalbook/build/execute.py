@@ -90,9 +90,7 @@ def kernel_environment(data_dir: Path, verdicts: Path | None = None) -> dict[str
     vouched = {paths.VALIDATED_ENV: str(verdicts)} if verdicts is not None else {}
     return {**os.environ, **vouched, paths.DATA_DIR_ENV: str(data_dir),
             "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(paths.PACKAGE.parent), *entries])),
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            # Figures carry no date of their own (matplotlib writes this one into SVG and PDF).
-            "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
 class Executor:
