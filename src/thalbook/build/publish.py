@@ -90,6 +90,21 @@ def _is_site(path: Path) -> bool:
             and len(path.name) == 28 and path.name[8] == "T" and path.name[15] == "-")
 
 
+def _drop_unshown_images(site: Path) -> None:
+    """Remove from the copy of a site the figures no page shows any more.
+
+    Sphinx's incremental build keeps in ``_images/`` every figure an earlier
+    build drew; the published book carries only those its pages show.
+    """
+    images = site / "_images"
+    if not images.is_dir():
+        return
+    pages = "".join(p.read_text(encoding="utf-8", errors="replace") for p in site.rglob("*.html"))
+    for image in images.iterdir():
+        if image.is_file() and f"_images/{image.name}" not in pages:
+            image.unlink()
+
+
 class Publication:
     """What is to be swapped in: a new site tree and/or a new PDF, prepared beside the published ones.
 
@@ -114,6 +129,7 @@ class Publication:
             site.mkdir(exist_ok=True)
             shutil.rmtree(self.site_tmp, ignore_errors=True)
             shutil.copytree(built, self.site_tmp)
+            _drop_unshown_images(self.site_tmp)
             if pdf is not None:
                 shutil.copyfile(pdf, self.site_tmp / PDF_IN_HTML)
             (self.site_tmp / KEY_FILE).write_text(f"{html_key or self.key}\n{tree_digest(self.site_tmp)}\n")
