@@ -285,9 +285,13 @@ def test_a_failing_latex_run_names_the_tool_and_its_log_and_publishes_neither(
 def test_jupyter_book_on_the_project_stops_at_once_and_leaves_the_book_alone(published_project: Path,
                                                                               builder: str):
     project = published_project
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    # the published book as the project now makes it (earlier tests share this project)
+    current = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
+                             env=env, capture_output=True, text=True, timeout=600)
+    assert current.returncode == 0, current.stderr
     before = published(project)
     jb = Path(sys.executable).with_name("jupyter-book")
-    env = {**os.environ, "PYTHONPATH": str(project / "src")}
     proc = subprocess.run([str(jb), "build", ".", "--builder", builder], cwd=project, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -299,7 +303,8 @@ def test_jupyter_book_on_the_project_stops_at_once_and_leaves_the_book_alone(pub
     rebuilt = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
                              env=env, capture_output=True, text=True, timeout=600)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "html      up to date" in rebuilt.stderr and published(project) == before
+    assert "html      up to date" in rebuilt.stderr and "pdf       up to date" in rebuilt.stderr
+    assert published(project) == before
 
 
 def test_a_site_changed_after_publication_is_built_again(published_project: Path):
@@ -308,10 +313,11 @@ def test_a_site_changed_after_publication_is_built_again(published_project: Path
     original = page.read_bytes()
     page.write_bytes(original.replace(b"</body>", b"<p>written by someone else</p></body>"))
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
-    proc = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "html"], cwd=project,
+    # the same format as the published book (an HTML book built with its PDF is another book)
+    proc = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "changed after it was published" in proc.stderr
+    assert "changed after it was published" in proc.stderr and "pdf       up to date" in proc.stderr
     rebuilt = (project / "_build" / "html" / "chapters" / "safety.html").read_bytes()
     assert b"written by someone else" not in rebuilt and b"Safety" in rebuilt
     from thalbook.build import publish
