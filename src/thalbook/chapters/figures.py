@@ -42,7 +42,7 @@ def use_book_style() -> None:
             # salt for the SVG ids (dates: SOURCE_DATE_EPOCH, above).
             "svg.hashsalt": "thalbook",
             "svg.fonttype": "none",
-            "pdf.fonttype": 42,
+            "pdf.fonttype": 3,
             "figure.autolayout": False,
             # Labels come from the data package: a '$' there is a dollar sign,
             # not the start of mathtext (which would fail to parse and stop the chapter).
