@@ -31,6 +31,8 @@ from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_N
 
 #: The parameters the chapter declares.
 PARAMETERS = ("confidence_level", "ci_method", "analysis_set")
+
+
 def build(package, params: dict[str, Any]) -> View:
     """The appraisal chapter's view.
 
