@@ -40,7 +40,7 @@ setup: $(SYSTEM_STAMP) $(STAMP) ## create .venv with what building the book need
 
 setup-test: setup $(TEST_SYSTEM_STAMP) $(DEV_STAMP) ## add what the tests need (development lock, Chromium, poppler)
 
-book: setup ## execute the chapters and build _build/html and _build/pdf/book.pdf
+book: setup ## execute the chapters and build _book/html and _book/pdf/book.pdf
 	$(BIN)/thalbook build --format all $(ARGS)
 
 html: setup ## build the HTML book only
@@ -70,5 +70,5 @@ lock: setup-test ## regenerate requirements.txt and requirements-dev.txt from py
 	$(BIN)/pip-compile --quiet --upgrade --allow-unsafe --no-emit-find-links --no-emit-index-url --strip-extras \
 		--extra=test --output-file=requirements-dev.txt pyproject.toml
 
-clean: ## remove the build directory (not the virtual environment)
-	rm -rf _build
+clean: ## remove the build directory _book and Jupyter Book's _build (not the virtual environment)
+	rm -rf _book _build

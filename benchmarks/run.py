@@ -1,7 +1,7 @@
 """Build-time benchmarks of the real book: thalbook against Jupyter Book's own execution.
 
 Every scenario runs on a snapshot of the project taken at start-up, in
-``<out>/`` (default ``benchmarks/results/``), so the user's ``_build/html`` is never
+``<out>/`` (default ``benchmarks/results/``), so the user's ``_book/html`` is never
 touched and edits made to the working tree meanwhile do not leak into a run.
 The scenarios are interleaved per repetition (cold, warm, one_param, jb_force,
 jb_cache_warm, pdf, floor; then again), so that a slow spell on the machine

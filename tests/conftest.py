@@ -125,7 +125,7 @@ def glued(notebook: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
     """The book built once, HTML and PDF, default parameters, into a fresh directory."""
-    out = tmp_path_factory.mktemp("book") / "_build"
+    out = tmp_path_factory.mktemp("book") / "_book"
     proc = thalbook("build", "--format", "all", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
@@ -144,15 +144,15 @@ def project_copy(tmp_path, built_book) -> Path:
 # Used by tests/browser, tests/integration/test_bad_input.py, test_faults.py and test_pdf.py.
 
 #: Where tests leave what a person should look at (screenshots): git-ignored test-artifacts/
-#: unless THALBOOK_ARTIFACTS names another folder (CI can upload it). Not under _build/, which
+#: unless THALBOOK_ARTIFACTS names another folder (CI can upload it). Not under _book/, which
 #: belongs to the build alone.
 ARTIFACTS = Path(os.environ.get("THALBOOK_ARTIFACTS", ROOT / "test-artifacts"))
 
 
 def seeded_copy(dest: Path, built_book: Path) -> Path:
-    """A copy of the project at ``dest`` whose ``_build/cache`` holds the session's executions."""
+    """A copy of the project at ``dest`` whose ``_book/cache`` holds the session's executions."""
     project = copy_project(dest)
-    seed_cache(built_book, project / "_build")
+    seed_cache(built_book, project / "_book")
     return project
 
 
@@ -166,7 +166,7 @@ def seed_cache(built: Path, out: Path) -> Path:
 def published(project: Path) -> dict[str, str]:
     """What a reader of ``project``'s default build can see: digests of the HTML tree and the PDF,
     and where the ``html`` symlink points (a swap to an identical copy is still a publish)."""
-    out = project / "_build"
+    out = project / "_book"
     return {
         "html": tree_digest(out / "html"),
         "html -> ": os.readlink(out / "html"),
@@ -176,7 +176,7 @@ def published(project: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def published_project(tmp_path_factory, built_book) -> Path:
-    """A project copy with a good HTML + PDF book published in its ``_build``.
+    """A project copy with a good HTML + PDF book published in its ``_book`` (the default build directory).
 
     The cache comes from the session's cold build, so this build only runs Sphinx. Shared by
     the bad-input and fault tests: a test that changes the copy's sources puts them back, and

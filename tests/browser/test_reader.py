@@ -173,7 +173,7 @@ OVERRIDES = {"rounding": "half-even"}
 @pytest.fixture(scope="module")
 def other_book(tmp_path_factory, built_book: Path):
     """The book built with non-default parameters (the chapters that declare them re-executed)."""
-    out = seed_cache(built_book, tmp_path_factory.mktemp("other-params") / "_build")
+    out = seed_cache(built_book, tmp_path_factory.mktemp("other-params") / "_book")
     sets = [a for name, value in OVERRIDES.items() for a in ("--set", f"{name}={value}")]
     proc = thalbook("build", "--format", "html", "--out", str(out), *sets)
     assert proc.returncode == 0, proc.stderr

@@ -81,6 +81,7 @@ def test_a_directory_with_foreign_content_is_refused_untouched(tmp_path: Path):
     ("..", r"holds the book's sources"),
     ("chapters/x", r"inside the book's sources \(chapters/\)"),
     ("data", r"inside the book's sources \(data/\)"),
+    ("_build", r"_build: Jupyter Book's own directory, which `jupyter-book clean` empties"),
     ("README.md", r"README\.md: not a directory"),
     ("README.md/x", r"README\.md/x: not a directory"),
 ])
@@ -104,7 +105,7 @@ def test_an_empty_directory_is_adopted_and_marked(tmp_path: Path, built_book: Pa
 @pytest.fixture
 def marked(tmp_path: Path, built_book: Path) -> Path:
     """A build directory the build marked, with a copy of the session's cache."""
-    return seed_cache(built_book, tmp_path / "_build")
+    return seed_cache(built_book, tmp_path / "_book")
 
 
 @pytest.mark.parametrize("name", OWNED)
@@ -246,7 +247,7 @@ def fill(disk: Path, leave: int) -> Path:
 @pytest.mark.parametrize("leave", [0, 4 * 2**20], ids=["full", "nearly-full"])
 def test_a_full_disk_gives_one_line_and_leaves_the_book(tmp_path: Path, built_book: Path, leave: int):
     with tmpfs(tmp_path / "disk", "64m") as disk:
-        out = seed_cache(built_book, disk / "_build")
+        out = seed_cache(built_book, disk / "_book")
         first = thalbook("build", "--format", "all", "--out", str(out))
         assert first.returncode == 0, first.stderr
         before = snapshot(out / "site"), (out / "pdf" / "book.pdf").read_bytes(), os.readlink(out / "html")
@@ -263,7 +264,7 @@ def test_a_full_disk_gives_one_line_and_leaves_the_book(tmp_path: Path, built_bo
 
 def test_a_read_only_build_directory_gives_one_line_and_leaves_the_book(tmp_path: Path, built_book: Path):
     with tmpfs(tmp_path / "disk", "64m") as disk:
-        out = seed_cache(built_book, disk / "_build")
+        out = seed_cache(built_book, disk / "_book")
         first = thalbook("build", "--format", "html", "--out", str(out))
         assert first.returncode == 0, first.stderr
         before = snapshot(out)
@@ -294,7 +295,7 @@ def test_a_missing_jupyter_book_command_gives_one_line(tmp_path: Path, built_boo
     bin_dir = tmp_path / "venv" / "bin"
     bin_dir.mkdir(parents=True)
     os.symlink(sys.executable, bin_dir / "python")
-    out = seed_cache(built_book, tmp_path / "_build")
+    out = seed_cache(built_book, tmp_path / "_book")
     site_packages = [p for p in sys.path if p.endswith("site-packages")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *site_packages])}
     env.pop("THALBOOK_DATA_DIR", None)

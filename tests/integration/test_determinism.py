@@ -73,7 +73,7 @@ def first_difference(a, b, where: str = "") -> str:
 
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("second") / "_build"
+    out = tmp_path_factory.mktemp("second") / "_book"
     proc = thalbook("build", "--format", "html", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "cached" not in proc.stderr, "the second build must be cold"

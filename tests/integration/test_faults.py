@@ -153,11 +153,11 @@ def test_a_killed_build_loses_nothing(published_project: Path, chapter: Path, tm
     """SIGKILL to the build's process group while a chapter's kernel runs, or while Sphinx runs.
 
     The moments are recognised from outside, whatever the pipeline's internals: the planted
-    cell leaves a file once the kernel runs it; Sphinx writes its doctrees under ``_build/jb``
+    cell leaves a file once the kernel runs it; Sphinx writes its doctrees under ``_book/jb``
     after the chapter has executed.
     """
     project, tag = published_project, uuid.uuid4().hex
-    out = project / "_build"
+    out = project / "_book"
     before = published(project)
     started = tmp_path / "kernel-started"
     log = tmp_path / "killed.log"
@@ -215,7 +215,7 @@ def test_a_signal_ends_the_build_cleanly(published_project: Path, chapter: Path,
     doctrees, a running ``xelatex`` of this build.
     """
     project, tag = published_project, uuid.uuid4().hex
-    out = project / "_build"
+    out = project / "_book"
     before = published(project)
     started = tmp_path / "kernel-started"
     log = tmp_path / "interrupted.log"
@@ -281,16 +281,29 @@ def test_a_failing_latex_run_names_the_tool_and_its_log_and_publishes_neither(
 # --------------------------------------------------------------------------- Jupyter Book's own commands
 
 
+def publish_current(project: Path, env: dict) -> dict[str, str]:
+    """Publish the book as the project now makes it (earlier tests share this project); what a reader sees."""
+    current = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
+                             env=env, capture_output=True, text=True, timeout=600)
+    assert current.returncode == 0, current.stderr
+    return published(project)
+
+
+def still_published(project: Path, env: dict, before: dict) -> None:
+    """The book the build published is still the one its record describes: the next build changes nothing."""
+    rebuilt = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
+                             env=env, capture_output=True, text=True, timeout=600)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "html      up to date" in rebuilt.stderr and "pdf       up to date" in rebuilt.stderr
+    assert published(project) == before
+
+
 @pytest.mark.parametrize("builder", ["html", "pdflatex"])
 def test_jupyter_book_on_the_project_stops_at_once_and_leaves_the_book_alone(published_project: Path,
                                                                               builder: str):
     project = published_project
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
-    # the published book as the project now makes it (earlier tests share this project)
-    current = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
-                             env=env, capture_output=True, text=True, timeout=600)
-    assert current.returncode == 0, current.stderr
-    before = published(project)
+    before = publish_current(project, env)
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run([str(jb), "build", ".", "--builder", builder], cwd=project, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -299,17 +312,28 @@ def test_jupyter_book_on_the_project_stops_at_once_and_leaves_the_book_alone(pub
     assert len(said) == 1 and "make book" in said[0], proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert published(project) == before
-    # the book the build published is still the one it says it is
-    rebuilt = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
-                             env=env, capture_output=True, text=True, timeout=600)
-    assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "html      up to date" in rebuilt.stderr and "pdf       up to date" in rebuilt.stderr
+    still_published(project, env, before)
+
+
+def test_jupyter_book_clean_leaves_the_book_and_its_cache_alone(published_project: Path):
+    """``jupyter-book clean`` empties ``_build``, Jupyter Book's directory; the book is built elsewhere."""
+    project = published_project
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    before = publish_current(project, env)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    # a refused `jupyter-book build .` first, so that Jupyter Book has a _build of its own to clean
+    subprocess.run([str(jb), "build", "."], cwd=project, env=env, capture_output=True, timeout=300)
+    for args in (["clean", "."], ["clean", "--all", "."]):
+        proc = subprocess.run([str(jb), *args], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stdout + proc.stderr
     assert published(project) == before
+    still_published(project, env, before)
 
 
 def test_a_site_changed_after_publication_is_built_again(published_project: Path):
     project = published_project
-    page = next((project / "_build" / "html" / "chapters").glob("safety.html"))
+    page = next((project / "_book" / "html" / "chapters").glob("safety.html"))
     original = page.read_bytes()
     page.write_bytes(original.replace(b"</body>", b"<p>written by someone else</p></body>"))
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
@@ -318,8 +342,8 @@ def test_a_site_changed_after_publication_is_built_again(published_project: Path
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "changed after it was published" in proc.stderr and "pdf       up to date" in proc.stderr
-    rebuilt = (project / "_build" / "html" / "chapters" / "safety.html").read_bytes()
+    rebuilt = (project / "_book" / "html" / "chapters" / "safety.html").read_bytes()
     assert b"written by someone else" not in rebuilt and b"Safety" in rebuilt
     from thalbook.build import publish
 
-    assert publish.site_intact(project / "_build")
+    assert publish.site_intact(project / "_book")

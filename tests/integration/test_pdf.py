@@ -170,3 +170,9 @@ def test_latex_reports_no_overfull_line_beyond_the_tolerance(built_book: Path):
     overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)",
                                              log.read_text(encoding="utf-8", errors="replace"))]
     assert all(width <= MARGIN_TOLERANCE_PT for width in overfull), sorted(overfull)[-5:]
+
+
+def test_every_figure_fits_a_page_with_its_caption(built_book: Path):
+    """A figure taller than the page is shrunk to the text height and its caption runs off the page."""
+    log = (built_book / "jb" / "_build" / "latex" / "book.log").read_text(encoding="utf-8", errors="replace")
+    assert "Float too large for page" not in log, re.findall(r"Float too large for page by [\d.]+pt", log)

@@ -63,7 +63,7 @@ def test_rebuild_with_nothing_changed_executes_nothing(built_book: Path):
 
 
 def test_changing_one_parameter_reexecutes_only_the_chapters_that_declare_it(tmp_path: Path, built_book: Path):
-    out = seed_cache(built_book, tmp_path / "_build")
+    out = seed_cache(built_book, tmp_path / "_book")
     proc = thalbook("run", "--out", str(out), "--set", "rounding=half-even")
     assert proc.returncode == 0, proc.stderr
     executed = re.findall(r"executed\s+(\w+)", proc.stderr)
@@ -94,7 +94,7 @@ def test_non_default_parameter_set_changes_what_it_should(tmp_path: Path, built_
 def test_failing_chapter_leaves_the_published_book_untouched(project_copy: Path):
     first = thalbook("build", "--format", "html", project=project_copy)
     assert first.returncode == 0, first.stderr
-    html = project_copy / "_build" / "html"
+    html = project_copy / "_book" / "html"
     before = tree_digest(html)
 
     nb_path = project_copy / "chapters" / "safety.ipynb"
@@ -106,6 +106,6 @@ def test_failing_chapter_leaves_the_published_book_untouched(project_copy: Path)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert "safety" in last and "planted failure" in last and "cell" in last
-    assert (project_copy / "_build" / "failed" / "safety.ipynb").is_file()
+    assert (project_copy / "_book" / "failed" / "safety.ipynb").is_file()
     assert tree_digest(html) == before
     assert "Traceback" not in proc.stderr

@@ -1,6 +1,6 @@
 """The build directory: claimed by the build, locked, and never followed through a foreign symlink.
 
-A build directory (``thalbook build --out DIR``, default ``_build``) is one of:
+A build directory (``thalbook build --out DIR``, default ``_book``) is one of:
 
 - new: the build creates it;
 - empty: the build adopts it;
@@ -8,7 +8,8 @@ A build directory (``thalbook build --out DIR``, default ``_build``) is one of:
   created or adopted the directory.
 
 Anything else (a non-empty directory the build did not mark, a file, ``""``,
-``/``, the project's sources or a directory that contains them) is refused with
+``/``, the project's sources or a directory that contains them, the project's
+``_build``, which ``jupyter-book clean`` empties) is refused with
 one line and exit code 2: the build only ever writes or deletes what it made.
 Inside a marked directory the build touches only the names in :data:`OWNED`;
 anything else there is left alone. Before it writes, the build checks that no
@@ -84,7 +85,10 @@ def claim(out: str | os.PathLike) -> Path:
         raise InputError(f"{where}: the root of the file system cannot be a build directory")
     root = paths.ROOT.resolve()
     if directory == root or directory in root.parents:
-        raise InputError(f"{where}: holds the book's sources; name a directory of its own (default: _build)")
+        raise InputError(f"{where}: holds the book's sources; name a directory of its own (default: _book)")
+    if directory == paths.JUPYTER_BOOK_BUILD.resolve():
+        raise InputError(f"{where}: Jupyter Book's own directory, which `jupyter-book clean` empties; "
+                         "name another (default: _book)")
     for name in SOURCE_DIRS:
         if directory.is_relative_to(root / name):
             raise InputError(f"{where}: inside the book's sources ({name}/); name a directory of its own")

@@ -83,7 +83,7 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("html", "pdf", "all"), default="html",
                         help="what to build (default: html)")
     parser.add_argument("--out", default=str(paths.BUILD), metavar="DIR",
-                        help="build directory: new, empty, or made by an earlier build (default: _build)")
+                        help="build directory: new, empty, or made by an earlier build (default: _book)")
     parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="chapters executed at once (default: number of CPUs)")
     _add_data_option(parser)

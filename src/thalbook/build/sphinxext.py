@@ -15,6 +15,8 @@ from docutils import nodes
 from sphinx.util.nodes import split_explicit_title
 
 TEMPLATES = Path(__file__).with_name("sphinx_templates")
+#: The book's style sheet, added to the theme's.
+STATIC = Path(__file__).with_name("sphinx_static")
 #: As :data:`thalbook.build.publish.PDF_IN_HTML` (not imported: Sphinx loads this module on its own).
 PDF_IN_HTML = "book.pdf"
 
@@ -45,6 +47,7 @@ def _add_templates(app, config) -> None:
     # Without an icon, every browser asks for /favicon.ico and logs the 404 as a console error.
     if not config.html_favicon:
         config.html_favicon = str(TEMPLATES / "favicon.svg")
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
 
 
 @functools.cache
@@ -125,4 +128,5 @@ def setup(app):
     app.connect("config-inited", _add_templates)
     app.connect("html-page-context", _page_context)
     app.add_js_file(None, body=_MODE_DEFAULT)
+    app.add_css_file("thalbook.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

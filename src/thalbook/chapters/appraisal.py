@@ -53,7 +53,8 @@ def build(package, params: dict[str, Any]) -> View:
         ``bonferroni_threshold``; ``tables``: ``tbl-appraisal-minors``,
         ``tbl-appraisal-certainty``, ``tbl-appraisal-registration``,
         ``tbl-appraisal-harms``, ``tbl-appraisal-multiplicity``;
-        ``figures``: ``fig-appraisal-minors`` and ``fig-appraisal-multiverse`` (the specification curves); the
+        ``figures``: ``fig-appraisal-minors``, ``fig-appraisal-multiverse`` and ``fig-appraisal-multiverse-as``
+        (the specification curves of each study); the
         multiverse values ``n_specifications``, ``multiverse_everywhere``, ``multiverse_depends``,
         ``n_uncomputable`` and ``uncomputable_rounding``.
 
@@ -157,14 +158,17 @@ def build(package, params: dict[str, Any]) -> View:
     for name in tables:
         tables[name] = tables[name].replace(escape("\u201c"), "\u201c")
     figure = figures.traffic_light(minors.assign(study=minors["study"].map(labels)), appraisal.MINORS_SCORES)
-    plt.close(figure)
     specifications = multiverse.multiverse(package)
     values |= _multiverse_values(specifications)
     choices = {"ci_method": list(CI_METHODS), "analysis_set": list(ANALYSIS_SETS),
                "confidence_level": list(multiverse.LEVELS), "rounding": list(ROUNDINGS)}
-    curve = figures.specification_curve(specifications, choices)
-    plt.close(curve)
-    return View(dict(params), values, tables, {"fig-appraisal-minors": figure, "fig-appraisal-multiverse": curve})
+    shown = {"fig-appraisal-minors": figure}
+    for study, name in (("he2017", "fig-appraisal-multiverse"), ("wei2003", "fig-appraisal-multiverse-as")):
+        shown[name] = figures.specification_curve(
+            specifications[specifications["outcome"].isin(multiverse.OUTCOMES[study])], choices)
+    for fig in shown.values():
+        plt.close(fig)  # drawn only when a display cell shows it
+    return View(dict(params), values, tables, shown)
 
 
 def _multiverse_values(specifications: pd.DataFrame) -> dict[str, Any]:

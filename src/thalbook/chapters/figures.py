@@ -1,8 +1,12 @@
-"""One plotting style for the whole book: colour-blind-safe, deterministic PNG.
+"""One plotting style for the whole book: colour-blind-safe, vector, deterministic, legible on a phone.
 
-Figures are PNG so that they appear in the PDF as well as the HTML (the
-LaTeX builder takes no SVG), at a fixed size and resolution so that two
-builds from the same inputs give byte-identical images.
+Figures are SVG in the HTML book and PDF in the LaTeX one (MyST-NB picks by
+builder), with text kept as text. Every figure is :data:`WIDTH` inches wide
+with no text below :data:`SMALLEST_PT` points: a phone 390 px wide shows the
+book's figures about 342 px wide, which keeps that text at about 9 CSS pixels,
+and in print a figure appears at its own size. So that narrow figures keep
+their room for data, rows carry their labels above their marks (not beside
+them) and legends go below the plot, wrapped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,16 @@ from thalbook.core.safety import STATED_BASIS
 
 #: seaborn's colour-blind-safe palette (after Okabe and Ito), used everywhere.
 PALETTE = sns.color_palette("colorblind")
+#: The width of every figure, in inches.
+WIDTH = 4.6
+#: The size of tick labels, legends and annotations, and the smallest text in any figure, in points.
+TEXT_PT = 9.5
+SMALLEST_PT = 9.0
+#: Characters of TEXT_PT text that fit across a figure (DejaVu Sans averages about 0.55 em).
+_LINE_CHARS = 58
+#: Height of a line of TEXT_PT text and of a row's marks, in inches, for rows labelled above their marks.
+_LINE_IN = 0.15
+_MARK_IN = 0.21
 
 
 def use_book_style() -> None:
@@ -31,19 +45,26 @@ def use_book_style() -> None:
     Jupyter draws the same bytes as one run by the build.
     """
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font="DejaVu Sans")
+    sns.set_theme(context="paper", style="whitegrid", palette=PALETTE, font="DejaVu Sans")
     mpl.rcParams.update(
         {
-            "figure.figsize": (7.0, 4.0),
+            "figure.figsize": (WIDTH, 3.2),
             "figure.dpi": 110,
             "savefig.dpi": 110,
+            "figure.constrained_layout.use": True,
+            "font.size": TEXT_PT,
+            "axes.labelsize": 10,
+            "axes.titlesize": 10,
             "axes.titleweight": "bold",
+            "xtick.labelsize": TEXT_PT,
+            "ytick.labelsize": TEXT_PT,
+            "legend.fontsize": TEXT_PT,
+            "legend.title_fontsize": TEXT_PT,
             # Vector output: text stays text (searchable, and its size checkable), and a fixed
             # salt for the SVG ids (dates: SOURCE_DATE_EPOCH, above).
             "svg.hashsalt": "thalbook",
             "svg.fonttype": "none",
             "pdf.fonttype": 3,
-            "figure.autolayout": False,
             # Labels come from the data package: a '$' there is a dollar sign,
             # not the start of mathtext (which would fail to parse and stop the chapter).
             "text.parse_math": False,
@@ -58,8 +79,44 @@ def use_book_style() -> None:
         pass
 
 
-# --------------------------------------------------------------------------
-# efficacy figures: each takes a table of thalbook.core.efficacy and returns a Figure
+def wrap(text: str, chars: int = _LINE_CHARS) -> str:
+    """``text`` broken into lines of at most ``chars`` characters (one figure width by default).
+
+    Examples
+    --------
+    >>> wrap("complete-case bound: stated withdrawals all before that week", 30)
+    'complete-case bound: stated\\nwithdrawals all before that\\nweek'
+    """
+    return "\n".join(textwrap.wrap(str(text), chars, break_on_hyphens=False)) or str(text)
+
+
+def _legend_below(fig, handles, labels, chars: int = _LINE_CHARS - 8) -> None:
+    """One legend under the plot, one entry per line, wrapped to the figure's width."""
+    fig.legend(handles, [wrap(label, chars) for label in labels], loc="outside lower center", ncol=1,
+               frameon=False)
+
+
+def _stacked_rows(labels) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where rows go when each carries its label above its marks: tops, centres and total height, in inches."""
+    tops, centres, y = [], [], 0.0
+    for label in labels:
+        lines = label.count("\n") + 1
+        tops.append(y)
+        centres.append(y + _LINE_IN * lines + _MARK_IN / 2)
+        y += _LINE_IN * lines + _MARK_IN + 0.03
+    return np.array(tops), np.array(centres), y
+
+
+def _label_rows(ax, labels, tops, centres, total: float) -> None:
+    """Write each row's label above its marks, left-aligned on the axes (y runs down, in inches)."""
+    ax.set_yticks(centres, [""] * len(centres))
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(total, 0)
+    for top, label in zip(tops, labels, strict=True):
+        # on a white ground, so that the grid lines it crosses do not cut its letters
+        ax.text(0.01, top + 0.04, label, transform=ax.get_yaxis_transform(), ha="left", va="top",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85})
+
 
 #: Marker and colour of each kind of estimate in the forest plots.
 _KINDS = {
@@ -101,34 +158,18 @@ def remission_over_time(table, interval_text: str):
     >>> plt.close(fig)
     """
     use_book_style()
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.9))
     weeks = table["week"].to_numpy()
-    ax.errorbar(
-        weeks,
-        100 * table["proportion"],
-        yerr=_errors(table),
-        fmt="-o",
-        color=PALETTE[0],
-        capsize=4,
-        label=f"in remission ({interval_text})",
-    )
+    ax.errorbar(weeks, 100 * table["proportion"], yerr=_errors(table), fmt="-o", color=PALETTE[0], capsize=4,
+                label=f"in remission ({interval_text})")
     bounded = table[table["proportion_max"] > table["proportion"] + 1e-12]
     if len(bounded):
-        ax.plot(
-            bounded["week"],
-            100 * bounded["proportion_max"],
-            "^",
-            markerfacecolor="white",
-            color=PALETTE[1],
-            markersize=8,
-            linestyle="none",
-            label="complete-case bound: stated withdrawals all before that week",
-        )
+        ax.plot(bounded["week"], 100 * bounded["proportion_max"], "^", markerfacecolor="white", color=PALETTE[1],
+                markersize=7, linestyle="none", label="complete-case bound: stated withdrawals all before that week")
     ax.set_xticks(weeks, [str(w) for w in weeks])
     ax.set_xlabel("Week of treatment")
-    _percent_axis(ax, "y", "Patients in clinical remission (%)")
-    ax.legend(loc="upper left", frameon=True, fontsize=9)
-    fig.tight_layout()
+    _percent_axis(ax, "y", "Patients in remission (%)")
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -151,47 +192,19 @@ def endoscopy_ranges(table, interval_text: str, set_name: str):
     >>> plt.close(fig)
     """
     use_book_style()
-    fig, ax = plt.subplots(figsize=(7.0, 3.4))
-    y = np.arange(len(table))[::-1]
-    ax.hlines(
-        y,
-        100 * table["worst"],
-        100 * table["best"],
-        color=PALETTE[7],
-        alpha=0.45,
-        linewidth=11,
-        label="worst to best case for the patients without endoscopy",
-    )
-    ax.errorbar(
-        100 * table["proportion"],
-        y,
-        xerr=_errors(table),
-        fmt="o",
-        color=PALETTE[0],
-        capsize=4,
-        label=f"{set_name} ({interval_text})",
-    )
-    ax.plot(
-        100 * table["k_reported"] / table["n_reported"],
-        y,
-        "x",
-        color=PALETTE[3],
-        markersize=9,
-        markeredgewidth=2,
-        linestyle="none",
-        label="as reported (denominator inferred)",
-    )
-    ax.set_yticks(
-        y,
-        [
-            f"{label}\n({k}/{n} as reported)"
-            for label, k, n in zip(table["label"], table["k_reported"], table["n_reported"], strict=True)
-        ],
-    )
+    labels = [f"{label} ({k}/{n} as reported)"
+              for label, k, n in zip(table["label"], table["k_reported"], table["n_reported"], strict=True)]
+    tops, y, total = _stacked_rows(labels)
+    fig, ax = plt.subplots(figsize=(WIDTH, total + 2.0))
+    ax.hlines(y, 100 * table["worst"], 100 * table["best"], color=PALETTE[7], alpha=0.45, linewidth=9,
+              label="worst to best case for the patients without endoscopy")
+    ax.errorbar(100 * table["proportion"], y, xerr=_errors(table), fmt="o", color=PALETTE[0], capsize=4,
+                label=f"{set_name} ({interval_text})")
+    ax.plot(100 * table["k_reported"] / table["n_reported"], y, "x", color=PALETTE[3], markersize=8,
+            markeredgewidth=2, linestyle="none", label="as reported (denominator inferred)")
+    _label_rows(ax, labels, tops, y, total)
     _percent_axis(ax, "x", "Patients at week 24 (%)")
-    ax.set_ylim(-0.7, len(table) - 0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1, fontsize=9, frameon=False)
-    fig.tight_layout()
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -218,36 +231,22 @@ def forest(table, interval_text: str, xlabel: str):
     >>> plt.close(fig)
     """
     use_book_style()
-    rows = len(table)
-    fig, ax = plt.subplots(figsize=(7.5, 0.75 * rows + 1.6))
-    y = np.arange(rows)[::-1]
+    labels = [wrap(f"{r['label']}, {r['arm']}: {r['outcome_definition']}, {r['timepoint']}; {r['count_text']}")
+              for _, r in table.iterrows()]
+    tops, y, total = _stacked_rows(labels)
+    fig, ax = plt.subplots(figsize=(WIDTH, total + 0.75 + 0.2 * len(set(table["kind"]))))
     seen = set()
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
         marker, colour, filled, legend = _KINDS[row["kind"]]
-        ax.errorbar(
-            100 * row["proportion"],
-            yi,
-            xerr=[[100 * (row["proportion"] - row["low"])], [100 * (row["high"] - row["proportion"])]],
-            fmt=marker,
-            color=PALETTE[colour],
-            markerfacecolor=PALETTE[colour] if filled else "white",
-            markersize=7,
-            capsize=3,
-            label=None if row["kind"] in seen else legend,
-        )
+        ax.errorbar(100 * row["proportion"], yi,
+                    xerr=[[100 * (row["proportion"] - row["low"])], [100 * (row["high"] - row["proportion"])]],
+                    fmt=marker, color=PALETTE[colour], markerfacecolor=PALETTE[colour] if filled else "white",
+                    markersize=6, capsize=3, label=None if row["kind"] in seen else legend)
         seen.add(row["kind"])
-    labels = [
-        f"{r['label']}, {r['arm']}\n{r['outcome_definition']}, {r['timepoint']}\n{r['count_text']}"
-        for _, r in table.iterrows()
-    ]
-    ax.set_yticks(y, labels, fontsize=8.5)
-    ax.set_ylim(-0.6, rows - 0.4)
+    _label_rows(ax, labels, tops, y, total)
     _percent_axis(ax, "x", xlabel)
     handles, names = ax.get_legend_handles_labels()
-    names = [f"{n} ({interval_text})" if i == 0 else n for i, n in enumerate(names)]
-    height = fig.get_size_inches()[1]
-    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.6 / height, 1, 1))
+    _legend_below(fig, handles, [f"{n} ({interval_text})" if i == 0 else n for i, n in enumerate(names)])
     return fig
 
 
@@ -259,7 +258,8 @@ def as_means(table, measures, scale_max: float | None = None):
     """Mean ± SD at baseline and follow-up, one panel per measure, each comparison its own line.
 
     The week-8 comparison has its own baseline in the paper, so it is drawn
-    as its own (dashed) pair rather than joined to the week-24 one.
+    as its own (dashed) pair rather than joined to the week-24 one. Panels go
+    two to a row; with an odd number, the legend takes the last place.
 
     Parameters
     ----------
@@ -279,34 +279,35 @@ def as_means(table, measures, scale_max: float | None = None):
     >>> plt.close(fig)
     """
     use_book_style()
-    fig, axes = plt.subplots(1, len(measures), figsize=(7.0, 3.6), sharey=scale_max is not None)
-    axes = [axes] if len(measures) == 1 else list(axes)
-    for ax, measure in zip(axes, measures, strict=True):
-        rows = table[table["measure"].eq(measure)].sort_values("week", ascending=False)
-        for i, (_, row) in enumerate(rows.iterrows()):
+    columns = min(len(measures), 2)
+    rows = -(-len(measures) // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(WIDTH, 2.35 * rows + (0.7 if len(measures) % 2 == 0 else 0)),
+                             squeeze=False)
+    axes = list(grid.flat)
+    for ax, measure in zip(axes, measures, strict=False):
+        found = table[table["measure"].eq(measure)].sort_values("week", ascending=False)
+        for i, (_, row) in enumerate(found.iterrows()):
             shift = 0.0 if i == 0 else 1.2  # keep the two baselines apart
             week = row["week"]
-            ax.errorbar(
-                [0 + shift, week + shift],
-                [row["baseline_mean"], row["followup_mean"]],
-                yerr=[row["baseline_sd"], row["followup_sd"]],
-                fmt="-o" if i == 0 else "--s",
-                color=PALETTE[0] if i == 0 else PALETTE[1],
-                markerfacecolor="white" if i else PALETTE[0],
-                capsize=3,
-                label=f"week {week} vs its baseline, n = {_n_text(row)}",
-            )
+            ax.errorbar([0 + shift, week + shift], [row["baseline_mean"], row["followup_mean"]],
+                        yerr=[row["baseline_sd"], row["followup_sd"]], fmt="-o" if i == 0 else "--s",
+                        color=PALETTE[0] if i == 0 else PALETTE[1], markerfacecolor="white" if i else PALETTE[0],
+                        capsize=3, label=f"week {week} vs its baseline, n = {_n_text(row)}")
         ax.set_xticks([0, 8, 24])
         ax.set_xlim(-2, 27)
         ax.set_xlabel("Week")
-        ax.set_ylabel(f"{rows['label'].iloc[0]} ({rows['unit'].iloc[0]})")
+        ax.set_ylabel(f"{found['label'].iloc[0]} ({found['unit'].iloc[0]})")
         ax.set_ylim(0, scale_max)
     legend = {}
-    for ax in axes:
+    for ax in axes[:len(measures)]:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)
-    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=1, fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0.15, 1, 1))
+    spare = axes[len(measures):]
+    if spare:  # the legend in the empty place beside the last panel
+        spare[0].set_axis_off()
+        spare[0].legend(legend.values(), [wrap(label, 24) for label in legend], loc="center", frameon=False)
+    else:
+        _legend_below(fig, legend.values(), legend.keys())
     return fig
 
 
@@ -331,8 +332,10 @@ def reconstructed_trajectories(examples: pd.DataFrame):
     >>> plt.close(fig)
     """
     use_book_style()
-    fig, axes = plt.subplots(1, len(examples), figsize=(7.0, 2.9), squeeze=False)
-    for ax, (_, row) in zip(axes[0], examples.iterrows(), strict=True):
+    columns = 2 if len(examples) % 2 == 0 else min(len(examples), 3)  # full rows where possible
+    rows = -(-len(examples) // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(WIDTH, 2.3 * rows), squeeze=False)
+    for ax, (_, row) in zip(grid.flat, examples.iterrows(), strict=False):
         for before, after in zip(row["baseline"], row["followup"], strict=True):
             ax.plot([0, row["week"]], [float(before), float(after)], color="0.6", linewidth=0.9, marker="o",
                     markersize=2.5)
@@ -343,12 +346,17 @@ def reconstructed_trajectories(examples: pd.DataFrame):
         ax.set_xlim(-3, row["week"] + 3)
         ax.set_xlabel("Week")
         ax.set_ylabel(row["unit"])
-    fig.tight_layout()
+    for ax in list(grid.flat)[len(examples):]:
+        ax.set_axis_off()
     return fig
 
 
 def specification_curve(table: pd.DataFrame, choices: dict[str, list]):
     """A specification curve per outcome: every estimate with its interval, sorted, and the choices below.
+
+    The outcomes are stacked, each with the full width, so that every
+    specification keeps a visible column on a phone. A choice's name labels
+    its first value only, which keeps the labels short.
 
     Parameters
     ----------
@@ -362,41 +370,48 @@ def specification_curve(table: pd.DataFrame, choices: dict[str, list]):
     >>> t = pd.DataFrame({"outcome": ["x", "x"], "method": ["a", "b"], "proportion": [0.5, 0.6],
     ...                   "low": [0.3, 0.4], "high": [0.7, 0.8], "note": ["", ""]})
     >>> fig = specification_curve(t, {"method": ["a", "b"]})
-    >>> len(fig.axes)
-    2
+    >>> [label.get_text() for label in fig.axes[1].get_yticklabels()]
+    ['method: a', 'b']
     >>> plt.close(fig)
     """
     use_book_style()
     table = table[table["note"].eq("")]
     outcomes = list(dict.fromkeys(table["outcome"]))
-    labels = [f"{choice} = {value}" for choice, values in choices.items() for value in values]
-    fig, axes = plt.subplots(2, len(outcomes), figsize=(7.0, 2.2 + 0.18 * len(labels)), squeeze=False,
-                             gridspec_kw={"height_ratios": [1.0, 0.09 * len(labels)]}, sharex="col")
-    for column, outcome in enumerate(outcomes):
+    rows = [(choice, value) for choice, values in choices.items() for value in values]
+    labels = [f"{choice}: {value}" if value == choices[choice][0] else str(value) for choice, value in rows]
+    matrix_in, curve_in = 0.15 * len(labels), 0.8
+    fig, axes = plt.subplots(2 * len(outcomes), 1, squeeze=False,
+                             figsize=(WIDTH, len(outcomes) * (matrix_in + curve_in + 0.55) + 0.25),
+                             gridspec_kw={"height_ratios": [curve_in, matrix_in] * len(outcomes)})
+    for block, outcome in enumerate(outcomes):
         part = table[table["outcome"].eq(outcome)].sort_values(["proportion", "low"]).reset_index(drop=True)
-        top, bottom = axes[0][column], axes[1][column]
+        top, bottom = axes[2 * block][0], axes[2 * block + 1][0]
         x = range(len(part))
         top.vlines(x, 100 * part["low"], 100 * part["high"], color=PALETTE[0], linewidth=0.6)
         top.plot(x, 100 * part["proportion"], "o", color="black", markersize=1.8)
         top.axhline(50, color="0.5", linewidth=0.7, linestyle="--")
-        top.set_title(outcome.replace(": ", ":\n", 1), fontsize=8)
+        top.set_title(outcome, loc="left")
         top.set_ylim(0, 100)
-        if column == 0:
-            top.set_ylabel("Patients (%)")
-        for row, (choice, values) in enumerate((c, v) for c, vs in choices.items() for v in vs):
-            marked = [i for i, value in enumerate(part[choice]) if value == values]
-            bottom.plot(marked, [row] * len(marked), "|", color="black", markersize=3)
-        # 7 pt: at least 6 pt once the figure is scaled to the A4 text width (the PDF test's minimum)
-        bottom.set_yticks(range(len(labels)), labels if column == 0 else [""] * len(labels), fontsize=7)
+        top.set_yticks([0, 50, 100])
+        top.set_ylabel("%")
+        top.tick_params(axis="x", labelbottom=False)
+        for row, (choice, value) in enumerate(rows):
+            marked = [i for i, chosen in enumerate(part[choice]) if chosen == value]
+            bottom.plot(marked, [row] * len(marked), "|", color="black", markersize=3.5)
+        starts = [i for i, (choice, value) in enumerate(rows) if i and value == choices[choice][0]]
+        for start in starts:  # a rule between one choice and the next
+            bottom.axhline(start - 0.5, color="0.8", linewidth=0.6)
+        bottom.set_yticks(range(len(labels)), labels)
+        bottom.tick_params(axis="y", length=0, pad=2)
         bottom.set_ylim(len(labels) - 0.5, -0.5)
-        bottom.set_xlabel("specification, sorted", fontsize=7)
+        bottom.set_xlim(top.get_xlim())
         bottom.grid(False)
-    fig.tight_layout(h_pad=0.2)
+    axes[-1][0].set_xlabel("specification, sorted by estimate")
     return fig
 
 
 def traffic_light(table: pd.DataFrame, meanings: dict[int, str]):
-    """A risk-of-bias traffic light: one row per study, one column per item, coloured and marked by its score.
+    """A risk-of-bias traffic light: one row per item, one column per study, coloured and marked by its score.
 
     Parameters
     ----------
@@ -409,7 +424,7 @@ def traffic_light(table: pd.DataFrame, meanings: dict[int, str]):
     --------
     >>> t = pd.DataFrame({"study": ["A", "A"], "question": ["aim", "size"], "score": [2, 0]})
     >>> fig = traffic_light(t, {0: "not reported", 1: "inadequate", 2: "adequate"})
-    >>> [label.get_text() for label in fig.axes[0].get_yticklabels()]
+    >>> [label.get_text() for label in fig.axes[0].get_xticklabels()]
     ['A']
     >>> plt.close(fig)
     """
@@ -417,21 +432,20 @@ def traffic_light(table: pd.DataFrame, meanings: dict[int, str]):
     studies, questions = list(dict.fromkeys(table["study"])), list(dict.fromkeys(table["question"]))
     colours = {2: PALETTE[2], 1: PALETTE[8], 0: PALETTE[3]}
     marks = {2: "+", 1: "~", 0: "−"}
-    fig, ax = plt.subplots(figsize=(7.0, 2.6 + 0.5 * len(studies)))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.42 * len(questions) + 1.5))
     for _, row in table.iterrows():
-        x, y = questions.index(row["question"]), studies.index(row["study"])
-        ax.scatter(x, y, s=520, color=colours[row["score"]], edgecolor="black", linewidth=0.6)
-        ax.text(x, y, marks[row["score"]], ha="center", va="center", fontsize=12, fontweight="bold")
-    ax.set_xticks(range(len(questions)), questions, rotation=35, ha="right", fontsize=8)
-    ax.set_yticks(range(len(studies)), studies)
-    ax.set_xlim(-0.6, len(questions) - 0.4)
-    ax.set_ylim(len(studies) - 0.4, -0.6)
+        x, y = studies.index(row["study"]), questions.index(row["question"])
+        ax.scatter(x, y, s=300, color=colours[row["score"]], edgecolor="black", linewidth=0.6)
+        ax.text(x, y, marks[row["score"]], ha="center", va="center", fontsize=11, fontweight="bold")
+    ax.set_yticks(range(len(questions)), [wrap(q, 34) for q in questions])
+    ax.set_xticks(range(len(studies)), [wrap(s, 16) for s in studies])
+    ax.xaxis.tick_top()
+    ax.set_xlim(-0.6, len(studies) - 0.4)
+    ax.set_ylim(len(questions) - 0.5, -0.5)
     ax.grid(False)
-    handles = [plt.Line2D([], [], marker="o", linestyle="", markersize=10, color=colours[score],
-                          markeredgecolor="black", label=f"{marks[score]} {score}: {meanings[score]}")
-               for score in (2, 1, 0)]
-    fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False, fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    handles = [plt.Line2D([], [], marker="o", linestyle="", markersize=9, color=colours[score],
+                          markeredgecolor="black") for score in (2, 1, 0)]
+    _legend_below(fig, handles, [f"{marks[score]} {score}: {meanings[score]}" for score in (2, 1, 0)])
     return fig
 
 
@@ -458,30 +472,24 @@ def asas_sets(table, analysis_set: str, interval_text: str):
     from thalbook.core.vocabulary import SET_NAMES
 
     use_book_style()
-    fig, ax = plt.subplots(figsize=(7.0, 3.8))
-    y = np.arange(len(table))[::-1].astype(float)
-    y -= np.where(table["outcome"].eq(table["outcome"].iloc[0]), 0.0, 0.6)  # a gap between outcomes
+    labels = [
+        wrap(f"{'ASAS20' if r['outcome'] == 'asas20' else 'ASAS-40 (paper)'}, {SET_NAMES[r['analysis_set']]}: "
+             f"{r['k']}/{r['n']}" + (" [in force]" if r["analysis_set"] == analysis_set else ""))
+        for _, r in table.iterrows()
+    ]
+    tops, y, total = _stacked_rows(labels)
+    gap = np.where(table["outcome"].eq(table["outcome"].iloc[0]), 0.0, 0.2)  # a gap between outcomes
+    tops, y, total = tops + gap, y + gap, total + gap.max()
+    fig, ax = plt.subplots(figsize=(WIDTH, total + 0.8))
     colours = {"asas20": PALETTE[0], "asas40": PALETTE[2]}
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
         filled = row["analysis_set"] == analysis_set
-        ax.errorbar(
-            100 * row["proportion"],
-            yi,
-            xerr=[[100 * (row["proportion"] - row["low"])], [100 * (row["high"] - row["proportion"])]],
-            fmt="o",
-            color=colours[row["outcome"]],
-            markerfacecolor=colours[row["outcome"]] if filled else "white",
-            markersize=8,
-            capsize=3,
-        )
-    labels = [
-        f"{'ASAS20' if r['outcome'] == 'asas20' else 'ASAS-40 (paper)'}, {SET_NAMES[r['analysis_set']]}: "
-        f"{r['k']}/{r['n']}" + ("  [in force]" if r["analysis_set"] == analysis_set else "")
-        for _, r in table.iterrows()
-    ]
-    ax.set_yticks(y, labels, fontsize=9)
-    _percent_axis(ax, "x", f"Responders at week 24 (%), {interval_text}")
-    fig.tight_layout()
+        ax.errorbar(100 * row["proportion"], yi,
+                    xerr=[[100 * (row["proportion"] - row["low"])], [100 * (row["high"] - row["proportion"])]],
+                    fmt="o", color=colours[row["outcome"]],
+                    markerfacecolor=colours[row["outcome"]] if filled else "white", markersize=7, capsize=3)
+    _label_rows(ax, labels, tops, y, total)
+    _percent_axis(ax, "x", wrap(f"Responders at week 24 (%), {interval_text}", 48))
     return fig
 
 
@@ -502,8 +510,9 @@ def subtype_responses(table):
     >>> plt.close(fig)
     """
     use_book_style()
-    fig, ax = plt.subplots(figsize=(7.0, 3.6))
-    y = np.arange(len(table))[::-1]
+    labels = [f"{r['label']} (n = {r['n']})" for _, r in table.iterrows()]
+    tops, y, total = _stacked_rows(labels)
+    fig, ax = plt.subplots(figsize=(WIDTH, total + 1.5))
     left = np.zeros(len(table))
     parts = (
         ("gt40", "> 40% improvement (abstract: > 50%)", PALETTE[0], ""),
@@ -512,31 +521,86 @@ def subtype_responses(table):
     )
     for column, label, colour, hatch in parts:
         values = table[column].to_numpy()
-        ax.barh(y, values, left=left, color=colour, hatch=hatch, edgecolor="white", label=label, height=0.6)
+        ax.barh(y, values, left=left, color=colour, hatch=hatch, edgecolor="white", label=label, height=_MARK_IN)
         left += values
-    ax.set_yticks(y, [f"{r['label']} (n = {r['n']})" for _, r in table.iterrows()])
+    _label_rows(ax, labels, tops, y, total)
     ax.set_xlabel("Patients (count)")
     ax.set_xticks(range(int(left.max()) + 1))
-    fig.legend(loc="lower center", ncol=2, fontsize=8.5, frameon=False)
-    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    _legend_below(fig, *ax.get_legend_handles_labels())
+    return fig
+
+
+def interval_methods(table: pd.DataFrame, method_in_force: str, confidence_level: float):
+    """The intervals of every method for each case, stacked under its label; the method in force solid.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`thalbook.chapters.methods.interval_comparison`.
+    method_in_force : str
+        Drawn solid and thick; the others faded.
+    confidence_level : float
+        For the axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Closed (it is drawn when shown or glued).
+    """
+    use_book_style()
+    cases = list(dict.fromkeys(table["case"]))
+    methods = list(dict.fromkeys(table["method"]))
+    spacing = 0.11
+    labels = [wrap(case) for case in cases]
+    tops, centres, total = [], [], 0.0
+    for label in labels:
+        tops.append(total)
+        centres.append(total + _LINE_IN * (label.count("\n") + 1) + 0.16 + spacing * np.arange(len(methods)))
+        total = centres[-1][-1] + 0.2
+    fig, ax = plt.subplots(figsize=(WIDTH, total + 1.7))
+    for case, label, top, ys in zip(cases, labels, tops, centres, strict=True):
+        rows = table[table["case"].eq(case)].set_index("method")
+        for y, method, colour in zip(ys, methods, PALETTE, strict=False):
+            row = rows.loc[method]
+            strong = method == method_in_force
+            name = method + (" (in force)" if strong else "")
+            ax.hlines(y, 100 * row["low"], 100 * row["high"], color=colour, lw=3.2 if strong else 1.8,
+                      alpha=1 if strong else 0.55, label=name if case == cases[0] else None)
+        estimate = rows.iloc[0]["k"] / rows.iloc[0]["n"]
+        ax.plot([100 * estimate] * 2, [ys[0] - 0.06, ys[-1] + 0.06], color="black", lw=1)
+        ax.text(0.01, top + 0.04, label, transform=ax.get_yaxis_transform(), ha="left", va="top")
+    ax.set_yticks([])
+    ax.set_ylim(total, 0)
+    ax.set_xlim(-1, 101)
+    ax.set_xlabel(wrap(f"proportion, % ({100 * confidence_level:g}% interval; black tick: the estimate k/n)", 50))
+    _legend_below(fig, *ax.get_legend_handles_labels())
+    plt.close(fig)
     return fig
 
 
 # --------------------------------------------------------------------------
-# figures
+# safety figures
 
 
-def _box(ax, x, y, text, colour, width, height=0.085, size=9.5):
+def _box_height(text: str) -> float:
+    return _LINE_IN * (text.count("\n") + 1) + 0.14
+
+
+def _box(ax, x, top, width, text, colour) -> float:
+    """A rounded box of text, ``top`` and ``width`` in inches, as tall as its lines; returns its bottom."""
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                boxstyle="round,pad=0.008,rounding_size=0.012",
-                                facecolor=(*colour[:3], 0.16), edgecolor=colour, linewidth=1.4))
-    ax.text(x, y, text, ha="center", va="center", fontsize=size)
+    height = _box_height(text)
+    ax.add_patch(FancyBboxPatch((x - width / 2, top), width, height, boxstyle="round,pad=0,rounding_size=0.06",
+                                facecolor=(*colour[:3], 0.16), edgecolor=colour, linewidth=1.2))
+    ax.text(x, top + height / 2, text, ha="center", va="center")
+    return top + height
 
 
 def flow_figure(accounting: pd.DataFrame, n_enrolled: int, n_completed: int, dose: str, end: str):
     """A CONSORT-style flow diagram of one study's patients, from enrolment to the end.
+
+    Laid out in inches: every box is as tall as its wrapped text.
 
     Parameters
     ----------
@@ -552,35 +616,34 @@ def flow_figure(accounting: pd.DataFrame, n_enrolled: int, n_completed: int, dos
     Returns
     -------
     matplotlib.figure.Figure
-        Fixed size and fonts, so that the PNG is the same on every run.
+        Fixed size and fonts, so that the drawing is the same on every run.
     """
-    import matplotlib.pyplot as plt
-
     use_book_style()
     colours = {"adverse event": PALETTE[3], "lack of efficacy": PALETTE[0]}
-    steps = len(accounting)
-    fig, ax = plt.subplots(figsize=(7.6, 2.2 + 1.0 * steps))
+    spine, side_width = 0.75, 3.0
+    side = WIDTH - 0.05 - side_width / 2
+    enrolled = f"Enrolled and started thalidomide: n = {n_enrolled}\n{wrap(dose)}"
+    completed = f"Completed treatment to {end}: n = {n_completed}"
+    steps = [f"Left {row['when']}: n = {row['left']}\n{wrap(row['reason'], 42)}" for _, row in accounting.iterrows()]
+    gap = 0.22
+    height = 0.1 + _box_height(enrolled) + sum(gap + _box_height(s) for s in steps) + gap + _box_height(completed)
+    fig, ax = plt.subplots(figsize=(WIDTH, height), layout="none")
+    fig.subplots_adjust(0, 0, 1, 1)
     ax.set_axis_off()
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    top, bottom, spine = 0.88, 0.06, 0.27
+    ax.set_xlim(0, WIDTH)
+    ax.set_ylim(height, 0)
     grey = (0.35, 0.35, 0.35)
-    wrapped_dose = "\n".join(textwrap.wrap(dose, 48))
-    _box(ax, spine, top, f"Enrolled and started thalidomide\nn = {n_enrolled}\n{wrapped_dose}", PALETTE[2],
-         0.5, height=0.21, size=9)
-    _box(ax, spine, bottom, f"Completed treatment to {end}\nn = {n_completed}", PALETTE[2], 0.46, height=0.1)
-    ax.annotate("", xy=(spine, bottom + 0.05), xytext=(spine, top - 0.11),
-                arrowprops={"arrowstyle": "-|>", "color": grey, "lw": 1.3})
-    ys = np.linspace(top - 0.24, bottom + 0.16, steps) if steps > 1 else [0.5]
-    for y, (_, row) in zip(ys, accounting.iterrows(), strict=True):
+    y = start = _box(ax, WIDTH / 2, 0.05, WIDTH - 0.1, enrolled, PALETTE[2])
+    for text, (_, row) in zip(steps, accounting.iterrows(), strict=True):
         colour = colours.get(row["category"], PALETTE[7])
-        ax.annotate("", xy=(0.56, y), xytext=(spine, y),
-                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.3})
-        reason = "\n".join(textwrap.wrap(str(row["reason"]), 38))
-        _box(ax, 0.77, y, f"Left {row['when']}: n = {row['left']}\n{reason}", colour, 0.42, height=0.12, size=8.5)
-        ax.text(spine - 0.015, y - 0.045, f"{row['remaining']} remain", ha="right", va="center", fontsize=8.5,
-                color=grey)
-    fig.tight_layout(pad=0.3)
+        top = y + gap
+        y = _box(ax, side, top, side_width, text, colour)
+        ax.annotate("", xy=(side - side_width / 2, (top + y) / 2), xytext=(spine, (top + y) / 2),
+                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.2})
+        ax.text(spine - 0.06, y + gap / 2, f"{row['remaining']} remain", ha="right", va="center", color=grey)
+    ax.annotate("", xy=(spine, y + gap), xytext=(spine, start),
+                arrowprops={"arrowstyle": "-|>", "color": grey, "lw": 1.2})
+    _box(ax, WIDTH / 2, y + gap, WIDTH - 0.1, completed, PALETTE[2])
     return fig
 
 
@@ -595,34 +658,30 @@ def events_figure(events: pd.DataFrame, study_labels: dict[str, str], confidence
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
     use_book_style()
     shown = events[events["k"].notna() & ~events["is_total"]].copy()
     studies = list(dict.fromkeys(shown["study"]))
-    heights = [max(len(shown[shown["study"].eq(s)]), 1) for s in studies]
-    fig, axes = plt.subplots(len(studies), 1, figsize=(7.6, 1.0 + 0.36 * sum(heights) + 0.5 * len(studies)),
+    panels = []
+    for study in studies:
+        mine = shown[shown["study"].eq(study)]
+        labels = [wrap(f"{e} ({loc}): {int(k)}/{int(n)}")
+                  for e, loc, k, n in zip(mine["event"], mine["location"], mine["k"], mine["n"], strict=True)]
+        panels.append((study, mine, labels, *_stacked_rows(labels)))
+    heights = [total for *_, total in panels]
+    fig, axes = plt.subplots(len(studies), 1, figsize=(WIDTH, sum(heights) + 0.3 * len(studies) + 0.8),
                              sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, study, colour in zip(axes[:, 0], studies, PALETTE, strict=False):
-        mine = shown[shown["study"].eq(study)].iloc[::-1]
-        y = np.arange(len(mine))
+    for ax, (study, mine, labels, tops, y, total), colour in zip(axes[:, 0], panels, PALETTE, strict=False):
         p = (mine["k"] / mine["n"]).to_numpy(dtype=float)
         low, high = mine["low"].to_numpy(dtype=float), mine["high"].to_numpy(dtype=float)
         stated = (mine["basis"] == STATED_BASIS).to_numpy()
         ax.hlines(y, 100 * low, 100 * high, color=colour, lw=2)
-        ax.scatter(100 * p[stated], y[stated], color=colour, zorder=3, s=36, label="denominator stated")
-        ax.scatter(100 * p[~stated], y[~stated], facecolor="white", edgecolor=colour, zorder=3, s=36, lw=1.5,
+        ax.scatter(100 * p[stated], y[stated], color=colour, zorder=3, s=30, label="denominator stated")
+        ax.scatter(100 * p[~stated], y[~stated], facecolor="white", edgecolor=colour, zorder=3, s=30, lw=1.5,
                    label="denominator assumed (all enrolled)")
-        labels = [
-            "\n".join(textwrap.wrap(f"{e} ({loc}): {int(k)}/{int(n)}", 46))
-            for e, loc, k, n in zip(mine["event"], mine["location"], mine["k"], mine["n"], strict=True)
-        ]
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.set_ylim(-0.7, len(mine) - 0.3)
-        ax.set_title(study_labels.get(study, study), loc="left", fontsize=10)
+        _label_rows(ax, labels, tops, y, total)
+        ax.set_title(study_labels.get(study, study), loc="left")
     axes[-1, 0].set_xlim(0, 100)
     axes[-1, 0].set_xlabel(f"patients with the event, % ({100 * confidence_level:g}% interval)")
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False, fontsize=8.5, bbox_to_anchor=(0.5, 0))
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    _legend_below(fig, handles, names)
     return fig

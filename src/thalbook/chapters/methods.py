@@ -20,9 +20,9 @@ import math
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from thalbook.chapters import figures
 from thalbook.chapters.data_provenance import raw_tables
 from thalbook.chapters.tables import frame_table
 from thalbook.chapters.view import View, check_names, check_values
@@ -153,7 +153,7 @@ def build(package, params: dict[str, Any]) -> View:
         interval_rows(comparison, method),
         f"The four interval methods at the {level_text} level for three outcomes of the source studies.",
         "tbl-methods-intervals", widths=[38, 22, 24, 16], markup=["method"])
-    values["fig_methods_intervals"] = interval_figure(comparison, method, level)
+    values["fig_methods_intervals"] = figures.interval_methods(comparison, method, level)
 
     # Analysis sets: ASAS20 in the AS study.
     sets = analysis_set_table(asas_k, asas_n, as_enrolled, completed, method, level)
@@ -243,42 +243,6 @@ def interval_rows(comparison: pd.DataFrame, method_in_force: str) -> pd.DataFram
                                                                            strict=True)],
         "width (points)": [f"{100 * w:.1f}" for w in comparison["width"]],
     })
-
-
-def interval_figure(table: pd.DataFrame, method_in_force: str, confidence_level: float):
-    """The four intervals of each case side by side; the method in force drawn solid, the others faded.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Closed (it is drawn when shown or glued).
-    """
-    import matplotlib.pyplot as plt
-
-    from thalbook.chapters.figures import PALETTE, use_book_style
-
-    use_book_style()
-    cases = list(dict.fromkeys(table["case"]))
-    methods = list(CI_METHODS)
-    fig, ax = plt.subplots(figsize=(7.6, 0.9 + 0.95 * len(cases)))
-    offsets = np.linspace(0.27, -0.27, len(methods))
-    for i, case in enumerate(cases[::-1]):
-        rows = table[table["case"].eq(case)].set_index("method")
-        for offset, method, colour in zip(offsets, methods, PALETTE, strict=False):
-            row = rows.loc[method]
-            strong = method == method_in_force
-            ax.hlines(i + offset, 100 * row["low"], 100 * row["high"], color=colour, lw=3.2 if strong else 1.8,
-                      alpha=1 if strong else 0.55, label=method + (" (in force)" if strong else "") if i == 0 else None)
-        estimate = rows.iloc[0]["k"] / rows.iloc[0]["n"]
-        ax.plot([100 * estimate] * 2, [i - 0.38, i + 0.38], color="black", lw=1)
-    ax.set_yticks(range(len(cases)), cases[::-1], fontsize=9)
-    ax.set_xlim(-1, 101)
-    ax.set_xlabel(f"proportion, % ({100 * confidence_level:g}% interval; black tick: the estimate k/n)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22 if len(cases) > 2 else -0.3), ncol=4, frameon=False,
-              fontsize=8.5)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
 
 
 # --------------------------------------------------------------------------

@@ -37,6 +37,11 @@ from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS
 LEVELS = (0.8, 0.9, 0.95, 0.99)
 #: The choices, in the order the specification curve marks them.
 CHOICES = ("ci_method", "analysis_set", "confidence_level", "rounding")
+#: The headline outcomes of each study, as the multiverse labels them.
+OUTCOMES = {
+    "he2017": ("He et al.: clinical remission, week 8", "He et al.: clinical remission, week 12"),
+    "wei2003": ("Wei et al.: ASAS20 response, week 24",),
+}
 #: The proportions the conclusions are stated against, with their names.
 THRESHOLDS = {0.25: "one quarter", 0.5: "one half"}
 
@@ -46,14 +51,14 @@ def _counts(package, analysis_set: str, rounding: str) -> dict[str, tuple[int, i
     found: dict[str, tuple[int, int] | str] = {}
     try:
         remission = efficacy.remission_table(package, analysis_set, rounding=rounding).set_index("week")
-        for week in (8, 12):
-            found[f"He et al.: clinical remission, week {week}"] = tuple(int(remission.loc[week, c]) for c in "kn")
+        for week, outcome in zip((8, 12), OUTCOMES["he2017"], strict=True):
+            found[outcome] = tuple(int(remission.loc[week, c]) for c in "kn")
     except InputError as error:  # a printed percentage no count reproduces under this rounding
-        for week in (8, 12):
-            found[f"He et al.: clinical remission, week {week}"] = str(error)
+        for outcome in OUTCOMES["he2017"]:
+            found[outcome] = str(error)
     asas = efficacy.asas_by_analysis_set(package)
     r = asas[asas["outcome"].eq("asas20") & asas["analysis_set"].eq(analysis_set)].iloc[0]
-    found["Wei et al.: ASAS20 response, week 24"] = (int(r["k"]), int(r["n"]))
+    found[OUTCOMES["wei2003"][0]] = (int(r["k"]), int(r["n"]))
     return found
 
 

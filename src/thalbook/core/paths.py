@@ -25,7 +25,11 @@ CHAPTERS = ROOT / "chapters"
 PARAMS = ROOT / "params"
 DEFAULT_PARAMS = PARAMS / "default.yml"
 DATA = ROOT / "data"
-BUILD = ROOT / "_build"
+#: The default build directory. Not ``_build``: that is Jupyter Book's own, and
+#: ``jupyter-book clean`` deletes everything in it (the cache and the published book too).
+BUILD = ROOT / "_book"
+#: Jupyter Book's own build directory, which a build may not use (see :data:`BUILD`).
+JUPYTER_BOOK_BUILD = ROOT / "_build"
 REFERENCES = ROOT / "references.bib"
 CITATION = ROOT / "CITATION.cff"
 
