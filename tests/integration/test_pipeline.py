@@ -109,3 +109,24 @@ def test_failing_chapter_leaves_the_published_book_untouched(project_copy: Path)
     assert (project_copy / "_book" / "failed" / "safety.ipynb").is_file()
     assert tree_digest(html) == before
     assert "Traceback" not in proc.stderr
+
+
+def test_jupyter_book_first_then_the_build_publishes_the_whole_book(project_copy: Path):
+    """What a Jupyter Book user types first is refused; the build then publishes every number and figure."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(project_copy / "src")}
+    jb = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", "."], cwd=project_copy,
+                        env=env, capture_output=True, text=True, timeout=300)
+    assert jb.returncode == 2, jb.stdout + jb.stderr
+    proc = thalbook("build", "--format", "html", project=project_copy)
+    assert proc.returncode == 0, proc.stderr
+    html = project_copy / "_book" / "html"
+    safety = (html / "chapters" / "safety.html").read_text(encoding="utf-8")
+    # every glued number is there ("with  to  mg" is what Jupyter Book alone would publish)
+    pasted = re.findall(r'<span class="pasted-text">([^<]*)</span>', safety)
+    assert len(pasted) > 50 and all(text.strip() for text in pasted), pasted[:10]
+    assert "50\u2013100 mg" in safety
+    assert len(list((html / "_images").glob("*.svg"))) >= 14
