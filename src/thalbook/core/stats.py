@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -161,6 +162,14 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
     Decimal('-0.13')
     """
     rounding_argument("round_decimal", rounding)
+    return _round_exact(value, decimals, rounding)
+
+
+# The audit rounds the same few thousand fractions tens of thousands of times (every n of every
+# lattice, in every check); exact Fraction arithmetic is slow enough for that to matter, and the
+# result depends on the value alone (equal numbers of different types hash alike).
+@functools.lru_cache(maxsize=65536)
+def _round_exact(value, decimals: int, rounding: str) -> Decimal:
     scaled = abs(Fraction(value)) * 10**decimals
     whole = math.floor(scaled)
     rest = scaled - whole
