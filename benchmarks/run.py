@@ -89,7 +89,10 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> tuple[floa
     seconds = time.perf_counter() - t0
     CPU_SECONDS.setdefault(what, []).append(round(_children_cpu() - cpu0, 2))
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr + proc.stdout).strip().splitlines()[-15:])
+        lines = (proc.stderr + proc.stdout).strip().splitlines()
+        # Sphinx's warnings come long before the end of its output: keep them with the tail.
+        warnings = [ln for ln in lines[:-15] if "WARNING:" in ln][:5]
+        tail = "\n".join([*warnings, *lines[-15:]])
         raise CommandFailed(f"{what}: exit {proc.returncode} after {seconds:.1f} s:\n{tail}")
     return seconds, proc
 

@@ -32,7 +32,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,31 @@ def run(
 
 def _run(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: int | None,
          progress: Callable[[str], None]) -> RunResult:
+    with _executed(values, out, data_dir, jobs, progress) as (result, derived):
+        _wait_for_results(result, derived, progress)
+    return result
+
+
+def _wait_for_results(result: RunResult, derived: results.Job, progress: Callable[[str], None]) -> Path:
+    """The run's results package, once written (``result.results_dir``)."""
+    computed = not derived.cached
+    result.results_dir = derived.wait()
+    if computed:
+        progress("  results   computed")
+    return result.results_dir
+
+
+@contextlib.contextmanager
+def _executed(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: int | None,
+              progress: Callable[[str], None]) -> Iterator[tuple[RunResult, results.Job]]:
+    """Execute the chapters that are not cached; yield the run and the job computing its results package.
+
+    The results package is computed by a process of its own at the lowest CPU
+    priority (:mod:`thalbook.build.results`), started once the data is found
+    valid: it takes the CPU the kernels leave, and then the core Sphinx leaves
+    (Sphinx uses one), and the caller waits for it only when it needs it.
+    Leaving the context by an exception ends that process.
+    """
     data_dir = Path(data_dir).resolve() if data_dir else paths.data_dir()
     inputs = cache.inputs_digest(data_dir)
     result = RunResult(out=out, params=values, data_dir=data_dir)
@@ -176,10 +201,10 @@ def _run(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: int | N
                              "executing it again")
             todo.append(execute.Task(chapter, received, key))
 
-    with execute.Executor(todo, out, data_dir, jobs or os.cpu_count() or 1) as executor:
-        cache.validate_data(data_dir, out, inputs)  # while the first kernels start
-        # The results package is computed while the chapters execute.
-        with results.Job(out, values, inputs, executor.env) as derived:
+    with contextlib.ExitStack() as afterwards:
+        with execute.Executor(todo, out, data_dir, jobs or os.cpu_count() or 1) as executor:
+            cache.validate_data(data_dir, out, inputs)  # while the first kernels start
+            derived = afterwards.enter_context(results.Job(out, values, inputs, executor.env))
             for note in notes:
                 progress(note)
             if todo:
@@ -187,16 +212,13 @@ def _run(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: int | N
             executions, failures = executor.run(progress)
             if failures:
                 raise BuildError(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
-            if not derived.cached:
-                progress("  results   computed")
-            result.results_dir = derived.wait()
-    result.executions.extend(executions)
+        result.executions.extend(executions)
 
-    for e in result.executions:
-        stage.copy_if_changed(cache.entry(out, e.chapter, e.key), result.executed_dir / f"{e.chapter}.ipynb")
-    result.executions.sort(key=lambda e: e.chapter)
-    builddir.write_atomic(out / "run.json", (json.dumps(result.record(), indent=2) + "\n").encode())
-    return result
+        for e in result.executions:
+            stage.copy_if_changed(cache.entry(out, e.chapter, e.key), result.executed_dir / f"{e.chapter}.ipynb")
+        result.executions.sort(key=lambda e: e.chapter)
+        builddir.write_atomic(out / "run.json", (json.dumps(result.record(), indent=2) + "\n").encode())
+        yield result, derived
 
 
 # --------------------------------------------------------------------------- Jupyter Book
@@ -290,7 +312,14 @@ def build(
 
 def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, jobs: int | None,
            progress: Callable[[str], None], published: list[str]) -> RunResult:
-    result = _run(values, out, data_dir, jobs, progress)
+    with _executed(values, out, data_dir, jobs, progress) as (result, derived):
+        _make_book(result, derived, fmt, out, progress, published)
+    return result
+
+
+def _make_book(result: RunResult, derived: results.Job, fmt: str, out: Path, progress: Callable[[str], None],
+               published: list[str]) -> None:
+    """Build the HTML and/or PDF book of ``result`` and publish them (see :func:`build`)."""
     key = result.book_key
     work = out / "jb"
     marker = out / ".building"
@@ -308,7 +337,7 @@ def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, j
     def stage_dir() -> Path:
         """The stage, assembled once something is to be built (the run record imports pandas)."""
         if not staged:
-            staged.append(stage.stage(out, result.record(), result.results_dir, with_pdf))
+            staged.append(stage.stage(out, result.record(), with_pdf))
         return staged[0]
 
     publication = publish.Publication(out, key)
@@ -336,11 +365,12 @@ def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, j
             pdf = None
             if with_pdf:
                 pdf = publication.pdf_tmp if publication.pdf_tmp is not None else out / "pdf" / "book.pdf"
-            publication.prepare_html(work / "_build" / "html", html_key, pdf)
+            packages = {"data": result.data_dir, "results": _wait_for_results(result, derived, progress)}
+            publication.prepare_html(work / "_build" / "html", html_key, pdf, packages)
         published.extend(publication.commit())
     finally:
         publication.discard()
     for what, seconds, where in timings:
         progress(f"  {what:<9} built ({seconds:.1f} s) -> {where}")
     marker.unlink()
-    return result
+    _wait_for_results(result, derived, progress)

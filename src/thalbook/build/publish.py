@@ -19,7 +19,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from thalbook.build import builddir
@@ -117,11 +117,16 @@ class Publication:
         self.site_tmp: Path | None = None
         self.pdf_tmp: Path | None = None
 
-    def prepare_html(self, built: Path, html_key: str | None = None, pdf: Path | None = None) -> None:
+    def prepare_html(self, built: Path, html_key: str | None = None, pdf: Path | None = None,
+                     packages: Mapping[str, Path] | None = None) -> None:
         """Copy the built HTML beside the published one; with ``pdf``, put that PDF in it as ``book.pdf``.
 
         ``html_key`` (default: the book's key) is what the key file records:
-        an HTML book that carries its PDF has a key of its own.
+        an HTML book that carries its PDF has a key of its own. ``packages``
+        maps a folder of the site (``data``, ``results``) to a data package
+        published there as it is, its descriptor beside its CSVs, so that
+        frictionless and pandas load it by URL (Sphinx's ``{download}`` role
+        would put each file in a folder of its own).
         """
         site = self.out / "site"
         self.site_tmp = site / f".{_site_name(self.key)}.tmp"
@@ -132,6 +137,11 @@ class Publication:
             _drop_unshown_images(self.site_tmp)
             if pdf is not None:
                 shutil.copyfile(pdf, self.site_tmp / PDF_IN_HTML)
+            for folder, source in (packages or {}).items():
+                (self.site_tmp / folder).mkdir()
+                # Regular files only: a link could publish a file from outside the package.
+                for f in sorted(p for p in source.iterdir() if p.is_file() and not p.is_symlink()):
+                    shutil.copyfile(f, self.site_tmp / folder / f.name)
             (self.site_tmp / KEY_FILE).write_text(f"{html_key or self.key}\n{tree_digest(self.site_tmp)}\n")
         except OSError as exc:
             raise BuildError(f"{self.site_tmp}: cannot prepare the new HTML book: {builddir.os_reason(exc)}") from None

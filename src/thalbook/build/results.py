@@ -1,12 +1,14 @@
 """Write the results package (:mod:`thalbook.core.results`) beside the chapters' execution, cached.
 
 The package is computed in a process of its own, started once the data is
-found valid, so that it runs while the kernels execute the chapters instead
-of after them. Its files land in ``<out>/cache/results/<key>/``, where the key
-hashes the build's parameters and its inputs (the data, the package source,
-the pinned requirements): the same key, the same bytes, so a rebuild with
-the same inputs computes nothing. The stage publishes the entry beside the
-book (``results/`` in the HTML).
+found valid, at the lowest CPU priority: it takes the CPU time the kernels
+leave while they execute the chapters, then a core Sphinx leaves (Sphinx
+builds on one), and the build waits for it only to publish the HTML. Its
+files land in ``<out>/cache/results/<key>/``, where the key hashes the
+build's parameters and its inputs (the data, the package source, the pinned
+requirements): the same key, the same bytes, so a rebuild with the same
+inputs computes nothing. Publishing puts the entry beside the book
+(``results/`` in the HTML).
 
 Run as ``python -m thalbook.build.results <directory> <parameters as JSON>``
 with ``THALBOOK_DATA`` naming the data package, as the build does.
@@ -113,6 +115,8 @@ def _prune(directory: Path) -> None:
 
 def main(argv: list[str]) -> int:
     directory, params = Path(argv[0]), json.loads(argv[1])
+    if hasattr(os, "nice"):  # the chapters, whose kernels the build waits for, come first
+        os.nice(19)
     write(directory, params)
     return 0
 

@@ -109,9 +109,10 @@ def published_role(name, rawtext, text, lineno, inliner, options=None, content=N
     Sphinx's ``{download}`` role copies each file into a folder of its own
     under ``_downloads/``, so a ``datapackage.json`` would not sit beside its
     CSVs and could not be loaded by URL; the build publishes the packages in
-    ``data/`` and ``results/`` of the HTML instead (``html_extra_path``), and
-    this role links there, relative to the page. The target is written
-    from the book's root; ``title <target>`` sets the link text.
+    ``data/`` and ``results/`` of the HTML instead
+    (:meth:`thalbook.build.publish.Publication.prepare_html`), and this role
+    links there, relative to the page. The target is written from the book's
+    root; ``title <target>`` sets the link text.
     """
     _, title, target = split_explicit_title(nodes.unescape(text))
     depth = inliner.document.settings.env.docname.count("/")

@@ -1,11 +1,10 @@
-"""Stage the book: its sources, the executed chapters and the data package, in ``<out>/stage``.
+"""Stage the book: its sources and the executed chapters, in ``<out>/stage``.
 
 Jupyter Book builds the stage, never the project itself: the staged
-``_config.yml`` carries the package version, the reproducibility page carries
-the run record (:mod:`thalbook.build.record`), and the data package and the
-results package travel with the book, published as they are in ``data/``
-and ``results/`` of the HTML. Only files whose bytes changed are
-rewritten, so that Sphinx's incremental build re-reads only what changed.
+``_config.yml`` carries the package version and the reproducibility page
+carries the run record (:mod:`thalbook.build.record`). Only files whose
+bytes changed are rewritten, so that Sphinx's incremental build re-reads
+only what changed.
 """
 
 from __future__ import annotations
@@ -20,9 +19,6 @@ from thalbook.build import builddir, record
 from thalbook.build.toc import BOOK_FILES
 from thalbook.core import paths
 
-#: The folder of the stage whose contents Sphinx copies, as they are, into the HTML's root.
-PUBLISHED = "_published"
-
 
 def staged_config(path: Path, with_pdf: bool = False) -> bytes:
     """``_config.yml`` with the package version filled in, so that the book shows one version.
@@ -35,8 +31,6 @@ def staged_config(path: Path, with_pdf: bool = False) -> bytes:
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config["version"] = sphinx_config["release"] = __version__
     config.setdefault("parse", {}).setdefault("myst_substitutions", {})["version"] = __version__
-    # Published as they are, beside the pages (see :func:`stage`).
-    sphinx_config["html_extra_path"] = [PUBLISHED]
     # The stage, and only the stage, may be built (thalbook.build.sphinxext refuses the project itself).
     sphinx_config["thalbook_stage"] = True
     # Whether the HTML book carries its PDF (built together): then every chapter page links it.
@@ -57,13 +51,14 @@ def copy_if_changed(src: Path, dst: Path) -> bool:
     return write_if_changed(dst, src.read_bytes())
 
 
-def stage(out: Path, run: dict[str, Any], results_dir: Path | None = None, with_pdf: bool = False) -> Path:
+def stage(out: Path, run: dict[str, Any], with_pdf: bool = False) -> Path:
     """Assemble the book in ``out/stage`` from ``out/executed`` and the run record ``run``; return the stage.
 
     ``run`` is the record :func:`thalbook.build.pipeline.run` writes to
-    ``out/run.json``; ``results_dir`` the results package of the run
-    (:mod:`thalbook.build.results`); ``with_pdf``: the HTML book will carry
-    the PDF built with it (:data:`thalbook.build.publish.PDF_IN_HTML`).
+    ``out/run.json``; ``with_pdf``: the HTML book will carry the PDF built
+    with it (:data:`thalbook.build.publish.PDF_IN_HTML`). The data and
+    results packages are not staged: publishing puts them beside the pages
+    (:meth:`thalbook.build.publish.Publication.prepare_html`).
     """
     stage_dir = out / "stage"
     wanted = set()
@@ -83,18 +78,7 @@ def stage(out: Path, run: dict[str, Any], results_dir: Path | None = None, with_
     for nb in (out / "executed").glob("*.ipynb"):
         copy_if_changed(nb, stage_dir / "chapters" / nb.name)
         wanted.add(stage_dir / "chapters" / nb.name)
-    # The data package and the results package are published beside the book (``data/`` and
-    # ``results/`` of the HTML, through Sphinx's html_extra_path), each descriptor beside its CSVs,
-    # so that frictionless and pandas load them by URL. Regular files only: a link could publish a
-    # file from outside the package.
-    published = {"data": Path(run["data_dir"])}
-    if results_dir is not None:
-        published["results"] = results_dir
-    for folder, source in published.items():
-        for f in sorted(p for p in source.iterdir() if p.is_file() and not p.is_symlink()):
-            copy_if_changed(f, stage_dir / PUBLISHED / folder / f.name)
-            wanted.add(stage_dir / PUBLISHED / folder / f.name)
-    for stale in [*stage_dir.glob("chapters/*"), *stage_dir.glob(f"{PUBLISHED}/*/*")]:
+    for stale in stage_dir.glob("chapters/*"):
         if stale.is_file() and stale not in wanted:
             stale.unlink()
     return stage_dir

@@ -29,7 +29,9 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import re
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -261,11 +263,17 @@ def _resolved_week(rows: pd.DataFrame, row: pd.Series, seen: tuple[str, ...] = (
     return resolved, reading
 
 
+#: Each package's accounts, read once: a package is not changed after it is loaded (DataPackage).
+_ACCOUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def study_accounts(package) -> dict[str, StudyAccount]:
     """What the papers say of each study's enrolment, visits and withdrawals, by study id.
 
     The audit uses it to bound the n behind a number at each week; the
     chapters use the same reading so that book and audit never disagree.
+    Read once per package (the audit and the multiverse ask for it dozens of
+    times); each call returns a copy of its own.
 
     Examples
     --------
@@ -276,6 +284,16 @@ def study_accounts(package) -> dict[str, StudyAccount]:
     >>> account.withdrawals
     [(2, 2.0), (1, 3.0), (2, 8.0)]
     """
+    try:
+        accounts = _ACCOUNTS.get(package)
+    except TypeError:  # a stand-in for a package, which cannot be a key
+        return _read_accounts(package)
+    if accounts is None:
+        accounts = _ACCOUNTS[package] = _read_accounts(package)
+    return copy.deepcopy(accounts)
+
+
+def _read_accounts(package) -> dict[str, StudyAccount]:
     studies = {study_id: StudyAccount(study_id) for study_id in package.studies["study_id"]}
     for _, row in package.study_facts.iterrows():
         value = reported_number_or_text("study_facts.csv", row, "value")

@@ -68,9 +68,14 @@ __all__ = [
 
 # ---------------------------------------------------------------------- load
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DataPackage:
-    """The validated data package: one DataFrame per file.
+    """The validated data package: one DataFrame per file, not changed once loaded.
+
+    Two packages are the same only if they are the same object, so that what
+    is read from a package can be kept with it (as
+    :func:`thalbook.core.cohort.study_accounts` does); a changed package is a
+    new one (``dataclasses.replace``).
 
     Numeric columns are floats (``nan`` where empty), each followed by
     ``<column>_decimals``; booleans use pandas' nullable ``boolean`` dtype;

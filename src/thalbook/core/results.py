@@ -178,8 +178,9 @@ def tables(package, params: dict[str, Any]) -> dict[str, pd.DataFrame]:
     _check(params)
     level, method = params["confidence_level"], params["ci_method"]
     analysis_set, rounding = params["analysis_set"], params["rounding"]
-    means = efficacy.as_outcomes_table(package, level)
     checks = audit.run_audit(package, rounding=rounding)
+    # The changes are read with the AS chapter's rounding, half-up: the audit is run once when it is that.
+    means = efficacy.as_outcomes_table(package, level, "half-up", checks if rounding == "half-up" else None)
     minors = appraisal.minors(package)
     made = {
         "inferred_counts": _inferred(package),
