@@ -278,6 +278,30 @@ def test_a_failing_latex_run_names_the_tool_and_its_log_and_publishes_neither(
     assert_no_survivors(tag, project)
 
 
+def test_a_failing_results_package_publishes_no_pdf(published_project: Path, tmp_path: Path):
+    """The results package is computed beside Sphinx; a PDF-only build that made its PDF still waits
+    for it, and publishes nothing when it failed."""
+    project, tag = published_project, uuid.uuid4().hex
+    before = published(project)
+    source = project / "src" / "thalbook" / "build" / "results.py"
+    original = source.read_text(encoding="utf-8")
+    head = "def main(argv: list[str]) -> int:\n"
+    assert head in original
+    source.write_text(original.replace(head, head + "    raise SystemExit('planted results fault')\n", 1),
+                      encoding="utf-8")
+    try:
+        code, stderr = build(project, tag, "--format", "pdf", log=tmp_path / "results.log")
+    finally:
+        source.write_text(original, encoding="utf-8")
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
+    assert "pdf       built" not in stderr, "the PDF was reported built although the build failed"
+    last = stderr.strip().splitlines()[-1]
+    assert re.search(r"results package: planted results fault \(full log: \S+results\.log\)", last), last
+    assert published(project) == before, "a failed results package must leave the PDF unpublished"
+    assert_no_survivors(tag, project)
+
+
 # --------------------------------------------------------------------------- Jupyter Book's own commands
 
 

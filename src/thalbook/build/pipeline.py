@@ -142,7 +142,8 @@ def run(
     thalbook.core.errors.DataError
         The data package is invalid (nothing is executed).
     thalbook.core.errors.BuildError
-        A chapter failed; its executed notebook is kept in ``out/failed``.
+        A chapter failed (its executed notebook is kept in ``out/failed``),
+        or the results package failed (its log is ``out/logs/results.log``).
     """
     _check_arguments(params, jobs)
     with builddir.session(out) as out:
@@ -294,6 +295,8 @@ def build(
     ------
     TypeError, ValueError
         As :func:`run`, or ``fmt`` is not one of ``html``, ``pdf``, ``all``.
+    thalbook.core.errors.BuildError
+        As :func:`run`, or Jupyter Book or LaTeX failed: nothing is published.
     thalbook.core.errors.Interrupted
         A signal ended the build; its ``published`` lists what had been
         swapped in by then (nothing, unless the signal came after the swap).
@@ -367,10 +370,11 @@ def _make_book(result: RunResult, derived: results.Job, fmt: str, out: Path, pro
                 pdf = publication.pdf_tmp if publication.pdf_tmp is not None else out / "pdf" / "book.pdf"
             packages = {"data": result.data_dir, "results": _wait_for_results(result, derived, progress)}
             publication.prepare_html(work / "_build" / "html", html_key, pdf, packages)
+        # A build whose results package failed publishes nothing, whatever it built.
+        _wait_for_results(result, derived, progress)
         published.extend(publication.commit())
     finally:
         publication.discard()
     for what, seconds, where in timings:
         progress(f"  {what:<9} built ({seconds:.1f} s) -> {where}")
     marker.unlink()
-    _wait_for_results(result, derived, progress)

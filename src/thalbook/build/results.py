@@ -3,7 +3,8 @@
 The package is computed in a process of its own, started once the data is
 found valid, at the lowest CPU priority: it takes the CPU time the kernels
 leave while they execute the chapters, then a core Sphinx leaves (Sphinx
-builds on one), and the build waits for it only to publish the HTML. Its
+builds on one), and the build waits for it only before it publishes: a
+build whose package failed publishes neither book. Its
 files land in ``<out>/cache/results/<key>/``, where the key hashes the
 build's parameters and its inputs (the data, the package source, the pinned
 requirements): the same key, the same bytes, so a rebuild with the same
