@@ -364,14 +364,13 @@ def _make_book(result: RunResult, derived: results.Job, fmt: str, out: Path, pro
                 _jupyter_book(stage_dir(), "pdflatex", work)
                 publication.prepare_pdf(work / "_build" / "latex" / "book.pdf")
                 timings.append(("pdf", time.perf_counter() - t0, out / "pdf" / "book.pdf"))
+        # Waited for once the books are built: a build whose results package failed publishes nothing.
+        packages = {"data": result.data_dir, "results": _wait_for_results(result, derived, progress)}
         if html_todo:
             pdf = None
             if with_pdf:
                 pdf = publication.pdf_tmp if publication.pdf_tmp is not None else out / "pdf" / "book.pdf"
-            packages = {"data": result.data_dir, "results": _wait_for_results(result, derived, progress)}
             publication.prepare_html(work / "_build" / "html", html_key, pdf, packages)
-        # A build whose results package failed publishes nothing, whatever it built.
-        _wait_for_results(result, derived, progress)
         published.extend(publication.commit())
     finally:
         publication.discard()
