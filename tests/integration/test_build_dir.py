@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 MARKER = ".thalbook-build"
 #: Every name the build creates inside its directory (src/thalbook/build/builddir.py says the same;
 #: written out here so that a name added there without a test here is noticed in review).
-OWNED = (".lock", ".building", "run.json", "cache", "executed", "pending", "failed", "stage",
+OWNED = (".lock", ".building", "run.json", "cache", "executed", "pending", "failed", "stage", "kernels",
          "jb", "site", "html", ".html.tmp", "pdf", "logs")
 
 
@@ -106,6 +106,26 @@ def test_an_empty_directory_is_adopted_and_marked(tmp_path: Path, built_book: Pa
 def marked(tmp_path: Path, built_book: Path) -> Path:
     """A build directory the build marked, with a copy of the session's cache."""
     return seed_cache(built_book, tmp_path / "_book")
+
+
+@pytest.mark.parametrize("inner", ["logs/x", "site/x", "cache/results/x"])
+def test_a_build_directory_inside_another_is_refused_untouched(marked: Path, inner: str):
+    before = snapshot(marked)
+    for verb in ("build", "run"):
+        refused(thalbook(verb, "--out", str(marked / inner)), 2,
+                rf"--out {re.escape(str(marked / inner))}: inside the build directory {re.escape(str(marked))}")
+    assert snapshot(marked) == before
+
+
+def test_a_build_directory_that_lost_its_marker_is_healed(marked: Path):
+    """``make clean`` racing a running build can delete the marker while the build recreates its names."""
+    (marked / MARKER).unlink()
+    proc = thalbook("run", "--out", str(marked))
+    assert proc.returncode == 0, proc.stderr
+    assert f"restored  {marked / MARKER}: the build directory had lost its marker" in proc.stderr
+    assert (marked / MARKER).is_file()
+    again = thalbook("run", "--out", str(marked))
+    assert again.returncode == 0 and "restored" not in again.stderr, again.stderr
 
 
 @pytest.mark.parametrize("name", OWNED)
@@ -306,3 +326,30 @@ def test_a_missing_jupyter_book_command_gives_one_line(tmp_path: Path, built_boo
     last = proc.stderr.strip().splitlines()[-1]
     assert re.search(r"jupyter-book: cannot start Jupyter Book .*run `make setup`", last), last
     assert not (out / "html").exists()
+
+
+def test_a_hostile_data_directory_publishes_only_what_its_descriptor_names(marked: Path, tmp_path: Path):
+    """Dotfiles, an editor's swap file, an HTML page with a script, notes and a folder beside the package:
+    none is published, listed on the reproducibility page, or part of any cache key."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    planted = {".env": "SECRET=1\n", ".studies.csv.swp": "swap\n", "evil.html": "<script>alert(1)</script>\n",
+               "notes.txt": "private\n", "drafts/old.csv": "a\n1\n"}
+    for name, text in planted.items():
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text(text)
+    proc = thalbook("build", "--format", "html", "--out", str(marked), "--data", str(data))
+    assert proc.returncode == 0, proc.stderr
+    assert "executing" not in proc.stderr, "files the package does not name changed a cache key"
+    site = (marked / "html").resolve()
+    named = {p.name for p in (ROOT / "data").iterdir() if p.suffix in (".csv", ".json", ".md")}
+    assert {p.name for p in (site / "data").iterdir()} == named
+    page = (site / "chapters" / "reproducibility.html").read_text(encoding="utf-8")
+    for name in planted:
+        assert Path(name).name not in page, name
+    for leaked in site.rglob("*"):
+        assert leaked.name not in {Path(n).name for n in planted}, leaked
+    check = thalbook("check-data", "--data", str(data))
+    assert check.returncode == 0, check.stderr
+    warned = [ln for ln in check.stderr.splitlines() if ln.startswith("warning:")]
+    assert len(warned) == len(planted), check.stderr

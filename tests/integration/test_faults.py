@@ -9,8 +9,10 @@ the build, which every child inherits (kernels included).
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,13 +78,13 @@ def processes(tag: str, project: Path) -> dict[int, str]:
     return found
 
 
-def wait_for(condition, timeout: float, what: str):
+def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
@@ -148,52 +150,83 @@ def test_a_chapter_that_raises_loses_nothing(published_project: Path, chapter: P
     assert_no_survivors(tag, project)
 
 
-@pytest.mark.parametrize("moment", ["executing", "typesetting"])
-def test_a_killed_build_loses_nothing(published_project: Path, chapter: Path, tmp_path: Path, moment: str):
-    """SIGKILL to the build's process group while a chapter's kernel runs, or while Sphinx runs.
+#: (stage, format, what is killed): every stage of a build, killed with SIGKILL as the out-of-memory
+#: killer or a CI runner's hard kill does: the build's own process only (its children are not told),
+#: and once its whole process group (the lifeline is in a session of its own and outlives it).
+KILLS = [("executing", "html", "process"), ("sphinx", "html", "process"), ("latex", "all", "process"),
+         ("results", "html", "process"), ("publish", "html", "process"), ("executing", "html", "group")]
 
-    The moments are recognised from outside, whatever the pipeline's internals: the planted
-    cell leaves a file once the kernel runs it; Sphinx writes its doctrees under ``_book/jb``
-    after the chapter has executed.
+
+@pytest.mark.parametrize(("stage", "fmt", "target"), KILLS, ids=[f"{s}-{f}-{t}" for s, f, t in KILLS])
+def test_a_build_killed_with_sigkill_leaves_no_process_and_loses_nothing(
+        published_project: Path, chapter: Path, tmp_path: Path, stage: str, fmt: str, target: str):
+    """No process of the build is alive 2 s after it was killed, the book is as it was, the next build works.
+
+    The stages are recognised from outside, whatever the pipeline's internals: the planted cell
+    leaves a file once the kernel runs it; Sphinx writes its doctrees under ``_book/jb`` after the
+    chapter has executed; ``xelatex`` runs; the results package's process runs (its cache entry
+    removed, it is computed again); a new site is being prepared beside the published one.
     """
     project, tag = published_project, uuid.uuid4().hex
     out = project / "_book"
     before = published(project)
     started = tmp_path / "kernel-started"
     log = tmp_path / "killed.log"
-    plant(chapter, moment, started)
+    if stage == "results":
+        for entry in (out / "cache" / "results").iterdir():
+            shutil.rmtree(entry)
+    else:
+        plant(chapter, stage, started)
 
-    def typesetting() -> bool:
+    def sphinx() -> bool:
         executed = re.search(rf"executed\s+{chapter.stem}\b", log.read_text()) if log.exists() else None
         return bool(executed) and any(p.stat().st_mtime > t0 for p in out.glob("jb/**/*.doctree"))
 
+    def running(what: str):
+        return lambda: any(what in command for command in processes(tag, project).values())
+
+    def publishing() -> bool:
+        return any(out.glob("site/.*.tmp"))
+
+    ready = {"executing": started.exists, "sphinx": sphinx, "latex": running("xelatex"),
+             "results": running("thalbook.build.results"), "publish": publishing}[stage]
     t0 = time.time()
-    proc = start(project, tag, "--format", "html", log=log)
+    proc = start(project, tag, "--format", fmt, log=log)
     try:
-        wait_for(started.exists if moment == "executing" else typesetting, 300, f"the build to be {moment}")
-        if moment == "executing":
-            time.sleep(0.5)  # the kernel is inside the cell, not at its first instruction
-        os.killpg(proc.pid, signal.SIGKILL)
+        wait_for(ready, 300, f"the build to be at its {stage} stage", interval=0.005)
+        if stage in ("executing", "sphinx", "latex"):
+            time.sleep(0.3)  # inside the step, not at its first instruction
+        (os.killpg if target == "group" else os.kill)(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == -signal.SIGKILL, log.read_text()
+    assert_no_survivors(tag, project, grace=2.0)
+    if stage == "publish" and published(project) != before:
+        # Killed the instant the swap was made: the new book whole, never a mixture.
+        from thalbook.build import publish
 
-    assert published(project) == before, "the killed build changed the published book"
-    assert_no_survivors(tag, project)
+        assert publish.site_intact(out) and publish.published_key(out) is not None
+    else:
+        assert published(project) == before, "the killed build changed the published book"
 
-    if moment == "executing":
+    if stage == "executing":
         replace_in_cells(chapter, "time.sleep(60)", "time.sleep(0)")
-    code, stderr = build(project, tag, "--format", "html", log=tmp_path / "next.log")
+    code, stderr = build(project, tag, "--format", fmt, log=tmp_path / "next.log")
     assert code == 0, stderr
-    # Killed while typesetting, the chapter had been executed and cached: that work is kept.
-    assert re.search(rf"{'executed' if moment == 'executing' else 'cached'}\s+{chapter.stem}\b", stderr), stderr
+    if stage in ("sphinx", "latex", "publish"):
+        # Killed after the chapter had executed and been cached: that work is kept.
+        assert re.search(rf"cached\s+{chapter.stem}\b", stderr), stderr
     after = published(project)
-    assert after["html"] != before["html"], "the next build published nothing"
-    assert after["pdf"] == before["pdf"]  # an HTML build leaves the PDF alone
+    if stage == "results":
+        assert "results   computed" in stderr, stderr
+    else:
+        assert after["html"] != before["html"], "the next build published nothing"
     assert (out / "html" / "index.html").is_file()
+    assert not list((out / "cache" / "results").glob("*.partial")), "a killed build's partial package was kept"
+    assert not list(out.glob("site/.*.tmp")), "a killed build's half-prepared site was kept"
     assert_no_survivors(tag, project)
 
 
@@ -371,3 +404,105 @@ def test_a_site_changed_after_publication_is_built_again(published_project: Path
     from thalbook.build import publish
 
     assert publish.site_intact(project / "_book")
+
+
+# --------------------------------------------------------------------------- what the build trusts
+
+
+def run_build(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    env.pop("THALBOOK_DATA_DIR", None)
+    return subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_damaged_results_package_in_the_cache_is_computed_again_not_published(published_project: Path,
+                                                                                 built_book: Path):
+    """One CSV truncated, another deleted: the build notices, computes the package again, publishes it whole."""
+    project = published_project
+    out = project / "_book"
+    assert run_build(project, "--format", "all").returncode == 0
+    (entry,) = [p for p in (out / "cache" / "results").iterdir() if p.is_dir()]
+    csvs = sorted(entry.glob("*.csv"))
+    csvs[0].write_bytes(csvs[0].read_bytes()[:40])
+    csvs[1].unlink()
+    # The published site is changed too, so that the HTML is published again from the cache entry.
+    (out / "html" / "search.html").write_text("changed")
+    proc = run_build(project, "--format", "all")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"repaired\s+results: the cached package \w+… was damaged \(its files differ", proc.stderr), (
+        proc.stderr)
+    for csv in csvs[:2]:
+        assert (out / "html" / "results" / csv.name).read_bytes() == (
+            built_book / "html" / "results" / csv.name).read_bytes(), csv.name
+    again = run_build(project, "--format", "all")
+    assert "html      up to date" in again.stderr and "repaired" not in again.stderr, again.stderr
+
+
+def test_a_truncated_published_pdf_is_built_again(published_project: Path):
+    project = published_project
+    assert run_build(project, "--format", "all").returncode == 0
+    pdf = project / "_book" / "pdf" / "book.pdf"
+    whole = pdf.stat().st_size
+    pdf.write_bytes(pdf.read_bytes()[: whole // 2])
+    proc = run_build(project, "--format", "pdf")
+    assert proc.returncode == 0, proc.stderr
+    assert "the published PDF was changed after it was published: building it again" in proc.stderr
+    assert pdf.read_bytes()[-6:].strip().endswith(b"%%EOF") and pdf.stat().st_size > whole // 2
+    assert "pdf       up to date" in run_build(project, "--format", "pdf").stderr
+
+
+@pytest.mark.parametrize("added", ["an empty directory", "a key file deeper down"])
+def test_a_site_with_something_added_is_built_again(published_project: Path, added: str):
+    project = published_project
+    assert run_build(project, "--format", "all").returncode == 0
+    site = (project / "_book" / "html").resolve()
+    if added == "an empty directory":
+        (site / "uploads").mkdir()
+    else:
+        (site / "chapters" / ".thalbook-key").write_text("<script>alert(1)</script>")
+    proc = run_build(project, "--format", "all")
+    assert proc.returncode == 0, proc.stderr
+    assert "changed after it was published" in proc.stderr
+    now = (project / "_book" / "html").resolve()
+    assert not (now / "uploads").exists() and not (now / "chapters" / ".thalbook-key").exists()
+
+
+def test_the_search_index_holds_only_terms_of_the_pages_of_this_build(published_project: Path):
+    """Built with one parameter set and then another into the same directory, no term of the first
+    that the second's pages lack is left in the index (Sphinx's incremental build keeps them)."""
+    project = published_project
+    for rounding in ("truncation", "half-up"):
+        proc = run_build(project, "--format", "html", "--set", f"rounding={rounding}")
+        assert proc.returncode == 0, proc.stderr
+        text = (project / "_book" / "html" / "searchindex.js").read_text(encoding="utf-8")
+        index = json.loads(text[len("Search.setIndex("):-1])
+        empty = sorted(term for field in ("terms", "titleterms") for term, pages in index[field].items()
+                       if pages == [])
+        assert not empty, f"terms that lead to no page: {empty[:10]}"
+
+
+def test_a_latex_engine_that_dies_before_its_log_is_named(published_project: Path, chapter: Path, tmp_path: Path):
+    """An ``xelatex`` that fails before writing a log: make's "Error 12" is not the last word."""
+    project, tag = published_project, uuid.uuid4().hex
+    before = published(project)
+    # A new sentence, so that the LaTeX source changes and latexmk runs the engine.
+    nb = nbformat.read(chapter, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"A sentence {uuid.uuid4().hex}."))
+    nbformat.write(nb, chapter)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "xelatex").write_text("#!/bin/sh\necho 'xelatex: planted failure' >&2\nexit 1\n")
+    (fake / "xelatex").chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), TAG: tag,
+           "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "pdf"], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("thalbook: error: LaTeX (xelatex) failed: "), last
+    assert "Error 12" not in last.split("(")[0], last
+    assert re.search(r"\((no LaTeX log was written; )?read \S+\.log", last), last
+    assert published(project) == before
+    assert_no_survivors(tag, project)

@@ -248,6 +248,7 @@ def test_record_lists_every_parameter_its_chapters_and_checksums(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "a.csv").write_bytes(b"x\n1\n")
+    (data_dir / "datapackage.json").write_text('{"resources": [{"name": "a", "path": "a.csv"}]}')
     params = {"ci_method": "jeffreys", "rounding": "half-up"}
     text = record.render(params, {"methods": ("ci_method",), "audit": ("rounding",)},
                          {"methods": {"seconds": 2.25, "executed_at": "t1"},

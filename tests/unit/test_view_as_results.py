@@ -223,13 +223,15 @@ def test_parameters_are_checked(package):
         as_results.build(package, {"confidence_level": 0.95, "ci_method": "wilson"})
     with pytest.raises(TypeError, match="unexpected \\['rounding'\\]"):
         as_results.build(package, {**DEFAULT, "rounding": "half-up"})
-    with pytest.raises(InputError, match="analysis_set must be one of"):
+    with pytest.raises(InputError, match="analysis_set: 'per-protocol' is not one of"):
         as_results.build(package, {**DEFAULT, "analysis_set": "per-protocol"})
     with pytest.raises(InputError, match="ci_method"):
         as_results.build(package, {**DEFAULT, "ci_method": "wald"})
     # the schema's range, not only what an interval can take
-    for level in (0.4, 1, "0.95", True):
-        with pytest.raises(InputError, match="confidence_level must be a number from 0.5"):
+    for level, reason in ((0.4, "0.4 is less than the minimum of 0.5"),
+                          (1, "1 is greater than or equal to the maximum of 1"),
+                          ("0.95", "'0.95' is not of type 'number'"), (True, "True is not of type 'number'")):
+        with pytest.raises(InputError, match=f"^confidence_level: {re.escape(reason)}$"):
             as_results.build(package, {**DEFAULT, "confidence_level": level})
 
 

@@ -5,11 +5,15 @@ A build directory (``thalbook build --out DIR``, default ``_book``) is one of:
 - new: the build creates it;
 - empty: the build adopts it;
 - marked: it holds :data:`MARKER`, a regular file the build wrote when it
-  created or adopted the directory.
+  created or adopted the directory;
+- one whose marker was lost (``make clean`` racing a running build), holding
+  only the build's own names and something only the build makes: the marker
+  is restored, and the build says so.
 
 Anything else (a non-empty directory the build did not mark, a file, ``""``,
 ``/``, the project's sources or a directory that contains them, the project's
-``_build``, which ``jupyter-book clean`` empties) is refused with
+``_build``, which ``jupyter-book clean`` empties, a directory inside another
+build directory or inside the project's ``_book``) is refused with
 one line and exit code 2: the build only ever writes or deletes what it made.
 Inside a marked directory the build touches only the names in :data:`OWNED`;
 anything else there is left alone. Before it writes, the build checks that no
@@ -32,20 +36,23 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from thalbook.build.lifeline import Lifeline
 from thalbook.core import paths
 from thalbook.core.errors import BuildError, InputError
 
 #: Written by the build in every directory it builds into.
 MARKER = ".thalbook-build"
+MARKER_TEXT = "A thalbook build directory: the build owns the names it creates here.\n"
 #: The names the build creates inside its directory; nothing else there is touched.
 OWNED = (MARKER, ".lock", ".building", "run.json", "cache", "executed", "pending", "failed", "stage",
-         "jb", "site", "html", ".html.tmp", "pdf", "logs")
+         "jb", "site", "html", ".html.tmp", "pdf", "logs", "kernels")
 #: Directories of the project's sources: a build directory may not be inside one.
 SOURCE_DIRS = ("chapters", "data", "params", "src", "tests", "benchmarks", "scripts", ".git")
 
@@ -92,6 +99,10 @@ def claim(out: str | os.PathLike) -> Path:
     for name in SOURCE_DIRS:
         if directory.is_relative_to(root / name):
             raise InputError(f"{where}: inside the book's sources ({name}/); name a directory of its own")
+    for outer in (paths.BUILD.resolve(), *(p for p in directory.parents if _marked(p))):
+        if directory != outer and directory.is_relative_to(outer):
+            raise InputError(f"{where}: inside the build directory {outer}, whose names belong to its "
+                             "builds; name a directory of its own")
     try:
         if directory.exists() and not directory.is_dir():
             raise InputError(f"{where}: not a directory")
@@ -102,17 +113,50 @@ def claim(out: str | os.PathLike) -> Path:
             except FileNotFoundError:
                 marked = False
             if not marked:
-                if marker.is_symlink() or any(directory.iterdir()):
+                if marker.is_symlink() or (any(directory.iterdir()) and not _lost_its_marker(directory)):
                     raise InputError(
                         f"{where}: not empty and not a thalbook build directory (no {MARKER}); "
                         "name a new or empty directory")
-                marker.write_text("A thalbook build directory: the build owns the names it creates here.\n")
+                marker.write_text(MARKER_TEXT)
         else:
             directory.mkdir(parents=True)
-            marker.write_text("A thalbook build directory: the build owns the names it creates here.\n")
+            marker.write_text(MARKER_TEXT)
     except OSError as exc:
         raise InputError(f"{where}: {os_reason(exc)}") from None
     return directory
+
+
+def _marked(directory: Path) -> bool:
+    """Whether ``directory`` holds the build's marker as a regular file."""
+    try:
+        return stat.S_ISREG((directory / MARKER).lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _lost_its_marker(directory: Path) -> bool:
+    """Whether ``directory`` is a build directory whose marker was deleted, and nothing else touched.
+
+    ``rm -rf`` (``make clean``) racing a running build can delete the marker
+    while the build goes on creating its names. Such a directory holds only
+    names of :data:`OWNED`, no link but the build's ``html``, and at least one
+    thing no other program makes: the build's lock file, its run record or
+    its verdict on the data.
+    """
+    names = {entry.name for entry in directory.iterdir()}
+    if not names <= set(OWNED):
+        return False
+    if any((directory / name).is_symlink() for name in names - {"html"}):
+        return False
+    return ((directory / ".lock").is_file() or (directory / "cache" / "valid-data").is_dir()
+            or _is_run_record(directory / "run.json"))
+
+
+def _is_run_record(path: Path) -> bool:
+    try:
+        return "thalbook" in json.loads(path.read_bytes())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def os_reason(exc: BaseException) -> str:
@@ -167,11 +211,14 @@ def check_links(out: Path) -> None:
 
 
 @contextlib.contextmanager
-def lock(out: Path) -> Iterator[None]:
+def lock(out: Path) -> Iterator[int]:
     """Hold an exclusive lock on ``out`` for the whole build, so that two builds never write it at once.
 
     The lock file is opened without following a link and without truncating;
-    its descriptor is not inherited by programs the build starts.
+    its descriptor (yielded) is not inherited by programs the build starts,
+    but for the one it is passed to on purpose
+    (:class:`thalbook.build.lifeline.Lifeline`), which keeps the lock held
+    until the build's children are gone.
     """
     path = out / ".lock"
     try:
@@ -185,22 +232,31 @@ def lock(out: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BuildError(f"{out}: another thalbook build is running there") from None
-        yield
+        yield fd
     finally:
         os.close(fd)
 
 
 @contextlib.contextmanager
-def session(out: str | os.PathLike) -> Iterator[Path]:
-    """Claim and lock the build directory ``out`` for one build; yield it as an absolute path.
+def session(out: str | os.PathLike,
+            progress: Callable[[str], None] | None = None) -> Iterator[tuple[Path, Lifeline]]:
+    """Claim and lock the build directory ``out`` for one build; yield it as an absolute path, and the lifeline.
 
     A directory the build did not make is refused (:func:`claim`), and so is any
     link under the build's own names that it did not make (:func:`check_links`).
+    Every process the build starts is registered with the lifeline
+    (:mod:`thalbook.build.lifeline`), which ends them if the build dies, and
+    keeps the lock until they are gone.
     """
+    text = os.fspath(out)
+    given = Path(text).expanduser()
+    lost = bool(text.strip()) and given.is_dir() and not _marked(given) and any(given.iterdir())
     directory = claim(out)
-    with lock(directory):
+    if lost and progress is not None:
+        progress(f"  restored  {directory / MARKER}: the build directory had lost its marker")
+    with lock(directory) as fd, Lifeline(hold=fd) as line:
         check_links(directory)
-        yield directory
+        yield directory, line
 
 
 def write_atomic(path: Path, content: bytes) -> None:

@@ -61,15 +61,35 @@ def dir_digest(directory: Path, pattern: str = "*") -> str:
     return h.hexdigest()
 
 
+def data_digest(data_dir: Path) -> str:
+    """Digest of the names and bytes of the files the data package's descriptor names.
+
+    Only those are the package (:func:`thalbook.core.validate.named_files`):
+    a note or an editor's swap file beside them changes no key. Files are
+    read in blocks, so a file too large to be data costs no memory before
+    validation refuses it.
+    """
+    from thalbook.core.validate import named_files
+
+    h = hashlib.sha256()
+    for path in named_files(data_dir):
+        h.update(str(path.relative_to(data_dir)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 def inputs_digest(data_dir: Path) -> str:
     """Digest of what every chapter depends on besides itself and its parameters.
 
-    The data files, the package source and the runtime lock (``requirements.txt``;
+    The data package's files (:func:`data_digest`), the package source and the runtime lock (``requirements.txt``;
     the test tools' lock, ``requirements-dev.txt``, is not an input of any chapter):
     changing any of them re-executes every chapter.
     """
     h = hashlib.sha256()
-    h.update(dir_digest(data_dir).encode())
+    h.update(data_digest(data_dir).encode())
     h.update(dir_digest(paths.PACKAGE).encode())  # code, and the Sphinx templates it ships
     h.update(file_digest(paths.ROOT / "requirements.txt").encode())
     h.update(sys.version.encode())
@@ -94,7 +114,7 @@ def book_key(executions: Iterable[Execution], data_dir: Path) -> str:
         h.update(file_digest(paths.ROOT / name).encode())
     for md in sorted(paths.CHAPTERS.glob("*.md")):
         h.update(md.name.encode() + file_digest(md).encode())
-    h.update(dir_digest(data_dir).encode())
+    h.update(data_digest(data_dir).encode())
     return h.hexdigest()
 
 

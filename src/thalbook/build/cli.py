@@ -103,7 +103,8 @@ def make_parser() -> argparse.ArgumentParser:
                            **with_parameters)
     _add_build_options(run)
     check = verbs.add_parser("check-data", help="validate the data package",
-                             description="Validate the data package; print every problem as file:row: field: problem.")
+                             description="Validate the data package; print every problem as file:row: field: problem, "
+                                         "and warn about every file its descriptor does not name.")
     _add_data_option(check)
     audit = verbs.add_parser("audit", help="check every published number",
                              description="Recompute and judge every number the two papers publish.")
@@ -136,14 +137,19 @@ def _data_dir(arg: Path | None) -> Path:
 
 
 def _check_data(args: argparse.Namespace) -> int:
-    from thalbook.core import data
+    from thalbook.core import data, validate
 
-    problems = data.validate(_data_dir(args.data))
+    directory = _data_dir(args.data)
+    # Files the descriptor does not name stay behind when the book is published: a warning, not a
+    # problem (an editor's swap file does not spoil the package), so that nobody expects them online.
+    for path, why in validate.unpublished_files(directory):
+        print(f"warning: {directory.name}/{path}: {why}; it is neither published nor listed", file=sys.stderr)
+    problems = data.validate(directory)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 2
-    print(f"{_data_dir(args.data)}: data package is valid")
+    print(f"{directory}: data package is valid")
     return 0
 
 

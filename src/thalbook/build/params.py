@@ -17,10 +17,10 @@ by hand is only what neither library offers:
 - :class:`ParameterLoader`, PyYAML's safe loader with three hooks: duplicate
   keys, aliases and nesting deeper than :data:`MAX_DEPTH` are refused, so a
   small file cannot silently lose a value or expand without bound;
-- a check that numbers are finite, since a JSON Schema cannot refuse NaN
-  (every comparison with it is false, so it passes ``minimum``);
-- :func:`describe`, which shows any value in a few dozen characters
-  (``reprlib`` with one change: it never calls ``str`` on a huge integer).
+- the check of names and values, :func:`thalbook.core.parameters.check`
+  (finite numbers, since a JSON Schema cannot refuse NaN, then the schema),
+  which lives in the core so that every chapter runs the same one on what
+  papermill passes it; this module only adds where a value came from.
 
 Examples
 --------
@@ -40,21 +40,22 @@ thalbook.core.errors.ParameterError: --set confidence_level: nan is not a finite
 from __future__ import annotations
 
 import decimal
-import math
 import os
-import reprlib
 import stat
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
-from thalbook.core import paths
+from thalbook.core import parameters, paths
 from thalbook.core.errors import ParameterError
+from thalbook.core.parameters import DESCRIBE_LIMIT, describe  # noqa: F401
+from thalbook.core.parameters import clip as _clip
+from thalbook.core.parameters import show_name as _show_name
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, DESCRIPTIONS, ROUNDINGS, SCHEMA  # noqa: F401
 
-# The choices, their wording and the schema are the vocabulary's (one list for the whole book).
+# The choices, their wording and the schema are the vocabulary's (one list for the whole book);
+# describe() and DESCRIBE_LIMIT are the core check's, re-exported for the build's callers.
 
 #: Largest parameter file (and ``--set`` value), in bytes. A parameter set is
 #: a few lines; the cap bounds the time and memory spent on a wrong file.
@@ -64,14 +65,6 @@ MAX_FILE_BYTES = 64 * 1024
 #: parameter is a scalar; the limit keeps PyYAML's recursive composer, and
 #: anything that walks the result, far from Python's recursion limit.
 MAX_DEPTH = 20
-
-#: Longest description of a user value in a message, in characters.
-DESCRIBE_LIMIT = 60
-
-#: Integers wider than this are described by their number of digits: Python
-#: refuses ``str()`` of an integer beyond 4300 digits, and no parameter needs
-#: more than a handful.
-_INT_BITS = 128
 
 #: Errors PyYAML's scalar constructors let escape for a value they cannot build
 #: (``!!int ''``, ``!!bool maybe``, ``2001-13-45`` as a date); they are
@@ -87,91 +80,9 @@ _FILE_KINDS = (
 )
 
 
-# --------------------------------------------------------------------------- describing user values
-
-
-class _Brief(reprlib.Repr):
-    """``reprlib.Repr`` whose integers never go through ``str`` when huge."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel = 3
-        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 4
-        self.maxstring = self.maxother = self.maxlong = 40
-
-    def repr_int(self, x: int, level: int) -> str:
-        if x.bit_length() > _INT_BITS:
-            # the count of decimal digits, found by comparison, not by printing
-            n = abs(x)
-            digits = max(1, int((n.bit_length() - 1) * math.log10(2)) - 1)
-            while n >= 10**digits:
-                digits += 1
-            return f"an integer of {digits} digits"
-        return super().repr_int(x, level)
-
-
-_BRIEF = _Brief()
-
-
-def _clip(text: str, limit: int = DESCRIBE_LIMIT, keep_end: bool = False) -> str:
-    """``text`` on one printable line of at most ``limit`` characters.
-
-    ``keep_end`` keeps both ends (for a path, whose last part names the file).
-    """
-    if len(text) > limit:
-        half = (limit - 3) // 2
-        text = text[:half] + "..." + text[-half:] if keep_end else text[: limit - 3] + "..."
-    if not text.isprintable():
-        # repr escapes line breaks, control and unencodable characters
-        text = repr(text)[1:-1]
-        if len(text) > limit:
-            text = text[: limit - 3] + "..."
-    return text
-
-
 def _show_path(path: Path | str) -> str:
+    """A path for a message: one line, both ends kept (the last part names the file)."""
     return _clip(str(path), limit=200, keep_end=True)
-
-
-def _show_name(key: Any) -> str:
-    """A parameter name as written (unquoted) when it is short plain text, else described."""
-    if isinstance(key, str) and key.isprintable() and len(key) <= DESCRIBE_LIMIT:
-        return key
-    return describe(key)
-
-
-def describe(value: Any, limit: int = DESCRIBE_LIMIT) -> str:
-    """Show ``value`` for an error message: Python's ``repr``, cut to ``limit`` characters.
-
-    The description is one line whatever the value: long text and long lists
-    are cut (``...``), nesting beyond three levels is elided, mappings whose
-    keys cannot be sorted are shown in their own order, and an integer too
-    wide to print is described by its number of digits.
-
-    Parameters
-    ----------
-    value : object
-        Anything a YAML document can hold.
-    limit : int
-        Longest description, in characters.
-
-    Returns
-    -------
-    str
-        At most ``limit`` printable characters.
-
-    Examples
-    --------
-    >>> describe("up")
-    "'up'"
-    >>> describe(10**5000)
-    'an integer of 5001 digits'
-    >>> describe({1: "a", "b": [[[[["deep"]]]]]})
-    "{1: 'a', 'b': [[[...]]]}"
-    >>> len(describe("x" * 10_000)) <= 60
-    True
-    """
-    return _clip(_BRIEF.repr(value), limit)
 
 
 # --------------------------------------------------------------------------- reading YAML
@@ -385,54 +296,16 @@ def _read_yaml(path: Path) -> dict[Any, Any]:
 # --------------------------------------------------------------------------- validating
 
 
-def _unprintable_problem(value: Any) -> str | None:
-    """Why ``value`` is refused before ``jsonschema`` sees it, or None.
-
-    NaN and infinities pass a JSON Schema range; an integer too wide to print
-    would break the schema's own message.
-    """
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{describe(value)} is not a finite number"
-    pending = [value]
-    while pending:  # iterative: the loader bounds the depth, but nothing here relies on it
-        item = pending.pop()
-        if isinstance(item, int) and item.bit_length() > _INT_BITS:
-            return f"{describe(item)} is too large"
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            pending.extend(item)
-    return None
-
-
 def _check(values: dict[Any, Any], source: str) -> None:
-    """Raise :class:`ParameterError` naming the first invalid parameter.
+    """Raise :class:`ParameterError` naming ``source`` and the first invalid parameter.
 
-    The schema's message is kept, with its ``repr`` of the value replaced by
-    :func:`describe` so that its length is bounded.
+    The check is :func:`thalbook.core.parameters.check`, the one every chapter
+    runs; ``source`` (a file, ``--set``) is put before its message.
     """
-    for key in values:
-        if not isinstance(key, str):
-            raise ParameterError(f"{source} {describe(key)}: a parameter name must be text, "
-                                 f"not {type(key).__name__}")
-    unknown = sorted(set(values) - set(SCHEMA["properties"]))
-    if unknown:
-        raise ParameterError(
-            f"{source} {_show_name(unknown[0])}: unknown parameter (known: {', '.join(SCHEMA['properties'])})"
-        )
-    for name in sorted(values):
-        value = values[name]
-        problem = _unprintable_problem(value)
-        if problem is None:
-            validator = jsonschema.Draft7Validator(SCHEMA["properties"][name])
-            err = next(iter(validator.iter_errors(value)), None)
-            if err is None:
-                continue
-            shown = repr(err.instance)
-            problem = (describe(err.instance) + err.message[len(shown):] if err.message.startswith(shown)
-                       else _clip(err.message, 120))
-        raise ParameterError(f"{source} {name}: {problem}")
+    try:
+        parameters.check(values)
+    except ParameterError as exc:
+        raise ParameterError(f"{source} {exc}") from None
 
 
 def check_set(values: Any) -> None:

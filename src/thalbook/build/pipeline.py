@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,7 @@ from typing import Any
 
 from thalbook import __version__
 from thalbook.build import builddir, cache, execute, publish, results, stage
+from thalbook.build.lifeline import Lifeline
 from thalbook.build.params import check_set
 from thalbook.build.toc import Chapter, chapters
 from thalbook.core import paths
@@ -146,13 +148,13 @@ def run(
         or the results package failed (its log is ``out/logs/results.log``).
     """
     _check_arguments(params, jobs)
-    with builddir.session(out) as out:
-        return _run(params, out, data_dir, jobs, progress)
+    with builddir.session(out, progress) as (out, line):
+        return _run(params, out, line, data_dir, jobs, progress)
 
 
-def _run(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: int | None,
+def _run(values: dict[str, Any], out: Path, line: Lifeline, data_dir: Path | None, jobs: int | None,
          progress: Callable[[str], None]) -> RunResult:
-    with _executed(values, out, data_dir, jobs, progress) as (result, derived):
+    with _executed(values, out, line, data_dir, jobs, progress) as (result, derived):
         _wait_for_results(result, derived, progress)
     return result
 
@@ -167,7 +169,7 @@ def _wait_for_results(result: RunResult, derived: results.Job, progress: Callabl
 
 
 @contextlib.contextmanager
-def _executed(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: int | None,
+def _executed(values: dict[str, Any], out: Path, line: Lifeline, data_dir: Path | None, jobs: int | None,
               progress: Callable[[str], None]) -> Iterator[tuple[RunResult, results.Job]]:
     """Execute the chapters that are not cached; yield the run and the job computing its results package.
 
@@ -175,8 +177,12 @@ def _executed(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: in
     priority (:mod:`thalbook.build.results`), started once the data is found
     valid: it takes the CPU the kernels leave, and then the core Sphinx leaves
     (Sphinx uses one), and the caller waits for it only when it needs it.
-    Leaving the context by an exception ends that process.
+    Leaving the context by an exception ends that process. What a killed
+    build left half made (a results package, a site or PDF being prepared)
+    is removed first.
     """
+    results.prune_partials(out)
+    publish.prune_unfinished(out)
     data_dir = Path(data_dir).resolve() if data_dir else paths.data_dir()
     inputs = cache.inputs_digest(data_dir)
     result = RunResult(out=out, params=values, data_dir=data_dir)
@@ -203,9 +209,11 @@ def _executed(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: in
             todo.append(execute.Task(chapter, received, key))
 
     with contextlib.ExitStack() as afterwards:
-        with execute.Executor(todo, out, data_dir, jobs or os.cpu_count() or 1) as executor:
+        with execute.Executor(todo, out, data_dir, jobs or os.cpu_count() or 1, line) as executor:
             cache.validate_data(data_dir, out, inputs)  # while the first kernels start
-            derived = afterwards.enter_context(results.Job(out, values, inputs, executor.env))
+            derived = afterwards.enter_context(results.Job(out, values, inputs, executor.env, line))
+            if derived.repaired:
+                progress(f"  repaired  results: {derived.repaired}; computing it again")
             for note in notes:
                 progress(note)
             if todo:
@@ -225,18 +233,21 @@ def _executed(values: dict[str, Any], out: Path, data_dir: Path | None, jobs: in
 # --------------------------------------------------------------------------- Jupyter Book
 
 
-def _start_jupyter_book(command: list[str]) -> subprocess.Popen:
+def _start_jupyter_book(command: list[str], line: Lifeline) -> subprocess.Popen:
     """Start a Jupyter Book process in a process group of its own, so that the build can end it whole.
 
     Its LaTeX run (``make``, ``latexmk``, ``xelatex``) belongs to that group:
-    an interrupted build ends every one of them (:func:`_end_group`).
+    an interrupted build ends every one of them (:func:`_end_group`), and a
+    killed build's lifeline does (:mod:`thalbook.build.lifeline`).
     """
     try:
-        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
     except OSError as exc:
         raise BuildError(f"{command[0]}: cannot start Jupyter Book ({exc.strerror or exc}); "
                          "run `make setup`") from None
+    line.watch(proc.pid)
+    return proc
 
 
 def _end_group(proc: subprocess.Popen) -> None:
@@ -246,10 +257,11 @@ def _end_group(proc: subprocess.Popen) -> None:
     proc.communicate()
 
 
-def _jupyter_book(stage_dir: Path, builder: str, work: Path) -> None:
+def _jupyter_book(stage_dir: Path, builder: str, work: Path, line: Lifeline) -> None:
     exe = Path(sys.executable).with_name("jupyter-book")
+    started = time.time()
     proc = _start_jupyter_book([str(exe), "build", str(stage_dir), "--path-output", str(work),
-                                "--builder", builder, *JUPYTER_BOOK_FLAGS])
+                                "--builder", builder, *JUPYTER_BOOK_FLAGS], line)
     try:
         stdout, stderr = proc.communicate()
     except BaseException:
@@ -259,19 +271,40 @@ def _jupyter_book(stage_dir: Path, builder: str, work: Path) -> None:
         # Whatever Jupyter Book left running in its group (a LaTeX run) ends with it.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+        line.release(proc.pid)
     if proc.returncode == 0:
         return
     log = work / f"{builder}.log"
     builddir.write_atomic(log, (stdout + "\n" + stderr).encode())
+    raise _failure(builder, stdout + "\n" + stderr, proc.returncode, work, log, started)
+
+
+def _failure(builder: str, output: str, code: int, work: Path, log: Path, started: float) -> BuildError:
+    """One line for a failed Jupyter Book run: the LaTeX engine, its first error and its log, or Sphinx's error.
+
+    LaTeX ran when this run wrote its log, or when ``make`` or ``latexmk``
+    reported a failure (they do when ``xelatex`` dies before writing a log):
+    the line then names the engine, never only make's "Error 12".
+    """
     latex_log = work / "_build" / "latex" / "book.log"
-    if builder == "pdflatex" and latex_log.is_file():
-        errors = [ln for ln in latex_log.read_text(errors="replace").splitlines() if ln.startswith("!")]
+    fresh = latex_log.is_file() and latex_log.stat().st_mtime >= started
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    if builder == "pdflatex" and (fresh or any(_LATEX_RUN.search(ln) for ln in lines)):
+        logged = latex_log.read_text(errors="replace").splitlines() if fresh else []
+        errors = [ln for ln in logged if ln.startswith("!")]
+        errors += [ln for ln in lines if ln.startswith("!") or _LATEX_ERROR.search(ln)]
         first = errors[0][:300] if errors else "no error line in its log"
-        raise BuildError(f"LaTeX (xelatex) failed: {first} (read {latex_log}; Jupyter Book's output: {log})")
-    lines = [ln for ln in (stderr + stdout).splitlines() if ln.strip()]
+        where = f"read {latex_log}; Jupyter Book's output: {log}" if fresh else f"no LaTeX log was written; read {log}"
+        return BuildError(f"LaTeX (xelatex) failed: {first} ({where})")
     interesting = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln or "Error" in ln] or lines[-5:] or [
-        f"exit status {proc.returncode}"]
-    raise BuildError(f"jupyter-book {builder} build failed: {interesting[0].strip()[:400]} (full log: {log})")
+        f"exit status {code}"]
+    return BuildError(f"jupyter-book {builder} build failed: {interesting[0][:400]} (full log: {log})")
+
+
+#: A line of ``make`` or ``latexmk`` saying that the LaTeX run failed.
+_LATEX_RUN = re.compile(r"^make(\[\d+\])?: \*\*\*|^Latexmk: ")
+#: A line that says what went wrong in a LaTeX run that wrote no log.
+_LATEX_ERROR = re.compile(r"(?i)xelatex.*(error|not found|failed)|^Latexmk: .*(error|fail)")
 
 
 # --------------------------------------------------------------------------- the whole build
@@ -306,22 +339,22 @@ def build(
     _check_arguments(params, jobs)
     published: list[str] = []
     try:
-        with builddir.session(out) as out:
-            return _build(params, fmt, out, data_dir, jobs, progress, published)
+        with builddir.session(out, progress) as (out, line):
+            return _build(params, fmt, out, line, data_dir, jobs, progress, published)
     except Interrupted as exc:
         exc.published = published
         raise
 
 
-def _build(values: dict[str, Any], fmt: str, out: Path, data_dir: Path | None, jobs: int | None,
+def _build(values: dict[str, Any], fmt: str, out: Path, line: Lifeline, data_dir: Path | None, jobs: int | None,
            progress: Callable[[str], None], published: list[str]) -> RunResult:
-    with _executed(values, out, data_dir, jobs, progress) as (result, derived):
-        _make_book(result, derived, fmt, out, progress, published)
+    with _executed(values, out, line, data_dir, jobs, progress) as (result, derived):
+        _make_book(result, derived, fmt, out, line, progress, published)
     return result
 
 
-def _make_book(result: RunResult, derived: results.Job, fmt: str, out: Path, progress: Callable[[str], None],
-               published: list[str]) -> None:
+def _make_book(result: RunResult, derived: results.Job, fmt: str, out: Path, line: Lifeline,
+               progress: Callable[[str], None], published: list[str]) -> None:
     """Build the HTML and/or PDF book of ``result`` and publish them (see :func:`build`)."""
     key = result.book_key
     work = out / "jb"
@@ -354,14 +387,16 @@ def _make_book(result: RunResult, derived: results.Job, fmt: str, out: Path, pro
             progress("  html      the published site was changed after it was published: building it again")
         if html_todo:
             t0 = time.perf_counter()
-            _jupyter_book(stage_dir(), "html", work)
+            _jupyter_book(stage_dir(), "html", work, line)
             timings.append(("html", time.perf_counter() - t0, out / "html"))
         if fmt in ("pdf", "all"):
             if publish.pdf_key(out) == key:
                 progress("  pdf       up to date")
             else:
+                if publish.pdf_changed(out):
+                    progress("  pdf       the published PDF was changed after it was published: building it again")
                 t0 = time.perf_counter()
-                _jupyter_book(stage_dir(), "pdflatex", work)
+                _jupyter_book(stage_dir(), "pdflatex", work, line)
                 publication.prepare_pdf(work / "_build" / "latex" / "book.pdf")
                 timings.append(("pdf", time.perf_counter() - t0, out / "pdf" / "book.pdf"))
         # Waited for once the books are built: a build whose results package failed publishes nothing.

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from thalbook.build import builddir
 from thalbook.core.errors import BuildError
+from thalbook.core.validate import named_files
 
 #: The file beside a published output that holds the key of the book it is.
 KEY_FILE = ".thalbook-key"
@@ -38,11 +39,29 @@ def published_key(out: Path) -> str | None:
 
 
 def tree_digest(root: Path) -> str:
-    """SHA-256 of the names and bytes of every regular file under ``root`` but the key file."""
+    """SHA-256 of the names of everything under ``root``, and the bytes of its files, but ``root``'s key file.
+
+    Directories count by their names (an empty directory added to a site
+    changes it), links and other special files by their names and kinds; a
+    file named like the key file anywhere but at the top is a file like any other.
+    """
     h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p.name != KEY_FILE):
-        h.update(str(path.relative_to(root)).encode() + b"\0")
-        h.update(path.read_bytes())
+    for path in sorted(root.rglob("*")):
+        if path.parent == root and path.name == KEY_FILE:
+            continue
+        kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file" if path.is_file() else "other"
+        h.update(f"{path.relative_to(root)}\0{kind}\0".encode())
+        if kind == "file":
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of one file's bytes, read in blocks (a PDF can be large)."""
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
     return h.hexdigest()
 
 
@@ -58,9 +77,35 @@ def site_intact(out: Path) -> bool:
 
 
 def pdf_key(out: Path) -> str | None:
-    """The key of the book currently published as ``out/pdf/book.pdf``, if any."""
+    """The key of the book currently published as ``out/pdf/book.pdf``, if any.
+
+    None, too, when the PDF's bytes are not those published (truncated,
+    replaced): its key file records their digest.
+    """
     target, key_file = out / "pdf" / "book.pdf", out / "pdf" / KEY_FILE
-    return key_file.read_text().strip() if target.is_file() and key_file.is_file() else None
+    if target.is_symlink() or not target.is_file() or not key_file.is_file():
+        return None
+    lines = key_file.read_text().split("\n")
+    if len(lines) < 2 or lines[1].strip() != file_sha256(target):
+        return None
+    return lines[0].strip()
+
+
+def pdf_changed(out: Path) -> bool:
+    """Whether a published PDF is there whose bytes are not those the build published."""
+    return (out / "pdf" / "book.pdf").is_file() and (out / "pdf" / KEY_FILE).is_file() and pdf_key(out) is None
+
+
+def prune_unfinished(out: Path) -> None:
+    """Remove what a killed build left half prepared: a site tree, a PDF, a link (the caller holds the lock)."""
+    site = out / "site"
+    if site.is_dir() and not site.is_symlink():
+        for tmp in site.glob(".*.tmp"):
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+    for tmp in (out / "pdf" / ".book.pdf.tmp", out / ".html.tmp"):
+        if tmp.is_symlink() or tmp.is_file():
+            tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -139,9 +184,12 @@ class Publication:
                 shutil.copyfile(pdf, self.site_tmp / PDF_IN_HTML)
             for folder, source in (packages or {}).items():
                 (self.site_tmp / folder).mkdir()
-                # Regular files only: a link could publish a file from outside the package.
-                for f in sorted(p for p in source.iterdir() if p.is_file() and not p.is_symlink()):
-                    shutil.copyfile(f, self.site_tmp / folder / f.name)
+                # What the descriptor names only: the directory may also hold what is no part of the
+                # package (dotfiles, swap files, notes), and a link could publish a file from outside it.
+                for f in named_files(source):
+                    target = self.site_tmp / folder / f.relative_to(source)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(f, target)
             (self.site_tmp / KEY_FILE).write_text(f"{html_key or self.key}\n{tree_digest(self.site_tmp)}\n")
         except OSError as exc:
             raise BuildError(f"{self.site_tmp}: cannot prepare the new HTML book: {builddir.os_reason(exc)}") from None
@@ -172,9 +220,10 @@ class Publication:
                 os.replace(tmp_link, link)
                 done.append("html")
             if self.pdf_tmp is not None:
+                digest = file_sha256(self.pdf_tmp)
                 os.replace(self.pdf_tmp, self.out / "pdf" / "book.pdf")
                 self.pdf_tmp = None
-                builddir.write_atomic(self.out / "pdf" / KEY_FILE, (self.key + "\n").encode())
+                builddir.write_atomic(self.out / "pdf" / KEY_FILE, f"{self.key}\n{digest}\n".encode())
                 done.append("pdf")
         if "html" in done:
             current = link.resolve()

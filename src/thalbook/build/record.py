@@ -23,6 +23,7 @@ import yaml
 
 from thalbook import __version__
 from thalbook.core import paths
+from thalbook.core.validate import named_files
 from thalbook.core.vocabulary import DESCRIPTIONS, EFFECTS, allowed
 
 #: The page the record fills in.
@@ -66,7 +67,8 @@ def values(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
     timings : dict
         Chapter name -> ``{"seconds": float, "executed_at": str}``.
     data_dir : path
-        The data package used.
+        The data package used; ``checksums`` lists the files its descriptor
+        names (:func:`thalbook.core.validate.named_files`), as published.
 
     Returns
     -------
@@ -90,7 +92,8 @@ def values(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
             versions.append([name, metadata.version(name)])
         except metadata.PackageNotFoundError:
             versions.append([name, "not installed"])
-    files = sorted(p for p in data_dir.glob("*") if p.is_file()) if data_dir.is_dir() else []
+    # The files published with the book: what the descriptor names, not whatever else the directory holds.
+    files = named_files(data_dir)
     return {
         "parameters_table": _table(["parameter", "value", "meaning", "allowed values"], param_rows,
                                    "The parameters of this build.", "tbl-repro-parameters", [22, 18, 30, 30]),
@@ -102,7 +105,8 @@ def values(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
         "kernel_seconds": f"{sum(t['seconds'] for t in timings.values()):.1f}",
         "versions_table": _table(["package", "version"], versions, "Versions of Python and the main packages.",
                                  "tbl-repro-versions", [50, 50]),
-        "checksums": "\n".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in files),
+        "checksums": "\n".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(data_dir).as_posix()}"
+                               for p in files),
     }
 
 

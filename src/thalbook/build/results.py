@@ -28,10 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from thalbook.build import builddir, cache
+from thalbook.build.lifeline import Lifeline
 from thalbook.core.errors import BuildError
 
 #: As :data:`thalbook.core.results.DESCRIPTOR`, which is not imported: the build process stays free of pandas.
 DESCRIPTOR = "datapackage.json"
+#: Beside the package in its cache entry, never published: the digest of every file the entry holds.
+DIGEST = ".thalbook-digest"
 
 
 def key(params: dict[str, Any], inputs: str) -> str:
@@ -54,6 +57,50 @@ def write(directory: Path, params: dict[str, Any]) -> None:
         builddir.write_atomic(directory / f"{name}.csv", results.csv_bytes(table))
     meta = results.descriptor(made, params)
     builddir.write_atomic(directory / DESCRIPTOR, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode())
+    builddir.write_atomic(directory / DIGEST, (entry_digest(directory) + "\n").encode())
+
+
+def entry_digest(directory: Path) -> str:
+    """SHA-256 of the names and bytes of every file in the entry ``directory`` but :data:`DIGEST`."""
+    h = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.name == DIGEST and path.parent == directory:
+            continue
+        h.update(str(path.relative_to(directory)).encode() + (b"/\0" if path.is_dir() else b"\0"))
+        if path.is_file() and not path.is_symlink():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def damage(directory: Path) -> str | None:
+    """What is wrong with the cache entry ``directory``, or None when it holds exactly what was written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     entry = Path(tmp) / "key"; entry.mkdir()
+    ...     _ = (entry / "a.csv").write_text("x\\n1\\n")
+    ...     _ = (entry / DIGEST).write_text(entry_digest(entry))
+    ...     before = damage(entry)
+    ...     _ = (entry / "a.csv").write_text("x\\n")
+    ...     before, damage(entry)
+    (None, 'its files differ from those it was written with')
+    """
+    try:
+        recorded = (directory / DIGEST).read_text().strip()
+    except OSError:
+        return "it has no record of its files" if directory.exists() else "absent"
+    return None if recorded == entry_digest(directory) else "its files differ from those it was written with"
+
+
+def prune_partials(out: Path) -> None:
+    """Remove the half-written packages of killed builds (the caller holds the build directory's lock)."""
+    directory = out / "cache" / "results"
+    if directory.is_dir():
+        for partial in directory.glob("*.partial"):
+            if partial.is_dir() and not partial.is_symlink():
+                shutil.rmtree(partial, ignore_errors=True)
 
 
 class Job:
@@ -61,13 +108,20 @@ class Job:
 
     A context manager: leaving it before :meth:`wait` returned (an
     interrupt, a failed chapter) ends the process and keeps no half entry.
+    An entry is trusted only if its files are the ones it was written with
+    (:func:`damage`); a damaged one is computed again and ``repaired`` says
+    what was found.
     """
 
-    def __init__(self, out: Path, params: dict[str, Any], inputs: str, env: dict[str, str]) -> None:
+    def __init__(self, out: Path, params: dict[str, Any], inputs: str, env: dict[str, str],
+                 line: Lifeline) -> None:
         self.path = entry(out, key(params, inputs))
         self.proc: subprocess.Popen | None = None
-        if (self.path / DESCRIPTOR).is_file():
+        self.line = line
+        found = damage(self.path)
+        if found is None:
             return
+        self.repaired = "" if found == "absent" else f"the cached package {self.path.name[:12]}… was damaged ({found})"
         self.work = self.path.with_name(self.path.name + ".partial")
         shutil.rmtree(self.work, ignore_errors=True)
         shutil.rmtree(self.path, ignore_errors=True)
@@ -77,7 +131,10 @@ class Job:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "thalbook.build.results", str(self.work), json.dumps(params)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        line.watch(self.proc.pid)
+
+    repaired = ""
 
     @property
     def cached(self) -> bool:
@@ -86,7 +143,9 @@ class Job:
     def wait(self) -> Path:
         """The directory of the package, once written; raise BuildError if its process failed."""
         if self.proc is not None:
-            if self.proc.wait() != 0:
+            code = self.proc.wait()
+            self.line.release(self.proc.pid)
+            if code != 0:
                 lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
                 last = lines[-1].strip()[:300] if lines else f"exit status {self.proc.returncode}"
                 raise BuildError(f"results package: {last} (full log: {self.log})")
@@ -103,6 +162,7 @@ class Job:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
             self.proc.wait()
+            self.line.release(self.proc.pid)
             shutil.rmtree(self.work, ignore_errors=True)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import sys
 from pathlib import Path
 
@@ -121,8 +122,32 @@ def published_role(name, rawtext, text, lineno, inliner, options=None, content=N
     return [link], []
 
 
+def _index_this_build_only(app, exception) -> None:
+    """Drop from ``searchindex.js`` the terms that lead to no page: those of earlier builds.
+
+    Sphinx 7.4's incremental build (``IndexBuilder.prune`` then ``get_terms``)
+    keeps every word an earlier build indexed, mapped to an empty list of
+    pages, so the published index would depend on what was built into the
+    same directory before (terms of an earlier parameter set). A term of this
+    build always maps to at least one page, so dropping the empty ones gives
+    the index a fresh build would write.
+    """
+    index = Path(app.outdir) / "searchindex.js"
+    if exception is not None or app.builder.format != "html" or not index.is_file():
+        return
+    text = index.read_text(encoding="utf-8")
+    head, tail = "Search.setIndex(", ")"
+    if not (text.startswith(head) and text.rstrip().endswith(tail)):
+        return  # another format than Sphinx 7's: leave it as it is
+    data = json.loads(text.rstrip()[len(head):-len(tail)])
+    for field in ("terms", "titleterms"):
+        data[field] = {term: pages for term, pages in data.get(field, {}).items() if pages != []}
+    index.write_text(head + json.dumps(data, sort_keys=True) + tail, encoding="utf-8")  # as Sphinx writes it
+
+
 def setup(app):
     app.add_role("published", published_role)
+    app.connect("build-finished", _index_this_build_only)
     app.add_config_value("thalbook_stage", False, "env", types=[bool])
     app.add_config_value("thalbook_pdf", False, "html", types=[bool])
     app.connect("config-inited", _refuse_unstaged)

@@ -99,8 +99,8 @@ def build(package, params: Mapping[str, Any]) -> View:
     >>> build(data.load(), {"confidence_level": 0.95, "ci_method": "wald", "analysis_set": "itt"})
     Traceback (most recent call last):
     ...
-    thalbook.core.errors.InputError: ci_method must be one of `wilson`, `clopper-pearson`, `jeffreys`, \
-`agresti-coull`, got 'wald'
+    thalbook.core.errors.ParameterError: ci_method: 'wald' is not one of ['wilson', 'clopper-pearson', 'jeffreys', \
+'agresti-coull']
     """
     level, method, analysis_set = _checked(params)
     study = cohort.source_study(package, "as")

@@ -27,14 +27,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from thalbook.chapters import data_provenance, figures, tables
-from thalbook.chapters.view import View
+from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import cohort, safety, stats, vocabulary
-from thalbook.core.errors import InputError
 from thalbook.core.statement_checks import statement_rows
 
 #: The parameters the chapter declares, as its notebook's parameters cell does.
@@ -46,15 +44,9 @@ COMMON_EVENTS = {"dry_mouth": "dry mouth", "constipation": "constipation", "dizz
 
 
 def _checked(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameter values, checked against the schema the build validates them with."""
-    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
-    if missing or extra:
-        raise TypeError(f"safety.build: parameters must be {', '.join(PARAMETERS)}; "
-                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
-    for name in PARAMETERS:
-        error = next(jsonschema.Draft7Validator(vocabulary.SCHEMA["properties"][name]).iter_errors(params[name]), None)
-        if error is not None:
-            raise InputError(f"{name}: {error.message}")
+    """The parameter values, checked as ``thalbook`` checks them (:func:`thalbook.chapters.view.check_values`)."""
+    check_names("safety", params, PARAMETERS)
+    check_values(params)
     return {name: params[name] for name in PARAMETERS}
 
 
@@ -91,7 +83,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     ------
     TypeError
         If ``params`` lacks one of the chapter's parameters or has another.
-    thalbook.core.errors.InputError
+    thalbook.core.errors.ParameterError
         If a parameter value is not allowed (:data:`thalbook.core.vocabulary.SCHEMA`).
 
     Examples
@@ -107,7 +99,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     >>> build(data.load(), {"confidence_level": 0.3, "ci_method": "wilson"})
     Traceback (most recent call last):
     ...
-    thalbook.core.errors.InputError: confidence_level: 0.3 is less than the minimum of 0.5
+    thalbook.core.errors.ParameterError: confidence_level: 0.3 is less than the minimum of 0.5
     """
     chosen = _checked(params)
     level, method = chosen["confidence_level"], chosen["ci_method"]

@@ -18,11 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
 import numpy as np
 
-from thalbook.core.errors import InputError
-from thalbook.core.vocabulary import SCHEMA, allowed, allowed_values
+from thalbook.core import parameters
 
 
 def check_names(chapter: str, params: Mapping[str, Any], names: Sequence[str]) -> None:
@@ -47,29 +45,33 @@ def check_names(chapter: str, params: Mapping[str, Any], names: Sequence[str]) -
 
 
 def check_values(params: Mapping[str, Any]) -> None:
-    """Refuse a parameter value that the parameter schema does not allow: the user's input.
+    """Refuse a parameter value that ``thalbook build`` would refuse: the user's input.
 
-    The schema is the one the build validates parameter files with
-    (:data:`thalbook.core.vocabulary.SCHEMA`), so that a chapter run by
-    papermill answers as the build does.
+    The check is :func:`thalbook.core.parameters.check`, the one the build
+    runs on parameter files and ``--set``, so that a chapter run by papermill
+    answers as ``thalbook`` does, word for word (without saying where the
+    value came from: the chapter cannot know).
 
     Raises
     ------
-    thalbook.core.errors.InputError
-        Naming the parameter, what it may be and the value given.
+    thalbook.core.errors.ParameterError
+        An :class:`~thalbook.core.errors.InputError` naming the parameter and
+        what is wrong with its value: not finite (NaN, an infinity), of the
+        wrong type (a boolean or text is not a number) or outside what the
+        schema allows.
 
     Examples
     --------
     >>> check_values({"confidence_level": 0.3})
     Traceback (most recent call last):
     ...
-    thalbook.core.errors.InputError: confidence_level must be a number from 0.5 up to, not including, 1, got 0.3
+    thalbook.core.errors.ParameterError: confidence_level: 0.3 is less than the minimum of 0.5
+    >>> check_values({"confidence_level": float("nan")})
+    Traceback (most recent call last):
+    ...
+    thalbook.core.errors.ParameterError: confidence_level: nan is not a finite number
     """
-    for name, value in params.items():
-        error = next(jsonschema.Draft7Validator(SCHEMA["properties"][name]).iter_errors(value), None)
-        if error is not None:
-            wanted = f"one of {allowed(name)}" if allowed_values(name) else allowed(name)
-            raise InputError(f"{name} must be {wanted}, got {value!r}")
+    parameters.check(params)
 
 
 def parameter_markdown(values: dict[str, Any]) -> str:

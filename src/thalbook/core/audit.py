@@ -46,6 +46,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
@@ -795,6 +796,61 @@ def summarise(audit: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(columns=list(STATUSES), fill_value=0)
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): ``=``, ``+``, ``-``,
+#: ``@``, a tab or a carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A number a spreadsheet reads as that number, not as a formula: it stays as it is.
+_PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def _inert(cell):
+    """A text cell a spreadsheet would evaluate, quoted; any other cell as it is."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def csv_text(table: pd.DataFrame) -> str:
+    r"""A table as CSV that a spreadsheet opens without evaluating any cell: the audit's and the results package's.
+
+    Text that would start a formula (:data:`FORMULA_STARTS`) gets a leading
+    single quote, as OWASP advises against CSV injection: the data package's
+    quotes and what the audit copies from them are text of the user's, and
+    ``=HYPERLINK(...)`` in a cell would be a live link in a spreadsheet.
+    Numbers stay as they are, in a numeric column (``-1.87``) or as text that
+    is a plain number (``"-1.87"``); so does all other text. UTF-8 text, ``\n``
+    line ends, missing values empty, floats in full.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Any table; only its text cells can change.
+
+    Returns
+    -------
+    str
+        The CSV text, with a header row and no index.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"reported": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "-2+3", "-1.87", "a-b"],
+    ...                       "change": [-1.87, 0.5, 1.0, 2.0, 3.0, 4.0]})
+    >>> print(csv_text(table), end="")
+    reported,change
+    "'=HYPERLINK(""http://x"")",-1.87
+    '+1,0.5
+    '@SUM(A1),1.0
+    '-2+3,2.0
+    -1.87,3.0
+    a-b,4.0
+    """
+    text = table.copy()
+    for column in text.columns:
+        if not (pd.api.types.is_numeric_dtype(text[column]) or pd.api.types.is_bool_dtype(text[column])):
+            text[column] = text[column].map(_inert)
+    return text.to_csv(index=False, lineterminator="\n")
+
+
 def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     """Render the audit as a fixed-width text table, CSV or JSON.
 
@@ -803,7 +859,8 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     audit : pandas.DataFrame
         What :func:`run_audit` returns.
     fmt : {"table", "csv", "json"}
-        ``csv`` has exactly the columns :data:`COLUMNS` and a header row;
+        ``csv`` has exactly the columns :data:`COLUMNS` and a header row,
+        and no cell a spreadsheet would evaluate (:func:`csv_text`);
         ``json`` is a list of records.
 
     Returns
@@ -828,7 +885,7 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
         raise ValueError(f"format_audit: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     audit = audit.loc[:, list(COLUMNS)]
     if fmt == "csv":
-        return audit.to_csv(index=False, lineterminator="\n")
+        return csv_text(audit)
     if fmt == "json":
         return audit.to_json(orient="records", indent=2, force_ascii=False) + "\n"
     if audit.empty:

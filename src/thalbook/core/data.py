@@ -40,16 +40,20 @@ from thalbook.core.errors import DataError, InputError, Problem
 from thalbook.core.quotes import PLAIN_NUMBER
 from thalbook.core.validate import (
     DESCRIPTOR,
+    MAX_FILE_BYTES,
     RESOURCES,
     data_directory,
     entry_problems,
     field_types,
+    named_files,
+    oversize,
     resources_by_name,
     validate,
 )
 
 __all__ = [
     "DESCRIPTOR",
+    "MAX_FILE_BYTES",
     "RESOURCES",
     "DataPackage",
     "cell_text",
@@ -57,6 +61,7 @@ __all__ = [
     "is_stated",
     "is_true",
     "load",
+    "named_files",
     "non_totals",
     "printed",
     "reported_number",
@@ -114,17 +119,31 @@ _VERDICTS: dict[str, tuple[Problem, ...]] = {}
 
 
 def _snapshot(directory: Path) -> tuple[str, dict[str, bytes], dict] | None:
-    """Read the descriptor and every file once; None if any is unreadable or unsafe to read."""
+    """Read the descriptor and every file once; None if any is unreadable or unsafe to read.
+
+    Raises
+    ------
+    thalbook.core.errors.DataError
+        If a file is larger than :data:`MAX_FILE_BYTES`, before any of it is
+        read: validating would only say so again, after reading the rest.
+    """
     if entry_problems(directory):
         return None
     try:
+        too_large = oversize(directory / DESCRIPTOR, DESCRIPTOR)
+        if too_large is not None:
+            raise DataError([too_large])
         raw = (directory / DESCRIPTOR).read_bytes()
         descriptor = json.loads(raw.decode("utf-8"))
         resources = resources_by_name(descriptor)
+        files = {name: resources[name]["path"] for name in RESOURCES}
+        too_large = [problem for file in files.values() if (problem := oversize(directory / file, file)) is not None]
+        if too_large:
+            raise DataError(too_large)
         digest = hashlib.sha256(raw)
         blobs = {}
-        for name in RESOURCES:
-            blob = (directory / resources[name]["path"]).read_bytes()
+        for name, file in files.items():
+            blob = (directory / file).read_bytes()
             digest.update(b"\0" + name.encode() + b"\0" + blob)
             blobs[name] = blob
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -161,7 +180,10 @@ def content_digest(data_dir: str | os.PathLike | None = None) -> str | None:
     >>> len(content_digest())
     64
     """
-    snapshot = _snapshot(data_directory(data_dir))
+    try:
+        snapshot = _snapshot(data_directory(data_dir))
+    except DataError:  # a file too large to read
+        return None
     return None if snapshot is None else snapshot[0]
 
 
@@ -193,6 +215,8 @@ def load(data_dir: str | os.PathLike | None = None) -> DataPackage:
     ------
     thalbook.core.errors.DataError
         If :func:`validate` finds any problem; ``error.problems`` lists them.
+        A file larger than :data:`MAX_FILE_BYTES` is refused before any file
+        is read (or validated).
 
     Examples
     --------

@@ -26,7 +26,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import io
 from typing import Any
 
 import pandas as pd
@@ -204,14 +203,19 @@ def tables(package, params: dict[str, Any]) -> dict[str, pd.DataFrame]:
 def csv_bytes(table: pd.DataFrame) -> bytes:
     r"""A table as the package's CSV: UTF-8, ``\n`` line ends, missing values empty, floats in full.
 
+    Written by :func:`thalbook.core.audit.csv_text`: the tables carry the
+    data package's text (quotes, printed values), so a text cell a
+    spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, carriage
+    return first) is prefixed with ``'``; numbers stay as they are.
+
     Examples
     --------
     >>> csv_bytes(pd.DataFrame({"a": [1, None], "b": ["x", "y"]}).astype({"a": "Int64"}))
     b'a,b\n1,x\n,y\n'
+    >>> csv_bytes(pd.DataFrame({"quote": ["=1+1"], "change": [-1.87]}))
+    b"quote,change\n'=1+1,-1.87\n"
     """
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue().encode("utf-8")
+    return audit.csv_text(table).encode("utf-8")
 
 
 def _field_type(series: pd.Series) -> str:

@@ -14,9 +14,17 @@ primary and foreign keys). :func:`validate` checks the package in two passes:
    (:mod:`thalbook.core.quotes`), and that every row a chapter looks up by
    its text is there (:data:`REQUIRED_ROWS`).
 
-Before either pass, every entry of the directory must be safe to read and to
-publish with the book: a regular file, or a link that stays inside the
-package. :func:`thalbook.core.data.load` validates before it reads.
+Before either pass, every entry of the directory must be safe to read: a
+regular file, or a link that stays inside the package; and every file that is
+read must be no larger than :data:`MAX_FILE_BYTES`, judged before it is read.
+:func:`thalbook.core.data.load` validates before it reads. What is published
+with the book, and listed with its checksum, is only what the descriptor names
+(:func:`named_files`); anything else in the directory is left behind
+(:func:`unpublished_files`).
+
+This module imports nothing beyond the standard library when it is imported
+(the frictionless pass and the quote rule import theirs when they run), so
+that the build floor reads descriptors through it without pandas.
 
 Examples
 --------
@@ -42,9 +50,14 @@ from pathlib import Path
 
 from thalbook.core import paths
 from thalbook.core.errors import Problem
-from thalbook.core.quotes import PLAIN_NUMBER, QUOTED_FIELDS, value_in_quote
 
 DESCRIPTOR = "datapackage.json"
+#: The Data Package's conventional readme, published with the package when present.
+README = "README.md"
+#: The largest file of the package that is read, in bytes (the largest today, the
+#: descriptor, has about 54 kB). Checked with ``stat`` before reading: parsing takes
+#: several times a file's size in memory, so a huge file is refused before it costs that.
+MAX_FILE_BYTES = 10_000_000
 
 #: The files of the package, in the order they are checked and loaded.
 RESOURCES = (
@@ -235,6 +248,40 @@ def entry_problems(directory: Path) -> list[Problem]:
     return [Problem(path.name, None, "file", reason) for path in entries if (reason := _unsafe(path, directory))]
 
 
+def oversize(path: Path, file: str) -> Problem | None:
+    """A problem if the file at ``path`` is larger than :data:`MAX_FILE_BYTES`; None if not, or if it is missing.
+
+    Judged by ``stat`` alone: nothing of the file is read.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    file : str
+        Its name as problems give it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> big = Path(tempfile.mkdtemp()) / "big.csv"
+    >>> with big.open("wb") as handle:
+    ...     handle.truncate(300_000_000)  # sparse: no disk or memory used
+    300000000
+    >>> str(oversize(big, "big.csv"))
+    'big.csv: file: 300.0 MB, over the 10 MB a data file may have'
+    >>> oversize(paths.data_dir() / DESCRIPTOR, DESCRIPTOR) is None
+    True
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if size <= MAX_FILE_BYTES:
+        return None
+    limit = f"{MAX_FILE_BYTES / 1e6:g} MB"
+    return Problem(file, None, "file", f"{size / 1e6:.1f} MB, over the {limit} a data file may have")
+
+
 def _read_bytes(path: Path, file: str, problems: list[Problem], directory: Path) -> bytes | None:
     reason = _unsafe(path, directory)
     if reason:
@@ -242,6 +289,10 @@ def _read_bytes(path: Path, file: str, problems: list[Problem], directory: Path)
         return None
     if not path.is_file():
         problems.append(Problem(file, None, "file", f"missing: no file at {path}"))
+        return None
+    too_large = oversize(path, file)
+    if too_large is not None:
+        problems.append(too_large)
         return None
     try:
         return path.read_bytes()
@@ -328,6 +379,146 @@ def _check_contract(descriptor: dict) -> list[Problem]:
                 problems.append(Problem(DESCRIPTOR, None, f"resources.{name}.schema",
                                         f"lacks the contract column {column!r}"))
     return problems
+
+
+# ------------------------------------------------- the files a descriptor names
+
+# A scheme (``http:``, ``file:``, ``data:``, a drive letter): a path that is no local file of the package.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _local_file(directory: Path, path: object) -> Path | None:
+    """The regular file that the relative ``path`` names inside ``directory``; None if it names no such file.
+
+    Refused: anything but a non-empty relative POSIX path (an absolute path, a
+    URL, a ``..`` or ``.`` step, a backslash), and any link on the way, which
+    could lead outside the package.
+    """
+    if not isinstance(path, str) or not path or "\\" in path or _SCHEME.match(path) or path.startswith("/"):
+        return None
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    target = directory
+    for part in parts:
+        target = target / part
+        if target.is_symlink():
+            return None
+    return target if target.is_file() else None
+
+
+def _descriptor_of(directory: Path) -> dict | None:
+    """The descriptor of the package in ``directory``, if it is a regular file that may be read and holds JSON."""
+    path = _local_file(directory, DESCRIPTOR)
+    if path is None or oversize(path, DESCRIPTOR) is not None:
+        return None
+    try:
+        descriptor = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return descriptor if isinstance(descriptor, dict) else None
+
+
+def _declared(descriptor: dict) -> list[str]:
+    """Every path the descriptor names for the package: itself, the readme, each resource's path(s)."""
+    declared = [DESCRIPTOR, README]
+    resources = descriptor.get("resources")
+    for resource in resources if isinstance(resources, list) else []:
+        path = resource.get("path") if isinstance(resource, dict) else None
+        # The spec allows a list of paths: one resource in several files.
+        declared += path if isinstance(path, list) else [path]
+    return [path for path in declared if isinstance(path, str)]
+
+
+def named_files(directory: str | os.PathLike) -> list[Path]:
+    """The files of a package directory that its descriptor names: all that is published and listed with it.
+
+    They are ``datapackage.json`` itself, ``README.md`` if present (the Data
+    Package's conventional readme), and every file a resource's ``path``
+    names, each only if it is a local relative path inside the directory
+    (no ``..``, no absolute path, no URL) to a regular file reached through
+    no symbolic link. Nothing else in the directory (dotfiles, editor swap
+    files, notes, subdirectories) is published or listed.
+
+    Reads only the descriptor, as JSON; a descriptor that is missing,
+    unreadable, larger than :data:`MAX_FILE_BYTES` or no JSON object names
+    nothing (:func:`validate` says why).
+
+    Parameters
+    ----------
+    directory : path-like
+        The package directory (the data package, or the results package).
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``directory / path`` for each named file, sorted by path, each once.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> package = Path(tempfile.mkdtemp())
+    >>> for name in ("a.csv", "README.md", ".env", "notes.txt"):
+    ...     _ = (package / name).write_text("x\\n")
+    >>> resources = [{"name": "a", "path": "a.csv"}, {"name": "b", "path": "../secret.csv"},
+    ...              {"name": "c", "path": "https://example.org/c.csv"}]
+    >>> _ = (package / DESCRIPTOR).write_text(json.dumps({"resources": resources}))
+    >>> [path.name for path in named_files(package)]
+    ['README.md', 'a.csv', 'datapackage.json']
+    >>> named_files(package / "nowhere")
+    []
+    """
+    directory = Path(directory)
+    descriptor = _descriptor_of(directory)
+    if descriptor is None:
+        return []
+    found = {file for path in _declared(descriptor) if (file := _local_file(directory, path)) is not None}
+    return sorted(found, key=lambda file: file.relative_to(directory).as_posix())
+
+
+def unpublished_files(directory: str | os.PathLike) -> list[tuple[str, str]]:
+    """Every file of a package directory that :func:`named_files` leaves out, with the reason.
+
+    Parameters
+    ----------
+    directory : path-like
+        The package directory.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(path relative to the directory, why it is left out)``, sorted by
+        path; a link counts as a file and is not followed. Empty when the
+        descriptor cannot be read: then nothing is published, and
+        :func:`validate` says why.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> package = Path(tempfile.mkdtemp()) / "data"
+    >>> _ = shutil.copytree(paths.data_dir(), package)
+    >>> _ = (package / ".env").write_text("TOKEN=x\\n")
+    >>> unpublished_files(package)
+    [('.env', 'not named by datapackage.json')]
+    """
+    directory = Path(directory)
+    descriptor = _descriptor_of(directory)
+    if descriptor is None:
+        return []
+    declared = set(_declared(descriptor))
+    named = {file.relative_to(directory).as_posix() for file in named_files(directory)}
+    left = []
+    for root, folders, files in os.walk(directory):
+        # os.walk lists a link to a folder among the folders and does not enter it: it is an entry too.
+        entries = files + [name for name in folders if os.path.islink(os.path.join(root, name))]
+        for name in entries:
+            path = Path(root, name).relative_to(directory).as_posix()
+            if path in named:
+                continue
+            why = (f"named by {DESCRIPTOR}, but not a regular file reached without a link" if path in declared
+                   else f"not named by {DESCRIPTOR}")
+            left.append((path, why))
+    return sorted(left)
 
 
 # -------------------------------------------------------- frictionless pass
@@ -468,6 +659,8 @@ _Types = dict[str, dict[str, str]]
 
 
 def _number(text: str) -> float | None:
+    from thalbook.core.quotes import PLAIN_NUMBER  # see the module's docstring: imported when used
+
     return float(text) if PLAIN_NUMBER.match(text or "") else None
 
 
@@ -499,6 +692,8 @@ def _rule_line_breaks(tables: _Tables, types: _Types) -> Iterator[Problem]:
 
 def _rule_plain_numbers(tables: _Tables, types: _Types) -> Iterator[Problem]:
     # Numbers stay as the paper prints them: no signs, exponents, spaces or separators.
+    from thalbook.core.quotes import PLAIN_NUMBER
+
     for name, table in tables.items():
         for field, kind in types.get(name, {}).items():
             if kind not in ("number", "integer"):
@@ -694,6 +889,8 @@ def _rule_scale(tables: _Tables, types: _Types) -> Iterator[Problem]:
 
 
 def _rule_quotes(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    from thalbook.core.quotes import QUOTED_FIELDS, value_in_quote
+
     for name, fields in QUOTED_FIELDS.items():
         table = tables.get(name)
         if table is None or "quote" not in table.header:

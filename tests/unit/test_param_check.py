@@ -1,0 +1,138 @@
+"""One parameter check, whoever asks: a chapter and ``thalbook`` refuse a value in the same words.
+
+A chapter's ``build`` (what its notebook calls with the values papermill
+injected) and ``thalbook``'s parameter files and ``--set`` all go through
+:func:`thalbook.core.parameters.check`; the build only puts where the value came
+from before the message.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thalbook.build import params
+from thalbook.chapters import crohns_results, view
+from thalbook.core import parameters
+from thalbook.core.errors import InputError, ParameterError
+from thalbook.core.vocabulary import SCHEMA
+
+#: A valid call of a chapter declaring every parameter but ``rounding``.
+CHAPTER_DEFAULTS = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
+
+#: (name, the value as code or papermill passes it, the same value as YAML text, the message).
+REFUSED = [
+    pytest.param("confidence_level", float("nan"), ".nan", "confidence_level: nan is not a finite number", id="nan"),
+    pytest.param("confidence_level", float("inf"), ".inf", "confidence_level: inf is not a finite number", id="+inf"),
+    pytest.param("confidence_level", float("-inf"), "-.inf", "confidence_level: -inf is not a finite number",
+                 id="-inf"),
+    pytest.param("confidence_level", True, "true", "confidence_level: True is not of type 'number'", id="bool"),
+    pytest.param("confidence_level", "0.9", "'0.9'", "confidence_level: '0.9' is not of type 'number'", id="text"),
+    pytest.param("confidence_level", 0.3, "0.3", "confidence_level: 0.3 is less than the minimum of 0.5",
+                 id="below-range"),
+    pytest.param("confidence_level", 1, "1", "confidence_level: 1 is greater than or equal to the maximum of 1",
+                 id="at-maximum"),
+    pytest.param("ci_method", "wald", "wald",
+                 "ci_method: 'wald' is not one of ['wilson', 'clopper-pearson', 'jeffreys', 'agresti-coull']",
+                 id="unknown-choice"),
+]
+
+UNKNOWN = "alpha: unknown parameter (known: confidence_level, ci_method, analysis_set, rounding)"
+
+
+@pytest.mark.parametrize("name, value, yaml_text, message", REFUSED)
+def test_a_chapter_and_thalbook_refuse_a_value_in_the_same_words(package, tmp_path: Path, name, value, yaml_text,
+                                                                 message):
+    with pytest.raises(ParameterError) as chapter:
+        crohns_results.build(package, {**CHAPTER_DEFAULTS, name: value})
+    with pytest.raises(ParameterError) as override:
+        params.resolve(overrides=[f"{name}={yaml_text}"])
+    bad = tmp_path / "bad.yml"
+    bad.write_text(f"{name}: {yaml_text}\n")
+    with pytest.raises(ParameterError) as from_file:
+        params.resolve(bad)
+    assert str(chapter.value) == message
+    assert str(override.value) == f"--set {message}"
+    assert str(from_file.value) == f"{bad}: {message}"
+    # the command line's exit code 2 and one line, wherever the value came from
+    assert isinstance(chapter.value, InputError) and chapter.value.exit_code == 2
+
+
+@pytest.mark.parametrize("name, value, yaml_text, message", REFUSED)
+def test_a_whole_set_passed_to_the_library_is_refused_in_the_same_words(name, value, yaml_text, message):
+    with pytest.raises(ValueError) as err:
+        params.check_set({**params.resolve(), name: value})
+    assert str(err.value) == f"params: {message}"
+
+
+def test_an_unknown_name_is_refused_in_the_same_words():
+    with pytest.raises(ParameterError) as chapter:
+        view.check_values({"confidence_level": 0.9, "alpha": 0.05})
+    with pytest.raises(ParameterError) as override:
+        params.resolve(overrides=["alpha=0.05"])
+    assert str(chapter.value) == UNKNOWN
+    assert str(override.value) == f"--set {UNKNOWN}"
+
+
+def test_a_whole_set_with_an_unknown_name_is_refused():
+    whole = {**params.resolve(), "alpha": 0.05}
+    with pytest.raises(ParameterError, match=f"^{UNKNOWN.replace('(', '[(]').replace(')', '[)]')}$"):
+        parameters.check(whole)
+    with pytest.raises(ValueError, match="^params: alpha: unknown parameter"):
+        params.check_set(whole)
+
+
+def test_a_chapter_still_refuses_a_name_its_code_should_not_pass(package):
+    # an unexpected name is the calling code's mistake, not the user's: a TypeError, before any value is judged
+    with pytest.raises(TypeError, match=r"unexpected \['rounding'\]"):
+        crohns_results.build(package, {**CHAPTER_DEFAULTS, "rounding": "half-up"})
+
+
+@pytest.mark.parametrize("value", [np.float64("nan"), np.float32("nan"), np.float64("-inf"), np.float16("inf")],
+                         ids=repr)
+def test_numpy_floats_that_are_not_finite_are_refused(value):
+    with pytest.raises(ParameterError, match="^confidence_level: .* is not a finite number$"):
+        view.check_values({"confidence_level": value})
+
+
+@pytest.mark.parametrize("value", [np.float64(0.9), np.float32(0.75), 0.5, 0.999999])
+def test_finite_numbers_in_range_pass(value):
+    view.check_values({"confidence_level": value})
+
+
+@pytest.mark.parametrize("value, message", [
+    (complex(0.9, 0), "confidence_level: (0.9+0j) is not a real number"),
+    (10**5000, "confidence_level: an integer of 5001 digits is too large"),
+    ("x" * 10_000, "confidence_level: 'xxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxx' is not of type 'number'"),
+], ids=["complex", "huge-int", "long-text"])
+def test_odd_values_from_code_are_refused_in_one_short_line(value, message):
+    with pytest.raises(ParameterError) as err:
+        parameters.check({"confidence_level": value})
+    assert str(err.value) == message
+
+
+def chapters_declaring(name: str) -> list[str]:
+    found = []
+    for module in ("appraisal", "as_results", "audit", "background", "citing", "crohns_results",
+                   "data_provenance", "methods", "safety"):
+        if name in importlib.import_module(f"thalbook.chapters.{module}").PARAMETERS:
+            found.append(module)
+    return found
+
+
+@pytest.mark.parametrize("chapter", chapters_declaring("confidence_level"))
+def test_every_chapter_declaring_the_level_refuses_nan_as_thalbook_does(package, chapter):
+    module = importlib.import_module(f"thalbook.chapters.{chapter}")
+    defaults = {name: params.resolve()[name] for name in module.PARAMETERS}
+    with pytest.raises(ParameterError) as err:
+        module.build(package, {**defaults, "confidence_level": float("nan")})
+    assert str(err.value) == "confidence_level: nan is not a finite number"
+
+
+def test_the_default_set_passes_and_names_every_parameter():
+    defaults = params.resolve()
+    parameters.check(defaults)
+    assert set(defaults) == set(SCHEMA["properties"])
