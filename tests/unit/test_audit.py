@@ -477,6 +477,10 @@ FINDINGS_HALF_UP = {
     ("wei2003", "analysis: chi-square-comparison"),  # announced, reported nowhere
     ("wei2003", "analysis: laboratory-safety"),  # blood tests every 4 weeks, reported nowhere
     ("huang2002", "improvement_gt20_4_of_7 (thalidomide) [completers]"),  # 80% of 26; cited as 70%
+    ("he2017", "statement: remission-optimal-week"),  # 'probably optimal at 12 weeks'; more in remission at week 24
+    ("he2017", "statement: mucosal-healing-claim"),  # the title's 'induces'; the conclusion's 'could reasonably be'
+    ("wei2003", "statement: refractory-therapies"),  # examples in abstract and methods; 'all NSAID and DMARD' later
+    ("wei2003", "statement: background-treatment"),  # 'stable background'; NSAIDs 'used as necessary'
 }
 
 

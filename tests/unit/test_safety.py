@@ -103,7 +103,7 @@ def test_the_as_study_withdrawals_step_by_step(pkg):
     assert list(steps["left"]) == [2, 1, 2]
     assert list(steps["remaining"]) == [11, 10, 8]
     assert list(steps["category"]) == ["adverse event", "adverse event", "lack of efficacy"]
-    assert steps["when"].tolist() == ["week 2", "'1 week later' (week not stated)", "week 8"]
+    assert steps["when"].tolist() == ["week 2", "'1 week later' (read as week 3)", "week 8"]
     assert set(steps["location"]) == {"results"}
     assert steps["remaining"].iloc[-1] == int(cohort.facts(pkg, "wei2003")["completed"])
 

@@ -127,7 +127,7 @@ def test_common_side_effects_are_counted_among_completers_and_bounded_among_all(
 def test_withdrawals_from_the_as_study_step_by_step(view):
     # results: 2 severe drug eruptions after 2 weeks, 1 more "1 week later", 2 lost after 8 weeks
     steps = [(view.value(f"as_{n}_k"), view.value(f"as_{n}_when")) for n in ("first", "second", "third")]
-    assert steps == [(2, "week 2"), (1, "'1 week later' (week not stated)"), (2, "week 8")]
+    assert steps == [(2, "week 2"), (1, "'1 week later' (read as week 3)"), (2, "week 8")]
     assert (view.value("as_enrolled"), view.value("as_left"), view.value("as_completed")) == (13, 2 + 1 + 2, 8)
     assert view.value("as_remaining") == 13 - (2 + 1 + 2)
     assert view.value("wei_wd_k") == 2 + 1  # the two adverse-event steps

@@ -2,21 +2,24 @@
 
 The judgements and their support come from :mod:`thalbook.core.appraisal`;
 this module lays them out as tables, draws the traffic-light figure and
-glues the counts the prose cites. The Summary-of-findings estimates follow
-the parameters in force (interval method, level, analysis set).
+glues the counts and words the prose cites. The Summary-of-findings
+estimates follow the parameters in force (interval method, level, analysis
+set).
 
 Examples
 --------
 >>> from thalbook.core import data
 >>> view = build(data.load(), {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"})
 >>> view.value("he2017_minors"), view.value("wei2003_minors"), view.value("n_very_low")
-(7, 8, 5)
+(7, 8, 11)
 >>> sorted(view.tables)[:3]
-['tbl-appraisal-certainty', 'tbl-appraisal-harms', 'tbl-appraisal-minors']
+['tbl-appraisal-certainty', 'tbl-appraisal-harms', 'tbl-appraisal-imprecision']
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -26,7 +29,7 @@ from thalbook.chapters import figures, results
 from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import appraisal, cohort, efficacy, multiverse, stats
+from thalbook.core import appraisal, cohort, efficacy, multiverse
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_NAMES
 
 #: The parameters the chapter declares.
@@ -46,17 +49,24 @@ def build(package, params: dict[str, Any]) -> View:
     Returns
     -------
     View
-        ``values``: ``<study>_minors`` (MINORS totals), ``n_very_low`` and
-        ``n_outcomes`` (certainty), ``he2017_record``, ``he2017_received``,
-        ``he2017_period``, ``registration_verdict``, ``n_holm``,
+        ``values``: the MINORS totals and patterns (``<study>_minors``,
+        ``minors_both_0`` ... ``minors_differ``, the losses), the certainty
+        (``n_very_low``, ``n_outcomes``), the assumptions and results of the
+        imprecision judgement (``ois_alpha``, ``ois_power``, the differences,
+        the remission reference, threshold and OIS), registration
+        (``he2017_record``, ``he2017_received``, ``he2017_period``,
+        ``registration_verdict``, ``wei2003_registration``, ``icmje_date``),
+        multiplicity (``n_declared``, ``n_declared_holm`` ... ``n_holm``,
         ``n_bonferroni``, ``n_pvalues``, ``smallest_exact_p``,
-        ``bonferroni_threshold``; ``tables``: ``tbl-appraisal-minors``,
-        ``tbl-appraisal-certainty``, ``tbl-appraisal-registration``,
-        ``tbl-appraisal-harms``, ``tbl-appraisal-multiplicity``;
-        ``figures``: ``fig-appraisal-minors``, ``fig-appraisal-multiverse`` and ``fig-appraisal-multiverse-as``
-        (the specification curves of each study); the
-        multiverse values ``n_specifications``, ``multiverse_everywhere``, ``multiverse_depends``,
-        ``n_uncomputable`` and ``uncomputable_rounding``.
+        ``bonferroni_threshold``) and the multiverse (``n_specifications``,
+        ``multiverse_everywhere``, ``multiverse_depends``,
+        ``n_uncomputable``, ``uncomputable_rounding``); ``tables``:
+        ``tbl-appraisal-minors``, ``tbl-appraisal-certainty``,
+        ``tbl-appraisal-imprecision``, ``tbl-appraisal-indirectness``,
+        ``tbl-appraisal-registration``, ``tbl-appraisal-harms``,
+        ``tbl-appraisal-multiplicity``; ``figures``: ``fig-appraisal-minors``,
+        ``fig-appraisal-multiverse`` and ``fig-appraisal-multiverse-as`` (the
+        specification curves of each study).
 
     Raises
     ------
@@ -70,90 +80,50 @@ def build(package, params: dict[str, Any]) -> View:
     level, method, analysis_set = params["confidence_level"], params["ci_method"], params["analysis_set"]
     labels = study_labels(package)
     minors = appraisal.minors(package)
-    totals = appraisal.minors_totals(minors)
-    pvalues = efficacy.as_outcomes_table(package, level)
-    graded = appraisal.summary_of_findings(package, method, level, analysis_set, minors, pvalues)
+    means = efficacy.as_outcomes_table(package, level)
+    graded = appraisal.summary_of_findings(package, method, level, analysis_set, minors, means)
+    indirect = appraisal.indirectness(package)
     reg = appraisal.registration(package)
-    registry = reg.set_index("study")
     harms = appraisal.harms_reporting(package)
-    alpha = cohort.fact(package, "wei2003", "significance_level")
-    adjusted = stats.adjusted_pvalues(pvalues["p_reported"], alpha)
-    pairs = cohort.fact(package, "wei2003", "completed")
+    families = appraisal.multiplicity(package, means, level)
 
-    values = {f"{study}_minors": total for study, total in totals.items()}
-    values |= {
+    values = {
         "n_outcomes": len(graded),
-        "n_minors_items": len(appraisal.MINORS_ITEMS),
-        "minors_best": 2 * len(appraisal.MINORS_ITEMS),
-        "minors_loss_pct": f"{100 * appraisal.MINORS_LOSS:g}%",
-        "imprecise_pct": f"{100 * appraisal.IMPRECISE_WIDTH:g}",
-        "levels_text": ", ".join(f"{level:g}" for level in multiverse.LEVELS),
-        "n_levels": len(multiverse.LEVELS),
-        "he2017_enrolled": cohort.enrolled(package, "he2017"),
         "n_very_low": int(graded["certainty"].eq("very low").sum()),
         "set_name": SET_NAMES[analysis_set],
         "interval_text": results.interval_text(method, level),
-        "he2017_record": registry.loc["he2017", "record"],
-        "he2017_received": registry.loc["he2017", "first_received"],
-        "he2017_period": registry.loc["he2017", "study_period"],
-        "registration_verdict": registry.loc["he2017", "verdict"],
-        "wei2003_registration": registry.loc["wei2003", "verdict"],
-        "n_pvalues": len(adjusted),
-        "n_raw": int((adjusted["p"] < alpha).sum()),
-        "n_holm": int(adjusted["holm_reject"].sum()),
-        "n_bonferroni": int(adjusted["bonferroni_reject"].sum()),
-        "bonferroni_threshold": f"{alpha / len(adjusted):.4f}",
-        "smallest_exact_p": f"{2 / 2**pairs:.4f}",
-        "exact_pairs": pairs,
-        "bonferroni_sentence": (
-            "with this design and this many comparisons, no single comparison could have passed it"
-            if alpha / len(adjusted) < 2 / 2**pairs
-            else "a comparison in which every patient changed the same way could have passed it"),
+        "levels_text": ", ".join(f"{level:g}" for level in multiverse.LEVELS),
+        "n_levels": len(multiverse.LEVELS),
+        "he2017_enrolled": cohort.enrolled(package, "he2017"),
     }
-    minors_shown = pd.DataFrame({
-        "study": minors["study"].map(labels), "item": minors["question"],
-        "score": [f"{s} ({m})" for s, m in zip(minors["score"], minors["meaning"], strict=True)],
-        "reason": minors["reason"],
-        "support": minors["support"].map(lambda q: q if q == appraisal.NOT_REPORTED else f"\u201c{q}\u201d"),
-    })
-    certainty_shown = pd.DataFrame({
-        "outcome": graded["study"].map(labels) + ": " + graded["outcome"],
-        "patients": graded["patients"].astype(str), "estimate (interval)": graded["estimate"],
-        "certainty": graded["certainty"],
-        "reasons": [f"starts {s}; risk of bias {r}; indirectness {i}; imprecision {p}; inconsistency and "
-                    "publication bias not assessable (one study)"
-                    for s, r, i, p in graded[["start", "risk_of_bias", "indirectness", "imprecision"]].to_numpy()],
-    })
-    reg_shown = pd.DataFrame({"study": reg["study"].map(labels), "registration": reg["record"],
-                              "first received": reg["first_received"], "study period": reg["study_period"],
-                              "verdict": reg["verdict"]})
-    harms_shown = pd.DataFrame({
-        "study": harms["study"].map(labels), "item": harms["question"], "met": harms["met"],
-        "reason": harms["reason"],
-        "support": harms["support"].map(lambda q: q if q == appraisal.NOT_REPORTED else f"\u201c{q}\u201d")})
-    multiplicity = pd.DataFrame({
-        "comparison": pvalues["label"] + " week " + pvalues["week"].astype(str),
-        "p as printed": pvalues["p_text"], "Holm": adjusted["holm"].map(lambda p: f"{p:.3f}"),
-        "Bonferroni": adjusted["bonferroni"].map(lambda p: f"{p:.3f}"),
-    })
+    values |= _minors_values(package, minors)
+    values |= _certainty_values(package, graded, indirect)
+    values |= bottom_line_values(graded)
+    values |= _registration_values(package, reg)
+    values |= _multiplicity_values(package, families)
     tables = {
-        "tbl-appraisal-minors": frame_table(
-            minors_shown, "Risk of bias by MINORS (non-comparative items; item wording paraphrased): each "
-            "judgement with its support, the quote of the data package it rests on, or 'not reported'.",
-            "tbl-appraisal-minors", widths=[12, 18, 14, 24, 32]),
-        "tbl-appraisal-certainty": frame_table(
-            certainty_shown, f"Summary of findings (GRADE): each headline outcome under the {SET_NAMES[analysis_set]} "
-            f"set, {results.interval_text(method, level)}, its certainty and the reasons.",
-            "tbl-appraisal-certainty", widths=[20, 9, 22, 10, 39]),
+        "tbl-appraisal-minors": _minors_table(minors, labels),
+        "tbl-appraisal-certainty": _certainty_table(graded, labels, method, level, analysis_set),
+        "tbl-appraisal-imprecision": _imprecision_table(package, graded, labels),
+        "tbl-appraisal-indirectness": frame_table(
+            pd.DataFrame({"study": indirect["study"].map(labels), "question": indirect["domain"],
+                          "concern": indirect["concern"], "rating": indirect["rating"],
+                          "support": indirect["support"].map(_quoted)}),
+            "Indirectness (GRADE guidelines 8): how far the patients, setting, intervention, comparator and "
+            "outcomes of each study are from those of the question, each with its support; every rating is the "
+            "book's judgement.", "tbl-appraisal-indirectness", widths=[12, 14, 38, 10, 26]),
         "tbl-appraisal-registration": frame_table(
-            reg_shown, "Registration of the two studies against their dates.", "tbl-appraisal-registration",
-            widths=[18, 16, 16, 22, 28]),
+            pd.DataFrame({"study": reg["study"].map(labels), "registration": reg["record"],
+                          "first received": reg["first_received"], "study period": reg["study_period"],
+                          "ICMJE requirement": reg["icmje"], "verdict": reg["verdict"]}),
+            f"Registration of the two studies against their dates and the ICMJE requirement (trials enrolling "
+            f"from {appraisal.icmje_text()}).", "tbl-appraisal-registration", widths=[14, 14, 12, 16, 18, 26]),
         "tbl-appraisal-harms": frame_table(
-            harms_shown, "Reporting of harms against the CONSORT Harms 2022 items that apply to a single-group "
+            pd.DataFrame({"study": harms["study"].map(labels), "item": harms["question"], "met": harms["met"],
+                          "reason": harms["reason"], "support": harms["support"].map(_quoted)}),
+            "Reporting of harms against the CONSORT Harms 2022 items that apply to a single-group "
             "study (paraphrased).", "tbl-appraisal-harms", widths=[12, 22, 8, 26, 32]),
-        "tbl-appraisal-multiplicity": frame_table(
-            multiplicity, f"The AS paper's {len(adjusted)} p-values as one family, adjusted by Holm and by "
-            "Bonferroni (statsmodels).", "tbl-appraisal-multiplicity", widths=[40, 20, 20, 20]),
+        "tbl-appraisal-multiplicity": _multiplicity_table(families),
     }
     for name in tables:
         tables[name] = tables[name].replace(escape("\u201c"), "\u201c")
@@ -169,6 +139,256 @@ def build(package, params: dict[str, Any]) -> View:
     for fig in shown.values():
         plt.close(fig)  # drawn only when a display cell shows it
     return View(dict(params), values, tables, shown)
+
+
+def _quoted(support: str) -> str:
+    """A support as the tables show it: a quote in quotation marks, "not reported" or the book's reading as is."""
+    return support if support in (appraisal.NOT_REPORTED, appraisal.BOOKS_READING) else f"\u201c{support}\u201d"
+
+
+def _listed(items: list[str], last: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (or ``last`` for "and"); "no item" when there is none.
+
+    Examples
+    --------
+    >>> _listed(["x", "y", "z"]), _listed(["x", "y"], "or"), _listed([])
+    ('x, y and z', 'x or y', 'no item')
+    """
+    if not items:
+        return "no item"
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _minors_values(package, minors: pd.DataFrame) -> dict[str, Any]:
+    """MINORS in numbers and in words: the totals, the items both studies score alike, those they differ on."""
+    scores = minors.pivot(index="item", columns="study", values="score").reindex(list(appraisal.MINORS_ITEMS))
+    questions = {item: q[0].lower() + q[1:] for item, q in appraisal.MINORS_ITEMS.items()}
+    alike = scores["he2017"].eq(scores["wei2003"])
+    values: dict[str, Any] = {f"{study}_minors": total for study, total in appraisal.minors_totals(minors).items()}
+    for score in appraisal.MINORS_SCORES:
+        both = scores.index[alike & scores["he2017"].eq(score)]
+        values[f"minors_both_{score}"] = _listed([questions[i] for i in both])
+    values["minors_differ"] = _listed([f"{questions[i]} (He et al. {scores.loc[i, 'he2017']}, Wei et al. "
+                                       f"{scores.loc[i, 'wei2003']})" for i in scores.index[~alike]])
+    values |= {
+        "n_minors_items": len(appraisal.MINORS_ITEMS),
+        "minors_best": 2 * len(appraisal.MINORS_ITEMS),
+        "minors_loss_pct": f"{100 * appraisal.MINORS_LOSS:g}%",
+        "minors_scale": _listed([f"{score} ({meaning})" for score, meaning in appraisal.MINORS_SCORES.items()],
+                                "or"),
+        "he2017_basis": appraisal.BASIS["he2017"],
+    }
+    for study, assessed in (("he2017", "endoscopy_n"), ("wei2003", "completed")):
+        enrolled, final = cohort.enrolled(package, study), cohort.fact(package, study, assessed)
+        values |= {f"{study}_assessed": final, f"{study}_lost": enrolled - final,
+                   f"{study}_lost_pct": f"{100 * (enrolled - final) / enrolled:.0f}%",
+                   f"{study}_loss_score": int(minors.set_index(["study", "item"]).loc[(study, "loss"), "score"])}
+    values["wei2003_enrolled"] = cohort.enrolled(package, "wei2003")
+    values["endoscopy_week"] = cohort.fact(package, "he2017", "endoscopy_week")
+    return values
+
+
+def _minors_table(minors: pd.DataFrame, labels: dict[str, str]) -> str:
+    shown = pd.DataFrame({
+        "study": minors["study"].map(labels), "item": minors["question"],
+        "score": [f"{s} ({m})" for s, m in zip(minors["score"], minors["meaning"], strict=True)],
+        "reason": minors["reason"], "support": minors["support"].map(_quoted), "basis": minors["basis"],
+    })
+    return frame_table(
+        shown, "Risk of bias by MINORS (non-comparative items; item wording paraphrased): each judgement with the "
+        "reason for its score and its support, the quote of the data package it rests on, or 'not reported'. "
+        "He et al. is judged from its abstract only: provisional.",
+        "tbl-appraisal-minors", widths=[10, 14, 11, 27, 27, 11])
+
+
+def _certainty_values(package, graded: pd.DataFrame, indirect: pd.DataFrame) -> dict[str, Any]:
+    """The assumptions of the imprecision judgement and what it found, for the prose."""
+    limits = appraisal.thresholds(package)
+    remission = limits["remission"]
+    placebo = package.context_outcomes.set_index("id").loc[appraisal.REMISSION_REFERENCE]
+    first = graded.iloc[0]
+    serious = graded["imprecision"].str.startswith("serious")
+    crossing = [lo < t < hi for lo, hi, t in graded[["low", "high", "threshold"]].to_numpy()]
+    short = [n < math.ceil(o) for n, o in graded[["patients", "ois"]].to_numpy()]
+    return {
+        "ois_alpha": f"{appraisal.OIS_ALPHA:g}",
+        "ois_power": f"{appraisal.OIS_POWER:g}",
+        "benefit_difference": f"{100 * appraisal.BENEFIT_DIFFERENCE:g}",
+        "harm_difference": f"{100 * appraisal.HARM_DIFFERENCE:g}",
+        "change_difference": f"{abs(appraisal.CHANGE_DIFFERENCE):g}",
+        "remission_reference": f"{round(100 * remission.reference, 1):g}%",
+        "remission_reference_k": int(placebo["count"]),
+        "remission_reference_n": int(placebo["denominator"]),
+        "remission_reference_study": efficacy.study_label(str(placebo["study_id"])),
+        "remission_threshold": f"{round(100 * remission.threshold, 1):g}%",
+        "remission_ois": math.ceil(first["ois"]),
+        "remission_patients": int(first["patients"]),
+        "typical_r": f"{efficacy.TYPICAL_CORRELATION:g}",
+        "n_imprecise": int(serious.sum()),
+        "n_crossing": int(sum(crossing)),
+        "n_short": int(sum(short)),
+        "n_indirect": int(graded["indirectness"].str.startswith("serious").sum()),
+        "indirect_studies": _listed(sorted({efficacy.study_label(s) for s in
+                                            indirect.loc[indirect["rating"].eq("serious"), "study"]})),
+        "he_primary_week": cohort.fact(package, "he2017", "primary_endpoint_week"),
+        "he_optimal_week": cohort.fact(package, "he2017", "suggested_optimal_induction_week"),
+        "cdai_threshold": efficacy.CDAI_REMISSION_THRESHOLD,
+    }
+
+
+def _certainty_table(graded: pd.DataFrame, labels: dict[str, str], method: str, level: float,
+                     analysis_set: str) -> str:
+    shown = pd.DataFrame({
+        "outcome": graded["study"].map(labels) + ": " + graded["outcome"],
+        "chosen by": graded["chosen_by"],
+        "patients": graded["patients"].astype(str), "estimate (interval)": graded["estimate"],
+        "certainty": [c if b == "full text" else f"{c} ({b})" for c, b in zip(graded["certainty"], graded["basis"],
+                                                                              strict=True)],
+        "reasons": [f"starts {s}; risk of bias {r}; indirectness {i}; imprecision {p}; inconsistency and "
+                    "publication bias not assessable (one study)"
+                    for s, r, i, p in graded[["start", "risk_of_bias", "indirectness", "imprecision"]].to_numpy()],
+    })
+    return frame_table(
+        shown, f"Summary of findings (GRADE): each outcome, benefits and harms, under the {SET_NAMES[analysis_set]} "
+        f"set (harms over every patient exposed), {results.interval_text(method, level)}; who chose it, its "
+        "certainty and the reasons.", "tbl-appraisal-certainty", widths=[15, 13, 7, 20, 10, 35])
+
+
+def _imprecision_table(package, graded: pd.DataFrame, labels: dict[str, str]) -> str:
+    limits = appraisal.thresholds(package)
+    rows = []
+    for _, g in graded.iterrows():
+        limit = limits[g["key"]]
+        if limit.measure == "proportion":
+            reference = f"{round(100 * limit.reference, 1):g}%: {limit.reference_basis}"
+            difference = f"{100 * limit.difference:+g} points: {limit.difference_basis}"
+            threshold = f"{round(100 * limit.threshold, 1):g}%"
+        else:
+            reference = f"{limit.reference:g} points: {limit.reference_basis}"
+            difference = f"{limit.difference:+g} point: {limit.difference_basis}"
+            threshold = f"{limit.threshold:+g} point"
+        level, _, why = g["imprecision"].partition(": ")
+        rows.append({"outcome": f"{labels[g['study']]}: {g['outcome']}", "reference (without the drug)": reference,
+                     "difference that matters": difference, "threshold": threshold,
+                     "optimal information size": f"{math.ceil(g['ois'])} ({g['patients']} in the study)",
+                     "imprecision": f"{level}: {why}"})
+    return frame_table(
+        pd.DataFrame(rows), f"Imprecision by GRADE guidelines 6: (a) would the decision differ between the "
+        f"interval's limits, against the threshold (the reference plus the difference that matters); (b) are "
+        f"the patients fewer than the optimal information size (two-sided alpha {appraisal.OIS_ALPHA:g}, power "
+        f"{appraisal.OIS_POWER:g}; for a change, the SD of the change at r = {efficacy.TYPICAL_CORRELATION:g}, "
+        "assumed). References, differences and thresholds are the book's assumptions.",
+        "tbl-appraisal-imprecision", widths=[16, 20, 20, 9, 11, 24])
+
+
+def _registration_values(package, reg: pd.DataFrame) -> dict[str, Any]:
+    registry = reg.set_index("study")
+    return {
+        "he2017_record": registry.loc["he2017", "record"],
+        "he2017_received": registry.loc["he2017", "first_received"],
+        "he2017_period": registry.loc["he2017", "study_period"],
+        "registration_verdict": registry.loc["he2017", "verdict"],
+        "wei2003_registration": registry.loc["wei2003", "verdict"],
+        "wei2003_published": int(package.studies.set_index("study_id").loc["wei2003", "year"]),
+        "icmje_date": appraisal.icmje_text(),
+    }
+
+
+def _multiplicity_values(package, families: pd.DataFrame) -> dict[str, Any]:
+    alpha = cohort.fact(package, "wei2003", "significance_level")
+    pairs = cohort.fact(package, "wei2003", "completed")
+    declared = families[families["declared"]]
+    total = len(families)
+    return {
+        "alpha": f"{alpha:g}",
+        "n_pvalues": total,
+        "n_raw": int((families["p"] < alpha).sum()),
+        "n_holm": int(families["all_holm_reject"].sum()),
+        "n_bonferroni": int(families["all_bonferroni_reject"].sum()),
+        "bonferroni_threshold": f"{alpha / total:.4f}",
+        "n_declared": len(declared),
+        "declared_labels": _listed(list(declared["label"])),
+        "declared_week": _listed([str(w) for w in dict.fromkeys(declared["week"])]),
+        "n_declared_holm": int(declared["declared_holm_reject"].sum()),
+        "n_declared_bonferroni": int(declared["declared_bonferroni_reject"].sum()),
+        "declared_threshold": f"{alpha / len(declared):.4f}",
+        "declared_quote": appraisal.primary_declaration(package),
+        "smallest_exact_p": f"{2 / 2**pairs:.4f}",
+        "exact_pairs": pairs,
+        "bonferroni_sentence": (
+            f"no comparison on the {pairs} completers could have passed it (the week-8 comparisons, whose n the "
+            "paper does not state, may rest on more pairs)"
+            if alpha / total < 2 / 2**pairs
+            else "a comparison in which every patient changed the same way could have passed it"),
+    }
+
+
+#: GRADE's informative statements (Santesso et al. 2020, GRADE guidelines 26), by certainty: how the words
+#: carry it. For one treated group they describe what was observed, never an effect against a comparator.
+INFORMATIVE = {
+    "high": "what was observed is very likely what such patients would see",
+    "moderate": "what was observed is probably what such patients would see",
+    "low": "what was observed may be what such patients would see",
+    "very low": "the evidence is very uncertain about what thalidomide does for these outcomes",
+}
+
+
+def outcome_slug(study: str, outcome: str) -> str:
+    """The glue name of one Summary-of-findings outcome, from its study and words.
+
+    Examples
+    --------
+    >>> outcome_slug("he2017", "clinical remission, week 8")
+    'he2017_clinical_remission_week_8'
+    """
+    return f"{study}_{re.sub('[^a-z0-9]+', '_', outcome.lower()).strip('_')}"
+
+
+def bottom_line_values(graded: pd.DataFrame) -> dict[str, str]:
+    """Each graded outcome's estimate and certainty, and each study's certainty in GRADE's words, for the
+    landing page's bottom line (``bl_<study>_<outcome>_estimate`` and ``_certainty``, ``bl_<study>_words``).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"study": ["s", "s"], "outcome": ["x, week 8", "y"], "estimate": ["1/2", "3/4"],
+    ...                      "certainty": ["very low", "low"]})
+    >>> values = bottom_line_values(rows)
+    >>> values["bl_s_x_week_8_estimate"], values["bl_s_certainty"], values["bl_s_words"][:30]
+    ('1/2', 'very low to low', 'the evidence is very uncertain')
+    """
+    values = {}
+    for _, row in graded.iterrows():
+        slug = outcome_slug(row["study"], row["outcome"])
+        values[f"bl_{slug}_estimate"] = row["estimate"]
+        values[f"bl_{slug}_certainty"] = row["certainty"]
+    for study, rows in graded.groupby("study", sort=False):
+        levels = sorted(set(rows["certainty"]), key=appraisal.GRADE_LEVELS.index, reverse=True)
+        values[f"bl_{study}_certainty"] = " to ".join(dict.fromkeys([levels[0], levels[-1]]))
+        # the statement of the least certain outcome: the bottom line claims no more than its weakest part
+        values[f"bl_{study}_words"] = INFORMATIVE[levels[0]]
+    values["bl_least_certainty"] = max(graded["certainty"], key=appraisal.GRADE_LEVELS.index)
+    values["bl_least_words"] = INFORMATIVE[values["bl_least_certainty"]]
+    return values
+
+
+def _multiplicity_table(families: pd.DataFrame) -> str:
+    def adjusted(key: str, method: str) -> list[str]:
+        return ["not in the family" if not inside else f"{p:.4f}" + (" (below alpha)" if reject else "")
+                for inside, p, reject in families[[key, f"{key}_{method}", f"{key}_{method}_reject"]].to_numpy()]
+
+    (declared, declared_name, declared_whose), (everything, all_name, all_whose) = appraisal.FAMILIES
+    shown = pd.DataFrame({
+        "comparison": families["label"] + " week " + families["week"].astype(str),
+        "p as printed": families["p_text"],
+        f"Holm, {declared_name}": adjusted(declared, "holm"),
+        f"Bonferroni, {declared_name}": adjusted(declared, "bonferroni"),
+        f"Holm, {all_name}": adjusted(everything, "holm"),
+        f"Bonferroni, {all_name}": adjusted(everything, "bonferroni"),
+    })
+    return frame_table(
+        shown, f"The AS paper's p-values in two families, each adjusted on its own by Holm and by Bonferroni "
+        f"(statsmodels): {declared_name} ({declared_whose}) and {all_name} ({all_whose}).",
+        "tbl-appraisal-multiplicity", widths=[16, 12, 18, 18, 18, 18])
 
 
 def _multiverse_values(specifications: pd.DataFrame) -> dict[str, Any]:

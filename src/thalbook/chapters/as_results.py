@@ -21,7 +21,7 @@ import pandas as pd
 
 from thalbook.chapters import figures, results
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, efficacy, stats
+from thalbook.core import audit, cohort, efficacy, statement_checks, stats
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The parameters the chapter declares, in the order of its parameters cell.
@@ -50,7 +50,7 @@ _WITHDRAWALS = {
 }
 #: The results section's total of the withdrawals for side effects.
 _SIDE_EFFECTS = "wei2003-side-effects-results"
-#: The context study whose percentage fits none of its stated denominators, and Wei et al.'s citation of it.
+#: The context study whose percentage Wei et al. cite as another, and that citation.
 _HUANG = "huang2002-improvement-gt20-12m"
 _HUANG_CITED = "wei2003-cited-huang-improved"
 #: The context study of the largest series.
@@ -386,23 +386,33 @@ def _subtype_values(subtypes: pd.DataFrame) -> dict[str, Any]:
     return values
 
 
-def _context_values(package, context: pd.DataFrame) -> dict[str, Any]:
-    """The other AS studies: Huang et al.'s percentage and the count it implies, Zhu et al.'s count."""
-    others = context[context["role"].eq("context")].set_index("study_id")
+def _context_values(package, context: pd.DataFrame, rounding: str = "half-up") -> dict[str, Any]:
+    """The other AS studies: Huang et al.'s percentage and the count the audit reconciles it at, Zhu et al.'s count.
+
+    Wei et al. cite Huang et al.'s result as another percentage than Huang et
+    al. print; the count shown is the one the audit's finding reconciles both
+    at (:func:`thalbook.core.statement_checks.reconciled_count`), never one
+    of the chapter's own.
+    """
+    others = context[context["role"].eq("context")]
     huang_row = package.context_outcomes.set_index("id").loc[_HUANG]
-    huang, zhu = others.loc[huang_row["study_id"]], others.loc[_ZHU]
+    zhu = others.set_index("study_id").loc[_ZHU]
     cited = package.cited_results.set_index("id").loc[_HUANG_CITED, "value"]
+    convention, k, cited_n, found = statement_checks.reconciled_count(package, _HUANG, rounding)
     return {
         "huang_pct": f"{huang_row['percent']:g}",
         "huang_completed": int(huang_row["n_completed"]),
         "huang_enrolled": int(huang_row["n_enrolled"]),
-        "huang_k": int(huang["k"]),
-        "huang_n": int(huang["n"]),
+        "huang_k": k,
+        "huang_n": cited_n,
+        "huang_itt_pct": f"{100 * k / cited_n:.1f}",
+        "huang_completers_pct": f"{100 * k / found.own_n:.1f}",
+        "huang_rounding": convention,
         "huang_definition": huang_row["outcome_definition"],
         "huang_time": huang_row["timepoint"],
         "huang_cited": f"{cited:g}",
         "zhu_k": int(zhu["k"]),
         "zhu_n": int(zhu["n"]),
         "zhu_pct": 100 * zhu["proportion"],
-        "n_context_studies": int(others.index.nunique()),
+        "n_context_studies": int(others["study_id"].nunique()),
     }

@@ -74,7 +74,7 @@ def build(package, params: dict[str, Any]) -> View:
     >>> view.value("other_rounding")
     'half-even or truncation'
     >>> view.value("he2017_findings"), view.value("n_findings")
-    (2, 19)
+    (4, 23)
     >>> list(view.tables)[:3]
     ['tbl-audit-summary', 'tbl-audit-findings', 'audit-rows-he2017']
     """

@@ -227,7 +227,7 @@ def forest(table, interval_text: str, xlabel: str):
     >>> from thalbook.core import data, efficacy
     >>> fig = forest(efficacy.context_table(data.load(), "as"), "95% Wilson interval", "Responders (%)")
     >>> len(fig.axes[0].get_yticklabels())
-    4
+    5
     >>> plt.close(fig)
     """
     use_book_style()

@@ -185,7 +185,7 @@ def context_display(context: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> from thalbook.core import audit, data, efficacy
-    >>> context_display(efficacy.context_table(data.load(), "as")).iloc[3, 0]
+    >>> context_display(efficacy.context_table(data.load(), "as")).iloc[4, 0]
     '{cite:t}`zhu2010`'
     """
     return pd.DataFrame(

@@ -234,9 +234,10 @@ def _final_week(package, study_id: str) -> float | None:
     return max(numbers) if numbers else None
 
 
-def _resolved_week(rows: pd.DataFrame, row: pd.Series, seen: tuple[str, ...] = ()) -> tuple[float | None, str]:
+def resolved_week(rows: pd.DataFrame, row: pd.Series, seen: tuple[str, ...] = ()) -> tuple[float | None, str]:
     """The week a withdrawal happened, and the reading when it is printed relative to another one.
 
+    ``rows`` are the withdrawals, indexed by ``id``; ``row`` one of them.
     ``relative_to`` names the withdrawal the printed timing counts from and
     ``offset_weeks`` how long after it; the reading adds the two, which is
     the plain sense of "1 week later" after withdrawals "after 2 weeks".
@@ -251,7 +252,7 @@ def _resolved_week(rows: pd.DataFrame, row: pd.Series, seen: tuple[str, ...] = (
         raise InputError(
             f"withdrawals.csv: {row['id']}: relative_to: {anchor_id!r} is no other withdrawal to count from"
         )
-    anchor_week, _ = _resolved_week(rows, rows.loc[anchor_id], (*seen, row["id"]))
+    anchor_week, _ = resolved_week(rows, rows.loc[anchor_id], (*seen, row["id"]))
     offset = reported_number("withdrawals.csv", row, "offset_weeks")
     if anchor_week is None or offset is None:
         return None, ""
@@ -307,7 +308,7 @@ def _read_accounts(package) -> dict[str, StudyAccount]:
     # Several places may list the same withdrawals: take the timing from the
     # one place that accounts for the most patients, with the most of them dated.
     for study_id, rows in non_totals(package.withdrawals).groupby("study_id", sort=False):
-        dated = {row["id"]: _resolved_week(every, row) for _, row in rows.iterrows()}
+        dated = {row["id"]: resolved_week(every, row) for _, row in rows.iterrows()}
 
         def weight(item, dated=dated):
             counts = item[1]["count"].astype(float)

@@ -45,6 +45,7 @@ from thalbook.core.cohort import fact, patients_in_study, source_study, subgroup
 from thalbook.core.counts import count_inference
 from thalbook.core.data import printed
 from thalbook.core.errors import InputError
+from thalbook.core.statement_checks import reconciled_count
 from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_LABELS, SET_NAMES  # noqa: F401
 
 OUTCOME_LABELS = {
@@ -608,6 +609,19 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
                 options.append(
                     (k, n, f"{k} of {n} {name}: denominator not stated", f"{k} of {n} {name} (n not stated)")
                 )
+        elif not pd.isna(row["percent"]) and (reconciled := reconciled_count(package, row["id"], rounding)):
+            # Another paper cites this result: show the count the audit reconciles both places at, over
+            # every size it is a percentage of (all recruited, then the set the study's own figure is of).
+            convention, k, cited_n, found = reconciled
+            percent = printed(row["percent"], row["percent_decimals"])
+            names = {"completed": "completers", "enrolled": "enrolled"}
+            for n, name in sorted({(cited_n, next(s for s, m in found.sizes.items() if m == cited_n)),
+                                   (found.own_n, found.own_set)}, key=lambda pair: -pair[0]):
+                said = (f"{percent}% of the {found.own_n} {names[found.own_set]} reported"
+                        if n == found.own_n else f"{found.quoted:g}% cited by {study_label(found.citing_study)}")
+                options.append((k, n, f"{said}; {k}/{n} {names[name]} is the audit's reconciliation of the two "
+                                      f"places ({convention} rounding), an inference",
+                                f"inferred {k}/{n} {names[name]}"))
         elif not pd.isna(row["percent"]):
             percent = printed(row["percent"], row["percent_decimals"])
             labelled = sizes.get(population) if population else None

@@ -20,7 +20,7 @@ Examples
 >>> list(made) == list(RESOURCES)
 True
 >>> made["certainty"]["certainty"].value_counts().to_dict()
-{'very low': 5}
+{'very low': 11}
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from thalbook.core import stats
+from thalbook.core import cohort, stats
 from thalbook.core.cohort import enrolled, facts
 from thalbook.core.data import non_totals
 from thalbook.core.errors import InputError
@@ -319,6 +319,7 @@ def as_accounting(package, study_id: str = "wei2003") -> pd.DataFrame:
     timed = table.assign(timed=table["week"].notna() | table["timing"].notna())
     location = timed.groupby("location", sort=False)["timed"].sum().idxmax()
     chosen = table[table["location"].eq(location)]
+    every = package.withdrawals.set_index("id", drop=False)
     remaining = enrolled(package, study_id)
     rows = []
     for step, (_, row) in enumerate(chosen.iterrows(), start=1):
@@ -327,7 +328,10 @@ def as_accounting(package, study_id: str = "wei2003") -> pd.DataFrame:
         if _present(week):
             when = f"week {printed(row, 'week')}"
         elif _present(row["timing"]):
-            when = f"'{row['timing']}' (week not stated)"
+            # Printed relative to another withdrawal: the reading the cohort and the audit use, said as one.
+            resolved, _ = cohort.resolved_week(every, every.loc[row["id"]])
+            when = (f"'{row['timing']}' (read as week {cohort.week_text(resolved)})" if resolved is not None
+                    else f"'{row['timing']}' (week not stated)")
         else:
             when = "not stated"
         rows.append({"step": step, "when": when, "week": week, "left": int(row["count"]), "reason": row["reason"],

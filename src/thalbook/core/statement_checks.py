@@ -31,6 +31,8 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import pandas as pd
@@ -39,7 +41,7 @@ from thalbook.core import stats
 from thalbook.core.data import cell_text, reported_number, reported_whole
 from thalbook.core.stats import places
 from thalbook.core.verdicts import verdict
-from thalbook.core.vocabulary import other_roundings
+from thalbook.core.vocabulary import ROUNDINGS, other_roundings
 
 #: What would reconcile two places that disagree, by kind of statement.
 RECONCILE = {
@@ -113,14 +115,106 @@ def statement_rows(package, rounding: str) -> Iterator[dict]:
                    topic=f"statement: {topic}")
 
 
+@dataclass(frozen=True)
+class CitedReconciliation:
+    """A percentage one paper cites from another, against that study's own, as whole counts.
+
+    ``counts`` maps each rounding convention under which one whole count k
+    reproduces both percentages to ``(k, m)``: k of m is the cited
+    percentage (m a size the cited study states), k of ``own_n`` its own.
+    Chapters show the count from here, so that they and the audit's
+    finding agree (:func:`reconciled_count`).
+    """
+
+    cited_id: str
+    citing_study: str
+    citing_location: str
+    outcome_id: str
+    cited_study: str
+    quoted: Decimal
+    printed: Decimal
+    own_n: int
+    own_set: str
+    sizes: dict[str, int]
+    counts: dict[str, tuple[int, int]]
+
+    def count(self, rounding: str) -> tuple[str, int, int] | None:
+        """``(convention, k, m)`` under ``rounding`` if it reconciles the two, else under the first that does."""
+        for convention in (rounding, *ROUNDINGS):
+            if convention in self.counts:
+                return (convention, *self.counts[convention])
+        return None
+
+
+def cited_reconciliations(package) -> list[CitedReconciliation]:
+    """Every ``cited_results`` row with a ``cited_outcome_id``, reconciled with that study's own percentage.
+
+    For each, the counts k that reproduce both the cited percentage and the
+    cited study's own percentage, each over a size the cited study states
+    (enrolled or completed), under each rounding convention.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> (found,) = cited_reconciliations(data.load())
+    >>> found.outcome_id, found.own_n, found.counts
+    ('huang2002-improvement-gt20-12m', 26, {'truncation': (21, 30)})
+    """
+    cited, own = getattr(package, "cited_results", None), getattr(package, "context_outcomes", None)
+    if not isinstance(cited, pd.DataFrame) or not isinstance(own, pd.DataFrame) or "cited_outcome_id" not in cited:
+        return []
+    own = own.set_index("id", drop=False)
+    found = []
+    for _, row in cited[cited["cited_outcome_id"].notna()].iterrows():
+        source = own.loc[row["cited_outcome_id"]]
+        quoted = reported_number("cited_results.csv", row, "value")
+        printed = reported_number("context_outcomes.csv", source, "percent")
+        sizes = {column.removeprefix("n_"): n for column in ("n_enrolled", "n_completed")
+                 if (n := reported_whole("context_outcomes.csv", source, column)) is not None}
+        own_set = "completed" if cell_text(source.get("population")) == "completers" else "enrolled"
+        own_n = sizes.get(own_set)
+        if quoted is None or printed is None or own_n is None:
+            continue
+        counts = {}
+        for rnd in ROUNDINGS:
+            both = [(k, m) for k in range(own_n + 1) for m in sorted(set(sizes.values()))
+                    if k <= m
+                    and stats.round_decimal(Fraction(100 * k, own_n), places(printed), rnd) == printed
+                    and stats.round_decimal(Fraction(100 * k, m), places(quoted), rnd) == quoted]
+            if both:
+                counts[rnd] = both[0]
+        found.append(CitedReconciliation(
+            str(row["id"]), str(row["study_id"]), str(row["location"]), str(source["id"]), str(source["study_id"]),
+            quoted, printed, own_n, own_set, sizes, counts))
+    return found
+
+
+def reconciled_count(package, outcome_id: str, rounding: str) -> tuple[str, int, int, CitedReconciliation] | None:
+    """The whole count the audit reconciles a cited study's own percentage at, if another paper cites it.
+
+    Returns ``(convention, k, m, reconciliation)``: k of m is the cited
+    percentage and k of ``reconciliation.own_n`` the study's own, under
+    ``convention`` (``rounding`` when it reconciles them, else the first
+    convention that does); None when no paper cites the outcome or no
+    convention reconciles the two.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> reconciled_count(data.load(), "huang2002-improvement-gt20-12m", "half-up")[:3]
+    ('truncation', 21, 30)
+    """
+    for found in cited_reconciliations(package):
+        if found.outcome_id == outcome_id and (count := found.count(rounding)) is not None:
+            return (*count, found)
+    return None
+
+
 def cited_rows(package, rounding: str, label) -> Iterator[dict]:
     """A percentage one paper cites from another against that study's own, through one whole count.
 
-    For each ``cited_results`` row with a ``cited_outcome_id``, look for a
-    count k that reproduces both the cited percentage and the cited study's
-    own percentage, each over a size the cited study states (enrolled or
-    completed). The row is grouped with the cited study's own result, whose
-    label ``label`` gives.
+    For each reconciliation (:func:`cited_reconciliations`), the row is
+    grouped with the cited study's own result, whose label ``label`` gives.
 
     Examples
     --------
@@ -129,43 +223,25 @@ def cited_rows(package, rounding: str, label) -> Iterator[dict]:
     >>> row["status"], row["detail"][:60]
     ('consistent', '21 patients give both: 21/30 = 70% cited, 21/26 = 80.769% in')
     """
-    cited, own = getattr(package, "cited_results", None), getattr(package, "context_outcomes", None)
-    if not isinstance(cited, pd.DataFrame) or not isinstance(own, pd.DataFrame) or "cited_outcome_id" not in cited:
-        return
-    own = own.set_index("id", drop=False)
-    for _, row in cited[cited["cited_outcome_id"].notna()].iterrows():
-        source = own.loc[row["cited_outcome_id"]]
-        quoted = reported_number("cited_results.csv", row, "value")
-        printed = reported_number("context_outcomes.csv", source, "percent")
-        sizes = {column.removeprefix("n_"): n for column in ("n_enrolled", "n_completed")
-                 if (n := reported_whole("context_outcomes.csv", source, column)) is not None}
-        own_n = sizes.get("completed" if cell_text(source.get("population")) == "completers" else "enrolled")
-        if quoted is None or printed is None or own_n is None:
-            continue
-
-        def both(rnd, quoted=quoted, printed=printed, sizes=sizes, own_n=own_n):
-            return [
-                (k, m) for k in range(own_n + 1) for m in sorted(set(sizes.values()))
-                if k <= m
-                and stats.round_decimal(Fraction(100 * k, own_n), places(printed), rnd) == printed
-                and stats.round_decimal(Fraction(100 * k, m), places(quoted), rnd) == quoted
-            ]
-
-        found = both(rounding)
-        reported = f"{quoted}% (cited in {row['location']}); {printed}% of {own_n} ({source['location']})"
-        if found:
-            k, m = found[0]
+    outcomes = package.context_outcomes.set_index("id", drop=False) if cited_reconciliations(package) else None
+    for found in cited_reconciliations(package):
+        source = outcomes.loc[found.outcome_id]
+        quoted, printed, own_n, sizes = found.quoted, found.printed, found.own_n, found.sizes
+        reported = f"{quoted}% (cited in {found.citing_location}); {printed}% of {own_n} ({source['location']})"
+        if rounding in found.counts:
+            k, m = found.counts[rounding]
             detail = (f"{k} patients give both: {k}/{m} = {stats.short(Fraction(100 * k, m), 3)}% cited, "
                       f"{k}/{own_n} = {stats.short(Fraction(100 * k, own_n), 3)}% in its source "
                       f"({rounding} rounding)")
             reconcile = ""
         else:
-            rescued = [(r, both(r)[0]) for r in other_roundings(rounding) if both(r)]
+            rescued = [(r, found.counts[r]) for r in other_roundings(rounding) if r in found.counts]
             detail = (f"no whole count gives both {quoted}% over any of {', '.join(map(str, sizes.values()))} "
                       f"and {printed}% of {own_n} ({rounding} rounding)")
             reconcile = "would reconcile: " + ("; ".join(
                 f"{r} rounding ({k}/{m} cited and {k}/{own_n} in the source)" for r, (k, m) in rescued
             ) or "a citing error; no rounding convention does")
-        yield verdict(source["study_id"], label(source), f"{row['location']} of {row['study_id']}; "
+        yield verdict(source["study_id"], label(source), f"{found.citing_location} of {found.citing_study}; "
                    f"{source['location']}", reported, "cited-vs-source",
-                   "consistent" if found else "inconsistent", detail, reconcile, topic=label(source))
+                   "consistent" if rounding in found.counts else "inconsistent", detail, reconcile,
+                   topic=label(source))
