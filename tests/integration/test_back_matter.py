@@ -54,9 +54,13 @@ def test_audit_page_lists_findings_and_inconsistencies_first(built_book: Path):
         assert [order[v] for v in verdicts] == sorted(order[v] for v in verdicts), table["id"]
     plain = soup.select_one("section#the-inconsistencies-in-plain-words")
     assert plain is not None
-    # one row per finding, as the command line numbers them; each row's checks are in the study tables
+    # one row per finding, in the command line's order, by identifier; each row's checks are in the study tables
     found = [tr.select("td")[0].get_text(strip=True) for tr in soup.select("table#tbl-audit-findings tbody > tr")]
-    assert found == sorted({r["finding"] for r in cli} - {""}, key=lambda f: int(f[1:]))
+    order = {r["finding"]: int(r["order"]) for r in cli if r["finding"]}
+    assert found == sorted(order, key=order.get)
+    # every finding has an anchor of its own, named by its identifier
+    for finding in found:
+        assert len(soup.select(f'[id="{finding}"]')) == 1, finding
     in_tables = {tr.select("td")[0].get_text(strip=True)
                  for table in soup.select('table[id^="audit-rows-"]') for tr in table.select("tbody > tr")}
     assert set(found) <= in_tables

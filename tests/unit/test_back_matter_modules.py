@@ -198,7 +198,7 @@ def test_every_inconsistency_is_explained_in_plain_words(pkg, audited):
     table = audit_view.findings_table(audited, data_provenance.study_labels(pkg))
     bad = audited[audited["status"].eq("inconsistent")]
     # one row per finding, and every inconsistent check behind one of them
-    assert sorted(re.findall(r"^\* - (F\d+)$", table, flags=re.M)) == sorted(set(bad["finding"]))
+    assert sorted(re.findall(r"^\* - ([a-z][a-z0-9]*-[a-z0-9-]+)$", table, flags=re.M)) == sorted(set(bad["finding"]))
     for detail in bad.drop_duplicates("finding")["detail"]:
         assert tables.escape(detail) in table
     assert "found no problem" in audit_view.findings_table(audited.iloc[0:0], {})

@@ -1,12 +1,16 @@
 """The "How to cite" view, built without a kernel, against the chapter, CITATION.cff and references.bib.
 
 ``CITATION.cff`` is read here with PyYAML and the BibTeX with pybtex; the
-chapter's prose and display cells are read from the notebook.
+chapter's prose and display cells are read from the notebook; the finding
+cited as an example is the first of the command line's audit (``thalbook
+audit --format csv``, read with the csv module).
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import json
 import re
 from pathlib import Path
 
@@ -14,7 +18,7 @@ import pytest
 import yaml
 from pybtex.database import parse_string
 
-from tests.conftest import chapter_prose, shown_names
+from tests.conftest import chapter_prose, shown_names, thalbook
 from thalbook import __version__
 from thalbook.chapters import citing
 from thalbook.core import toc
@@ -99,6 +103,36 @@ def test_the_book_bibtex_and_the_source_entries(view):
 def test_every_reference_of_the_citation_file_is_listed(view):
     references = view.tables["tbl-citing-references"]
     assert sum(1 for line in references.splitlines() if line.startswith("* - ")) - 1 == len(cff()["references"])
+
+
+def test_one_finding_is_cited_by_the_identifier_the_audit_gives_it(view):
+    proc = thalbook("audit", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = [r for r in csv.DictReader(io.StringIO(proc.stdout)) if r["finding"]]
+    if "order" in rows[0]:
+        rows.sort(key=lambda r: int(r["order"]))
+    first = rows[0]["finding"]
+    meta = cff()
+    assert view.value("finding_id") == first
+    assert view.value("n_findings") == len({r["finding"] for r in rows})
+    # the address: the audit page, the identifier its fragment (after the book's url when the metadata has one)
+    fragment = f"chapters/audit.html#{first}"
+    assert view.value("finding_address") == (f"{meta['url'].rstrip('/')}/{fragment}" if meta.get("url") else fragment)
+    citation = view.value("finding_citation")
+    assert citation.startswith(f"{meta['authors'][0]['name']} ({str(meta['date-released'])[:4]}). {meta['title']}, ")
+    assert citation.endswith(f", version {meta['version']}, finding {first}, {view.value('finding_address')}")
+    # shown as a block to copy, and a link to the finding's block in the audit chapter (its label)
+    assert f"```text\n{citation}\n```" in view.tables["cite-finding"]
+    assert f"{{ref}}`{first} <{first}>`" in view.tables["cite-finding"]
+
+
+def test_no_identifier_or_address_is_typed_in_the_chapter(view):
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    source = "\n".join("".join(c["source"]) for c in cells)
+    assert view.value("finding_id") not in source and "audit.html#" not in source
+    prose = chapter_prose(NOTEBOOK)
+    for name in ("n_findings", "finding_id", "finding_address"):
+        assert f"{{glue:text}}`{name}`" in prose, name
 
 
 def test_parameters_and_a_broken_citation_file_are_refused(package, tmp_path):

@@ -111,7 +111,9 @@ def make_parser() -> argparse.ArgumentParser:
     _add_data_option(audit)
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
     audit.add_argument("--findings", action="store_true",
-                       help="print one line per finding (one per underlying problem) instead of every check")
+                       help="print the findings (one per underlying problem) instead of every check: their count "
+                            "by kind, then one line each with its number, identifier, kind and the conventions "
+                            "under which it holds")
     audit.add_argument("--rounding", choices=ROUNDINGS, default=ROUNDINGS[0],
                        help=f"{_plain(DESCRIPTIONS['rounding'])} (default: {ROUNDINGS[0]})")
     params = verbs.add_parser("params", help="validate the parameters and print them",

@@ -1,22 +1,28 @@
-"""What the "How to cite" chapter shows: the book's citation metadata and the sources' BibTeX.
+"""What the "How to cite" chapter shows: the book's citation metadata, how to cite one finding, the sources' BibTeX.
 
 Everything comes from ``CITATION.cff`` and ``references.bib`` through
-:mod:`thalbook.core.citation`.
+:mod:`thalbook.core.citation`, and the finding cited as an example from the
+consistency audit (:mod:`thalbook.core.findings`): its identifier is the
+HTML id of its block in the audit chapter (:mod:`thalbook.chapters.audit`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from thalbook import __version__
 from thalbook.chapters.tables import escape, list_table
 from thalbook.chapters.view import View
-from thalbook.core import citation, paths
+from thalbook.core import audit, citation, findings, paths
+from thalbook.core.errors import InputError
 
 #: The parameters the chapter declares (none).
 PARAMETERS: tuple[str, ...] = ()
 #: The source studies' keys in ``references.bib``: the chapter's prose cites the same two.
 SOURCE_KEYS = ("he2017", "wei2003")
+#: The audit chapter, whose findings are cited by the identifier that is their address on its page.
+AUDIT_CHAPTER = paths.CHAPTERS / "audit.ipynb"
 
 
 def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=paths.REFERENCES) -> View:
@@ -37,8 +43,15 @@ def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=pat
         ``values``: ``cff_title``, ``cff_version``, ``cff_released``,
         ``cff_year``, ``cff_authors``, ``cff_license``, ``package_version``
         and ``version_statement`` (one sentence: whether the two versions
-        agree). ``tables``: ``bibtex-book`` (the book's entry, derived from
-        ``CITATION.cff``), ``tbl-citing-cff``, ``tbl-citing-references`` and
+        agree); for citing one finding, the audit's first as the example:
+        ``finding_id`` (its identifier), ``finding_address`` (the audit page
+        and the identifier as its fragment, after the book's ``url`` when
+        ``CITATION.cff`` gives one, else relative to the book's home),
+        ``finding_citation`` (the whole citation) and ``n_findings`` (the
+        audit's findings, of every kind). ``tables``: ``bibtex-book`` (the
+        book's entry, derived from ``CITATION.cff``), ``tbl-citing-cff``,
+        ``cite-finding`` (the citation of the example finding, as a block to
+        copy, and a link to it), ``tbl-citing-references`` and
         ``bibtex-sources`` (the source studies' entries in ``references.bib``).
 
     Raises
@@ -75,6 +88,7 @@ def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=pat
         "package_version": __version__,
         "version_statement": version_statement(version, __version__),
     }
+    values.update(finding_values(package, cff))
     fields = citation.cff_fields(cff)
     references = citation.reference_rows(cff)
     tables = {
@@ -82,12 +96,56 @@ def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=pat
         "tbl-citing-cff": list_table([[f"**{name}**", escape(value)] for name, value in fields], ["field", "value"],
                                      "The book's citation metadata, from CITATION.cff.", "tbl-citing-cff",
                                      widths=[18, 82]),
+        "cite-finding": cite_finding(values["finding_id"], values["finding_citation"]),
         "tbl-citing-references": list_table([[escape(r["work"]), escape(r["identifiers"])] for r in references],
                                             ["work", "identifiers"], "The source studies, as CITATION.cff lists them.",
                                             "tbl-citing-references", widths=[64, 36]),
         "bibtex-sources": "\n\n".join(bibtex_block(citation.bib_entry(key, bib_path)) for key in SOURCE_KEYS),
     }
     return View(dict(params), values, tables)
+
+
+def page_address(notebook=AUDIT_CHAPTER) -> str:
+    """Where a chapter's page stands in the HTML book, relative to its home: ``chapters/audit.html``.
+
+    Examples
+    --------
+    >>> page_address()
+    'chapters/audit.html'
+    """
+    return Path(notebook).relative_to(paths.ROOT).with_suffix(".html").as_posix()
+
+
+def finding_values(package, cff: dict[str, Any]) -> dict[str, Any]:
+    """The glued values for citing one finding: the audit's first finding, its address and its citation.
+
+    The audit runs under its default rounding: a finding's identifier is
+    the same under every parameter set.
+    """
+    listed = findings.summary(audit.run_audit(package))
+    if listed.empty:
+        raise InputError("citing.build: the audit has no finding to cite as an example")
+    finding = str(listed["finding"].iloc[0])
+    fragment = f"{page_address()}#{finding}"
+    address = f"{str(cff['url']).rstrip('/')}/{fragment}" if cff.get("url") else fragment
+    book = f"{citation.author_list(cff)} ({str(cff['date-released'])[:4]}). {cff['title']}, version {cff['version']}"
+    return {"finding_id": finding, "finding_address": address, "n_findings": len(listed),
+            "finding_citation": f"{book}, finding {finding}, {address}"}
+
+
+def cite_finding(finding: str, text: str) -> str:
+    """MyST: the citation of one finding as a block to copy, then a link to the finding's block in the audit.
+
+    Examples
+    --------
+    >>> print(cite_finding("s-m", "Book, finding s-m, chapters/audit.html#s-m"))
+    ```text
+    Book, finding s-m, chapters/audit.html#s-m
+    ```
+    <BLANKLINE>
+    The finding: {ref}`s-m <s-m>`.
+    """
+    return f"```text\n{text}\n```\n\nThe finding: {{ref}}`{finding} <{finding}>`."
 
 
 def version_statement(cff_version: str, package_version: str) -> str:

@@ -1,4 +1,8 @@
-"""What the data chapter shows: every file of the data package, as written, with its quotes.
+"""What the data chapter shows: what the data package holds, then every file, as written, with its quotes.
+
+The chapter opens with a summary (:func:`summary_table`: each file's rows
+by study); each file's full table, every row with its quote, is folded
+beneath its heading in the web book (a dropdown) and printed whole in the PDF.
 
 Also the studies as the data package describes them (:func:`study_labels`,
 :func:`study_overview`, :func:`context_overview`), which other chapters show.
@@ -26,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from thalbook.chapters.tables import escape, list_table
+from thalbook.chapters.tables import escape, fold, list_table
 from thalbook.chapters.view import View
 from thalbook.core import cohort, results, safety
 from thalbook.core.errors import InputError
@@ -52,9 +56,11 @@ def build(package, params: dict[str, Any]) -> View:
     View
         ``values``: ``n_files``, ``n_rows``, ``n_quotes`` (rows with a quote),
         ``n_notes`` (rows with an extractor's note), ``n_sources``,
-        ``n_context`` (studies by role). ``tables``: ``data-downloads`` and
-        ``results-downloads`` (MyST lists of links to the published files) and ``tbl-data-<file>`` for every file
-        of the package, ``_`` written ``-``.
+        ``n_context`` (studies by role). ``tables``: ``tbl-data-summary`` (the
+        rows of each file by study), ``data-downloads`` and
+        ``results-downloads`` (MyST lists of links to the published files) and
+        ``tbl-data-<file>`` for every file of the package, ``_`` written
+        ``-`` (folded: :func:`file_table` in a dropdown).
 
     Raises
     ------
@@ -67,8 +73,8 @@ def build(package, params: dict[str, Any]) -> View:
     >>> view = build(data.load(), {})
     >>> view.value("n_files"), view.value("n_sources")
     (10, 2)
-    >>> [name for name in view.tables][:3]
-    ['data-downloads', 'results-downloads', 'tbl-data-studies']
+    >>> [name for name in view.tables][:4]
+    ['tbl-data-summary', 'data-downloads', 'results-downloads', 'tbl-data-studies']
     """
     missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
     if missing or extra:
@@ -85,10 +91,43 @@ def build(package, params: dict[str, Any]) -> View:
         "n_sources": int(roles.eq("source").sum()),
         "n_context": int(roles.eq("context").sum()),
     }
-    tables = {"data-downloads": download_list(package.data_dir), "results-downloads": results_list()}
+    tables = {"tbl-data-summary": summary_table(raw, package),
+              "data-downloads": download_list(package.data_dir), "results-downloads": results_list()}
     for name, table in raw.items():
-        tables[table_name(name)] = file_table(name, table, listed.loc[name, "description"], listed.loc[name, "path"])
+        path = listed.loc[name, "path"]
+        each = "its definition" if name == "measures" else "its quote"
+        tables[table_name(name)] = fold(f"All {len(table)} rows of {escape(path)}, each with {each}",
+                                        file_table(name, table, listed.loc[name, "description"], path))
     return View(dict(params), values, tables)
+
+
+def summary_table(raw: dict[str, pd.DataFrame], package) -> str:
+    """MyST of ``tbl-data-summary``: each data file's rows, by source study and for the context studies together,
+    and how many carry an extractor's note.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> package = data.load()
+    >>> table = summary_table(raw_tables(package.data_dir), package)
+    >>> sum(line.startswith("* - ") for line in table.splitlines()) - 1  # a row for each of the 10 files, and all
+    11
+    """
+    labels = study_labels(package)
+    sources = package.studies.loc[package.studies["role"].eq("source"), "study_id"].tolist()
+    rows, totals = [], [0] * (len(sources) + 3)
+    for name, table in raw.items():
+        has_study, has_note = "study_id" in table, "note" in table
+        studies = table["study_id"] if has_study else pd.Series([], dtype=str)
+        counts = [len(table), *(int(studies.eq(s).sum()) for s in sources), int((~studies.isin(sources)).sum()),
+                  int(table["note"].ne("").sum()) if has_note else 0]
+        shown = [counts[0], *(c if has_study else None for c in counts[1:-1]), counts[-1] if has_note else None]
+        totals = [t + c for t, c in zip(totals, counts, strict=True)]
+        rows.append([f"`{name}.csv`", *("\u2014" if c is None else str(c) for c in shown)])
+    rows.append(["**all files**", *(f"**{t}**" for t in totals)])
+    header = ["file", "rows", *(escape(labels[s]) for s in sources), "context studies", "with a note"]
+    return list_table(rows, header, "The data package: the rows of each file, by study, and how many carry an "
+                      "extractor's note.", "tbl-data-summary")
 
 
 def table_name(file: str) -> str:

@@ -10,6 +10,11 @@ columns wrap their text instead of running off the page.
 A chapter displays the MyST with :func:`show`; the notebook's Markdown output
 is parsed as MyST because ``nb_render_markdown_format`` is ``myst``.
 
+A long table can be folded beneath a title (:func:`fold`, a sphinx-design
+dropdown, which Jupyter Book loads), kept to one output (:func:`only`: the
+web book or the PDF) or put in a block that a link can open at
+(:func:`container`).
+
 Examples
 --------
 >>> print(list_table([["8", "10"]], ["k", "n"], "A caption", "tbl-demo"))
@@ -214,6 +219,70 @@ def frame_table(
         for row in frame.itertuples(index=False)
     ]
     return list_table(rows, [escape(c) for c in frame.columns], caption, name, widths)
+
+
+def _fence(body: str) -> str:
+    """A colon fence longer than any colon fence inside ``body`` (so that directives nest)."""
+    inner = [len(m) for m in re.findall(r"^(:{3,})", body, flags=re.M)]
+    return ":" * max(3, max(inner, default=0) + 1)
+
+
+def fold(title: str, body: str) -> str:
+    """MyST for ``body`` folded beneath ``title``: a sphinx-design ``{dropdown}``.
+
+    In HTML the dropdown is a ``<details>`` element, closed until the reader
+    opens it (no script needed); in the PDF its title and body are printed
+    as they are (the title as a rubric).
+
+    Examples
+    --------
+    >>> print(fold("Every row", "a *table*"))
+    :::{dropdown} Every row
+    a *table*
+    :::
+    >>> fold("Outer", fold("Inner", "x")).splitlines()[0]
+    '::::{dropdown} Outer'
+    """
+    fence = _fence(body)
+    return "\n".join([f"{fence}{{dropdown}} {' '.join(title.split())}", body, fence])
+
+
+def container(body: str, classes: str, name: str | None = None) -> str:
+    """MyST for ``body`` in a ``{container}`` (an HTML ``<div>`` of ``classes``), labelled ``name``.
+
+    The label is the div's HTML id, so that ``page.html#<name>`` opens at it.
+
+    Examples
+    --------
+    >>> print(container("text", "box", name="here"))
+    :::{container} box
+    :name: here
+    text
+    :::
+    """
+    fence = _fence(body)
+    options = [f":name: {name}"] if name else []
+    return "\n".join([f"{fence}{{container}} {classes}", *options, body, fence])
+
+
+def only(output: str, body: str) -> str:
+    """MyST for ``body`` in one kind of output only: ``html`` (the web book) or ``latex`` (the PDF).
+
+    A Sphinx ``{only}`` directive: the other builder leaves ``body`` out.
+    Labels (``:name:``) inside it are still defined for both, so a label
+    must not stand in both an ``html`` and a ``latex`` body.
+
+    Examples
+    --------
+    >>> print(only("latex", "print me"))
+    :::{only} latex
+    print me
+    :::
+    """
+    if output not in ("html", "latex"):
+        raise ValueError(f"only: output must be html or latex, got {output!r}")
+    fence = _fence(body)
+    return f"{fence}{{only}} {output}\n{body}\n{fence}"
 
 
 def show(myst: str):

@@ -31,6 +31,11 @@ Which checks apply is decided by the data, never by the row:
 ``parts-sum``, ``subgroup-size``, ``withdrawals-total``, ``summary-in-range``, ``summary-label``
     parts against their stated whole, and summaries against their range.
 
+The rows are grouped into findings, one per underlying problem, each with a
+stable identifier, a kind and the conventions under which it holds
+(:mod:`thalbook.core.findings`); for that the checks run under every
+rounding convention (:func:`run_audits`), once per package.
+
 Where the paper does not state the n behind a mean or a p-value, it is taken
 from another statement of the same comparison, or else bounded by the
 patients still in the study at that week according to the withdrawal timing
@@ -39,14 +44,15 @@ out; those at the week, or at an unstated week, may or may not be.
 
 Examples
 --------
->>> format_audit(pd.DataFrame(columns=COLUMNS), "csv")
-'study,quantity,location,reported,check,status,detail,reconcile,finding\\n'
+>>> format_audit(pd.DataFrame(columns=AUDIT_COLUMNS), "csv")
+'study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order\\n'
 """
 
 from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
@@ -68,17 +74,20 @@ from thalbook.core.errors import InputError
 from thalbook.core.statement_checks import cited_rows, statement_rows
 from thalbook.core.stats import places, short
 from thalbook.core.summary_checks import (
+    ASSUMED_TEST,
     LISTED,
     WILCOXON,
     grim_check,
     grimmer_check,
     lattice_check,
     method_rows,
+    pvalue_topic,
     reconstruction_check,
     reconstructions,
     scale_check,
+    values_topic,
 )
-from thalbook.core.verdicts import COLUMNS, STATUSES, verdict
+from thalbook.core.verdicts import AUDIT_COLUMNS, COLUMNS, FINDING_FIELDS, STATUSES, STRUCTURE, verdict
 from thalbook.core.vocabulary import other_roundings
 
 FORMATS = ("table", "csv", "json")
@@ -180,8 +189,9 @@ def _population_size(study: StudyAccount, population: str, row: pd.Series) -> tu
 
 
 def _proportion_checks(
-    study: StudyAccount, file: str, row: pd.Series, quantity: str, rounding: str
+    study: StudyAccount, file: str, row: pd.Series, quantity: str, rounding: str, topic: str | None = None
 ) -> Iterator[dict]:
+    topic = topic or quantity
     count, denominator = reported_whole(file, row, "count"), reported_whole(file, row, "denominator")
     percent = reported_number(file, row, "percent")
     population = cell_text(row.get("population"))
@@ -190,7 +200,7 @@ def _proportion_checks(
     shown = "" if percent is None else f"{percent}%"
     reported = f"{counted} ({shown})" if counted and shown else counted or shown
 
-    def emit(check, ok, detail, reconcile=""):
+    def emit(check, ok, detail, reconcile="", unstated=""):
         return verdict(
             study.study_id,
             quantity,
@@ -200,6 +210,8 @@ def _proportion_checks(
             "consistent" if ok else "inconsistent",
             detail,
             "" if ok else reconcile,
+            topic=topic,
+            unstated=unstated,
         )
 
     def counts(n=None, n_max=None, rnd=rounding):
@@ -244,6 +256,7 @@ def _proportion_checks(
                 "percent-to-count",
                 "not-checkable",
                 "no denominator stated, and no enrolled total to bound one",
+                topic=topic,
             )
         else:
             found = counts(n_max=bound)
@@ -279,16 +292,25 @@ def _proportion_checks(
             else f"no denominator stated; {percent}% is no whole number out of {size_text} "
             f"({neighbours(size)}, {rounding} rounding)",
             "would reconcile: " + ("; ".join(rescued + smaller) or "no denominator up to the size of the set"),
+            # the percentage fits a set smaller than its label's, which the text does not state
+            unstated="denominator" if smaller else "",
         )
     elif count is not None and count > size:
         yield emit("analysis-set", False, f"{count} is more than {size_text}")
 
 
 def _proportion_rows(
-    studies: dict[str, StudyAccount], file: str, table: pd.DataFrame, label, rounding
+    studies: dict[str, StudyAccount], file: str, table: pd.DataFrame, label, rounding, topic=None
 ) -> Iterator[dict]:
+    """The checks of each proportion of ``table``; its topic is ``topic(row)``, else its label."""
     for _, row in table.iterrows():
-        yield from _proportion_checks(studies[row["study_id"]], file, row, label(row), rounding)
+        yield from _proportion_checks(studies[row["study_id"]], file, row, label(row), rounding,
+                                      topic(row) if topic else None)
+
+
+def _event_topic(row: pd.Series, column: str | None = None) -> str:
+    """One adverse event's count, denominator and percentage, wherever printed: one topic per event."""
+    return f"ae {row['event']}"
 
 
 
@@ -325,9 +347,14 @@ def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -
         )
 
         def emit(reported, check, result, row=row, quantity=quantity):
-            family = "p-value" if check == "wilcoxon-lattice" else "values"
-            topic = f"{row['measure']} ({cell_text(row['comparison']) or 'no comparison'}) {family}"
-            return verdict(row["study_id"], quantity, row["location"], reported, check, *result, topic=topic)
+            comparison = cell_text(row["comparison"]) or "no comparison"
+            if check != "wilcoxon-lattice":
+                return verdict(row["study_id"], quantity, row["location"], reported, check, *result,
+                               topic=values_topic(row["measure"], comparison))
+            # the lattice is the exact test's: it says nothing of the other methods (the test-method check does)
+            tests = None if result[0] == "not-checkable" else {ASSUMED_TEST: result[0] == "consistent"}
+            return verdict(row["study_id"], quantity, row["location"], reported, check, *result,
+                           topic=pvalue_topic(comparison), tests=tests)
 
         if mean is not None and measure["value_type"] == "integer":
             yield emit(
@@ -410,7 +437,7 @@ def _reconstruction_rows(package, rounding: str) -> Iterator[dict]:
             r["study"], f"{r['measure']} week {week_text(r['week'])} ({r['comparison']})", r["location"],
             " -> ".join(f"{m} ± {sd}" for m, sd in r["printed"]) + f"; p = {r['p']}", "reconstruction",
             *reconstruction_check(r["outcomes"], r["p"], r["ns"], r["n_text"]),
-            topic=f"{r['measure']} ({r['comparison']}) values",
+            topic=values_topic(r["measure"], r["comparison"]),
         )
 
 
@@ -443,7 +470,7 @@ def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFram
                 "study": keys[0], "quantity": f"{keys[1]} week {week_text(last)} ({keys[2]})", "locations": [],
                 "group": keys[2], "p": printed, "n_values": list(range(1, pairs[-1] + 1)), "n_pairs": pairs,
                 "n_text": f"{pair_text} (fewer non-zero differences if some changes were zero)", "summaries": None,
-                "topic": f"{keys[1]} ({keys[2]}) p-value",
+                "topic": pvalue_topic(keys[2]),
             })
             item["locations"].append(row["location"])
             item["summaries"] = item["summaries"] or summaries
@@ -458,7 +485,7 @@ def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFram
 
 
 def _cross_place(
-    study_id: str, quantity: str, items: list[tuple[str, Decimal | str]], rounding: str
+    study_id: str, quantity: str, items: list[tuple[str, Decimal | str]], rounding: str, topic: str | None = None
 ) -> dict | None:
     """One row comparing a quantity stated in two or more places, else None."""
     if len({location for location, _ in items}) < 2:
@@ -484,12 +511,14 @@ def _cross_place(
         "consistent" if agree else "inconsistent",
         detail,
         "" if agree else "would reconcile: a slip in one of the places; the text does not say which",
+        topic=topic,
     )
 
 
 def _cross_place_rows(
-    file: str, table: pd.DataFrame, key: list[str], fields: list[str], label, rounding
+    file: str, table: pd.DataFrame, key: list[str], fields: list[str], label, rounding, topic=None
 ) -> Iterator[dict]:
+    """One row per field of each quantity stated in several places; topic ``topic(row, field)``, else the label."""
     for keys, rows in non_totals(table).groupby(["study_id", *key], sort=False, dropna=False):
         for column in fields:
             items = [
@@ -498,9 +527,16 @@ def _cross_place_rows(
                 if (v := reported_number_or_text(file, r, column)) is not None
             ]
             quantity = label(rows.iloc[0]) + (f": {column.replace('_', ' ')}" if len(fields) > 1 else "")
-            row = _cross_place(keys[0], quantity, items, rounding)
+            about = topic(rows.iloc[0], column) if topic else label(rows.iloc[0])
+            row = _cross_place(keys[0], quantity, items, rounding, about)
             if row:
                 yield row
+
+
+def _continuous_topic(row: pd.Series, column: str) -> str:
+    """A p-value printed in several places is one of the comparison's p-values; a mean, SD or n one of its values."""
+    comparison = cell_text(row["comparison"]) or "no comparison"
+    return pvalue_topic(comparison) if column == "p_value" else values_topic(row["measure"], comparison)
 
 
 def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -> Iterator[dict]:
@@ -704,35 +740,8 @@ class _Studies(dict):
         return StudyAccount(study_id)
 
 
-def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
-    """Run every applicable check over every number in the data package.
-
-    Parameters
-    ----------
-    package : thalbook.core.data.DataPackage
-        What :func:`thalbook.core.data.load` returns: one DataFrame per file, with
-        the loader's ``<column>_decimals`` columns.
-    rounding : {"half-up", "half-even"}
-        The rounding convention every verdict assumes (and names).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Exactly the columns :data:`COLUMNS`, one row per check, ordered by
-        ``studies.csv``, then by file and row within a study.
-
-    Raises
-    ------
-    ValueError
-        If ``rounding`` is no rounding convention of the vocabulary.
-    thalbook.core.errors.InputError
-        If the package lacks a table or column the audit reads, or a number
-        cannot be read; the message names the file, row and column.
-    """
-    if rounding not in vocabulary.ROUNDINGS:
-        raise ValueError(f"run_audit: rounding must be one of {', '.join(vocabulary.ROUNDINGS)}, got {rounding!r}")
-    _check_package(package)
-    studies = _Studies(study_accounts(package))
+def _checks(package, rounding: str, studies: dict[str, StudyAccount]) -> pd.DataFrame:
+    """Every check under one rounding convention: :data:`COLUMNS` and the rows' structure, ordered as run_audit's."""
     binary, events = package.binary_outcomes, package.adverse_events
     rows = [
         *_fact_rows(package, rounding),
@@ -755,9 +764,10 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
             ["mean", "sd", "n", "p_value"],
             lambda r: f"{r['measure']} week {week_text(r['timepoint_week'])} ({cell_text(r['comparison'])})",
             rounding,
+            _continuous_topic,
         ),
         *_proportion_rows(
-            studies, "adverse_events.csv", events, lambda r: f"adverse event: {r['event']}", rounding
+            studies, "adverse_events.csv", events, lambda r: f"adverse event: {r['event']}", rounding, _event_topic
         ),
         *_cross_place_rows(
             "adverse_events.csv",
@@ -766,6 +776,7 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
             ["count", "denominator", "percent"],
             lambda r: f"adverse event: {r['event']}",
             rounding,
+            _event_topic,
         ),
     ]
     rows += _reconstruction_rows(package, rounding)
@@ -777,10 +788,106 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
     if isinstance(context, pd.DataFrame):
         rows += _proportion_rows(studies, "context_outcomes.csv", context, _outcome_label, rounding)
         rows += cited_rows(package, rounding, _outcome_label)
-    audit = findings.assign(pd.DataFrame(rows, columns=[*COLUMNS, "topic"]))
+    checks = pd.DataFrame(rows, columns=[*AUDIT_COLUMNS, *STRUCTURE])
+    # a study the source papers cite, or a citation of one, is a secondary source of the finding
+    roles = package.studies.set_index("study_id")["role"] if "role" in package.studies else pd.Series(dtype=str)
+    cited = checks["study"].map(roles).fillna("source").ne("source")
+    checks["secondary"] = cited | checks["check"].eq("cited-vs-source")
     order = {study_id: i for i, study_id in enumerate(package.studies["study_id"])}
-    position = audit["study"].map(order).fillna(len(order)).to_numpy()
-    return audit.iloc[position.argsort(kind="stable")].reset_index(drop=True)
+    position = checks["study"].map(order).fillna(len(order)).to_numpy()
+    return checks.iloc[position.argsort(kind="stable")].reset_index(drop=True)
+
+
+def run_audits(package, roundings=vocabulary.ROUNDINGS) -> dict[str, pd.DataFrame]:
+    """The audit under several rounding conventions at once, each as :func:`run_audit` gives it.
+
+    Every finding's kind and conventions need the checks under every
+    convention (:func:`thalbook.core.findings.assign`): they are run once
+    here for all, so a view that shows the audit under several conventions
+    asks for them together.
+
+    Parameters
+    ----------
+    package : thalbook.core.data.DataPackage
+        As for :func:`run_audit`.
+    roundings : iterable of str
+        Conventions of :data:`thalbook.core.vocabulary.ROUNDINGS`, by default all.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Rounding convention -> what :func:`run_audit` returns for it.
+
+    Raises
+    ------
+    ValueError, thalbook.core.errors.InputError
+        As :func:`run_audit` does.
+    """
+    roundings = [roundings] if isinstance(roundings, str) else list(roundings)
+    for rounding in roundings:
+        if rounding not in vocabulary.ROUNDINGS:
+            raise ValueError(
+                f"run_audit: rounding must be one of {', '.join(vocabulary.ROUNDINGS)}, got {rounding!r}")
+    checks = _every_rounding(package)
+    return {r: findings.assign(checks, r) for r in roundings}
+
+
+#: Each package's checks under every rounding convention, run once: a package is not changed after it is
+#: loaded (:class:`thalbook.core.data.DataPackage`), and a chapter asks for the audit several times.
+_CHECKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _every_rounding(package) -> dict[str, pd.DataFrame]:
+    """The checks under every convention of the vocabulary (never changed by their callers: they assign copies)."""
+    try:
+        kept = _CHECKS.get(package)
+    except TypeError:  # a stand-in for a package, which cannot be a key
+        kept = None
+    if kept is not None:
+        return kept
+    _check_package(package)
+    studies = _Studies(study_accounts(package))
+    checks = {r: _checks(package, r, studies) for r in vocabulary.ROUNDINGS}
+    try:
+        _CHECKS[package] = checks
+    except TypeError:
+        pass
+    return checks
+
+
+def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
+    """Run every applicable check over every number in the data package.
+
+    The checks run under every rounding convention, so that each finding
+    knows under which conventions it holds (:mod:`thalbook.core.findings`);
+    the rows are those of ``rounding``. A view that needs several
+    conventions asks :func:`run_audits` once.
+
+    Parameters
+    ----------
+    package : thalbook.core.data.DataPackage
+        What :func:`thalbook.core.data.load` returns: one DataFrame per file, with
+        the loader's ``<column>_decimals`` columns.
+    rounding : {"half-up", "half-even", "truncation"}
+        The rounding convention every verdict assumes (and names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly the columns :data:`AUDIT_COLUMNS`, one row per check, ordered by
+        ``studies.csv``, then by file and row within a study; ``finding``,
+        ``kind``, ``convention`` and ``order`` those of the row's finding
+        (:func:`thalbook.core.findings.assign`).
+
+    Raises
+    ------
+    ValueError
+        If ``rounding`` is no rounding convention of the vocabulary.
+    thalbook.core.errors.InputError
+        If the package lacks a table or column the audit reads, or a number
+        cannot be read; the message names the file, row and column.
+    """
+    return run_audits(package, [rounding])[rounding]
 
 
 def summarise(audit: pd.DataFrame) -> pd.DataFrame:
@@ -859,9 +966,13 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     audit : pandas.DataFrame
         What :func:`run_audit` returns.
     fmt : {"table", "csv", "json"}
-        ``csv`` has exactly the columns :data:`COLUMNS` and a header row,
+        ``csv`` has exactly the columns :data:`AUDIT_COLUMNS` (those of
+        :data:`COLUMNS` for rows that carry no more) and a header row,
         and no cell a spreadsheet would evaluate (:func:`csv_text`);
-        ``json`` is a list of records.
+        ``json`` is a list of records. ``finding`` holds the finding's
+        identifier (:mod:`thalbook.core.findings`), the same under every
+        rounding convention; a row of no finding leaves it, ``kind``,
+        ``convention`` and ``order`` empty (``null`` in JSON for ``order``).
 
     Returns
     -------
@@ -876,26 +987,28 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     Examples
     --------
     >>> table = pd.DataFrame([["wei2003", "asas20", "abstract", "8/10 (80%)", "percent-to-count",
-    ...                        "consistent", "8/10 = 80% rounds to 80%", "", ""]], columns=COLUMNS)
+    ...                        "consistent", "8/10 = 80% rounds to 80%", "", "", "", "", None]],
+    ...                       columns=AUDIT_COLUMNS)
     >>> print(format_audit(table, "csv"), end="")
-    study,quantity,location,reported,check,status,detail,reconcile,finding
-    wei2003,asas20,abstract,8/10 (80%),percent-to-count,consistent,8/10 = 80% rounds to 80%,,
+    study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order
+    wei2003,asas20,abstract,8/10 (80%),percent-to-count,consistent,8/10 = 80% rounds to 80%,,,,,
     """
     if fmt not in FORMATS:
         raise ValueError(f"format_audit: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    audit = audit.loc[:, list(COLUMNS)]
+    columns = [*COLUMNS, *(c for c in FINDING_FIELDS if c in audit.columns)]
+    audit = audit.loc[:, columns]
     if fmt == "csv":
         return csv_text(audit)
     if fmt == "json":
         return audit.to_json(orient="records", indent=2, force_ascii=False) + "\n"
     if audit.empty:
         return "no checks\n"
-    text = audit.astype(str)
-    widths = {c: max(len(c), text[c].str.len().max()) for c in COLUMNS}
+    text = audit.astype(object).where(audit.notna(), "").astype(str)
+    widths = {c: max(len(c), text[c].str.len().max()) for c in columns}
     lines = [
-        [c.ljust(widths[c]) for c in COLUMNS],
+        [c.ljust(widths[c]) for c in columns],
         *(
-            [v.ljust(widths[c]) for c, v in zip(COLUMNS, r, strict=True)]
+            [v.ljust(widths[c]) for c, v in zip(columns, r, strict=True)]
             for r in text.itertuples(index=False)
         ),
     ]

@@ -50,6 +50,13 @@ _N = "Denominator of the analysis set."
 _LOW = "Lower bound of the interval (a proportion)."
 _HIGH = "Upper bound of the interval (a proportion)."
 _SUPPORT = "The verbatim quote of the data-package row the judgement rests on, or 'not reported'."
+_FINDING = ("Identifier of the finding, made from its study and what it is about (e.g. "
+            "wei2003-asas20-w24-enrolled): the same under every rounding convention, in the book and the audit.")
+_KIND = "Kind of finding: " + "; ".join(findings.KINDS) + "."
+_CONVENTION = ("Rounding conventions or signed-rank test methods under which the finding's numbers hold "
+               "('; ' between them; empty if none does).")
+_ORDER = ("Number of the finding among those of every rounding convention, in the audit's order (empty if none); "
+          "the same under every convention.")
 
 #: Resource name -> (description, {column: description}), in publication order.
 RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
@@ -97,12 +104,16 @@ RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
          "reported": "What is printed there.", "check": "The kind of check.",
          "status": "consistent, inconsistent, or not checkable.", "detail": "The reasoning of the check.",
          "reconcile": "What would reconcile an inconsistency, and what the text rules out.",
-         "finding": "The finding the row belongs to (F1, F2, ...; empty if none)."}),
+         "finding": _FINDING + " The row belongs to it (empty if none).",
+         "kind": _KIND + " Empty if the row belongs to no finding.",
+         "convention": _CONVENTION, "order": _ORDER}),
     "findings": (
-        "The audit's findings: one per quantity with an inconsistent check.",
-        {"finding": "Finding number (F1, F2, ...).", "study": _STUDY, "quantity": "The quantity.",
-         "places": "Where it is printed.", "checks": "The checks that fail.", "problem": "What disagrees.",
-         "reconcile": "What would reconcile it, and what the text rules out."}),
+        "The audit's findings: one per underlying problem (a quantity or statement topic with an inconsistent "
+        "check), each with its kind.",
+        {"finding": _FINDING, "study": _STUDY, "quantity": "The quantity of its first failing check.",
+         "places": "Where it is printed.", "checks": "How many checks judge it (failing or not).",
+         "problem": "What disagrees.", "reconcile": "What would reconcile it, and what the text rules out.",
+         "order": _ORDER, "kind": _KIND, "convention": _CONVENTION}),
     "minors": (
         "Risk of bias by MINORS (Slim et al. 2003), the eight items for non-comparative studies "
         "(wording paraphrased): the book's judgement of each item with its support.",
@@ -239,8 +250,8 @@ def descriptor(made: dict[str, pd.DataFrame], params: dict[str, Any]) -> dict[st
     --------
     >>> made = {"findings": pd.DataFrame({c: ["x"] for c in RESOURCES["findings"][1]})}
     >>> meta = descriptor(made, {"rounding": "half-up"})
-    >>> meta["resources"][0]["path"], meta["resources"][0]["schema"]["fields"][0]
-    ('findings.csv', {'name': 'finding', 'type': 'string', 'description': 'Finding number (F1, F2, ...).'})
+    >>> meta["resources"][0]["path"], meta["resources"][0]["schema"]["fields"][0]["description"][:46]
+    ('findings.csv', 'Identifier of the finding, made from its study')
     """
     settings = ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))
     resources = []

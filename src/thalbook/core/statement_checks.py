@@ -55,6 +55,10 @@ RECONCILE = {
     "conclusion": "would reconcile: nothing in the results; the conclusion says more than they show",
 }
 
+#: What the text would need to state, and does not, for two places of a kind that disagree to both hold:
+#: a word used in two senses it never defines (:data:`thalbook.core.verdicts.STRUCTURE`, ``unstated``).
+UNSTATED = {"severity": "definition"}
+
 #: The values an ``analysis`` row may take, and the verdict of a topic whose best report is that value.
 ANALYSIS_VERDICTS = {"reported": "consistent", "partly reported": "not-checkable", "announced": "inconsistent"}
 
@@ -99,7 +103,7 @@ def statement_rows(package, rounding: str) -> Iterator[dict]:
             reconcile = ("would reconcile: the analysis done and left unreported, or announced and not done; "
                          "the text does not say which") if status == "inconsistent" else ""
             yield verdict(study_id, f"analysis: {topic}", places_, said, "announced-vs-reported", status, detail,
-                       reconcile, topic=f"analysis: {topic}")
+                          reconcile, topic=f"analysis: {topic}", unstated="analysis", statement_kind=kind)
             continue
         if len(rows) < 2:
             continue
@@ -110,9 +114,9 @@ def statement_rows(package, rounding: str) -> Iterator[dict]:
         else:
             detail = "differs: " + "; ".join(f"{r['location']} says '{r['value']}'" for _, r in rows.iterrows())
         yield verdict(study_id, f"statement: {topic}", places_, said, "statement",
-                   "consistent" if agree else "inconsistent", detail,
-                   "" if agree else RECONCILE.get(kind, "would reconcile: a slip in one place"),
-                   topic=f"statement: {topic}")
+                      "consistent" if agree else "inconsistent", detail,
+                      "" if agree else RECONCILE.get(kind, "would reconcile: a slip in one place"),
+                      topic=f"statement: {topic}", unstated=UNSTATED.get(kind, ""), statement_kind=kind)
 
 
 @dataclass(frozen=True)

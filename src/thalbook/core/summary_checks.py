@@ -52,6 +52,8 @@ from thalbook.core.vocabulary import other_roundings
 
 #: The test whose p-values :func:`lattice_check` reproduces (``continuous_outcomes.test``).
 WILCOXON = "wilcoxon-signed-rank"
+#: The method of :data:`thalbook.core.pvalue_methods.METHODS` that :func:`lattice_check` assumes.
+ASSUMED_TEST = "exact"
 #: Matches listed in a detail before "and k more".
 LISTED = 6
 _EXTRA_PAIRS = 40  # how far beyond the plausible n to look for the n a p-value needs
@@ -221,15 +223,17 @@ def lattice_check(
         )
     lattice = sorted((abs(q - float(p)), q, n, w) for n in ns for w, q in stats.wilcoxon_pvalues(n).items())
     nearest = "; ".join(f"{short(q, 6)} (n = {n}, W = {w})" for _, q, n, w in lattice[:2])
-    more = stats.wilcoxon_matches(p, places(p), range(high + 1, high + _EXTRA_PAIRS + 1), rounding)
-    needs = f"; it needs at least {more[0][0]} pairs (W = {more[0][1]})" if more else ""
+    # the fewest pairs that would do: stop at the first n that has one (larger lattices cost the most)
+    more = next((match for n in range(high + 1, high + _EXTRA_PAIRS + 1)
+                 for match in stats.wilcoxon_matches(p, places(p), [n], rounding)), None)
+    needs = f"; it needs at least {more[0]} pairs (W = {more[1]})" if more else ""
     options = [
         f"{other} rounding"
         for other in other_roundings(rounding)
         if stats.wilcoxon_matches(p, places(p), range(low, high + 1), other)
     ]
     options.append("another test method (see the test-method check)")
-    ruled = f"more pairs (n = {more[0][0]}), which the text rules out ({_n_limit(ns)})" if more else ""
+    ruled = f"more pairs (n = {more[0]}), which the text rules out ({_n_limit(ns)})" if more else ""
     return (
         "inconsistent",
         f"no exact p with up to {high} pairs rounds to {p} ({assumed}); nearest {nearest}{needs}; {n_text}",
@@ -239,6 +243,39 @@ def lattice_check(
 
 #: The methods that a paper naming the Wilcoxon signed-rank test may have run.
 SIGNED_RANK = ("exact", "exact-ties", "normal", "normal-cc")
+#: What the p-values of every comparison of a paper are called together (:func:`pvalue_topic`).
+ALL_COMPARISONS = "all comparisons"
+
+
+def values_topic(measure: str, comparison: str) -> str:
+    """The audit topic of the means, SDs and n of one measure in one comparison (baseline and follow-up).
+
+    Examples
+    --------
+    >>> values_topic("esr", "week 24 vs baseline")
+    'esr (week 24 vs baseline) values'
+    """
+    return f"{measure} ({comparison}) values"
+
+
+def pvalue_topic(comparison: str) -> str:
+    """The audit topic of the p-values of one comparison (one visit against baseline), every measure's.
+
+    The lattice check of each p-value, the test-method check of each and
+    the one-method check of the visit judge one question, whether one
+    signed-rank test gives the visit's p-values: one topic, one finding.
+
+    Examples
+    --------
+    >>> pvalue_topic("week 8 vs baseline")
+    'p-values (week 8 vs baseline)'
+    """
+    return f"p-values ({comparison})"
+
+
+def _places(cells) -> str:
+    """Distinct places of cells that each may join several with ``"; "``."""
+    return "; ".join(dict.fromkeys(p for cell in cells for p in str(cell).split("; ")))
 
 
 def _methods_text(table: pd.DataFrame) -> str:
@@ -268,13 +305,17 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
     -------
     list of dict
         ``test-method`` rows (consistent when a signed-rank method
-        reproduces the p) and ``one-method`` rows per group and per study.
+        reproduces the p) and ``one-method`` rows per group (topic
+        :func:`pvalue_topic` of the group) and per study (topic
+        :func:`pvalue_topic` of :data:`ALL_COMPARISONS`, implied by a failing
+        group's). Each carries ``tests``, for every method of
+        :data:`SIGNED_RANK` whether it reproduces the p, or explains every p.
 
     Examples
     --------
     >>> reported = pd.DataFrame([{"study": "s", "quantity": "crp week 24", "location": "results",
     ...     "group": "week 24 vs baseline", "p": "0.078", "n_values": [8], "n_pairs": [8], "n_text": "n = 8 as stated",
-    ...     "summaries": None, "topic": "crp p-value"}])
+    ...     "summaries": None, "topic": "p-values (week 24 vs baseline)"}])
     >>> [(r["check"], r["status"]) for r in method_rows(reported, "half-up")]
     [('test-method', 'consistent'), ('one-method', 'consistent')]
     """
@@ -290,8 +331,9 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
         ], ignore_index=True)
         for index, record in part.iterrows():
             hits = table[table["id"].eq(str(index))]
-            ok = hits[hits["method"].isin(SIGNED_RANK)]["reproduces"].any()
-            rescued = [
+            signed = hits[hits["method"].isin(SIGNED_RANK)]
+            ok = signed["reproduces"].any()
+            rescued = [] if ok else [
                 other for other in other_roundings(rounding)
                 if pvalue_methods.reproducing(record["p"], places(Decimal(record["p"])), record["n_values"],
                                               rounding=other, methods=SIGNED_RANK).shape[0]
@@ -302,9 +344,11 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
                 f"reproduced by {_methods_text(hits)} ({rounding} rounding); {record['n_text']}",
                 "" if ok else "would reconcile: " + "; ".join(
                     [f"{r} rounding" for r in rescued] + ["another n than the text allows"]),
-                topic=record["topic"],
+                topic=record["topic"], tests=dict(zip(signed["method"], signed["reproduces"].astype(bool),
+                                                      strict=True)),
             ))
         common = pvalue_methods.common_methods(table)
+        visits = tuple(pvalue_topic(g) for g in dict.fromkeys(part["group"]))
         for _, group in common.iterrows():
             explaining = [m for m in group["methods"] if m in SIGNED_RANK]
             whole = group["group"] == pvalue_methods.OVERALL
@@ -312,9 +356,8 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
                 continue
             scope = "every p-value of the paper" if whole else f"every p-value of {group['group']}"
             rows.append(verdict(
-                study, f"test method: {'all comparisons' if whole else group['group']}",
-                "; ".join(dict.fromkeys(part["location"])) if whole
-                else "; ".join(dict.fromkeys(part.loc[part["group"].eq(group["group"]), "location"])),
+                study, f"test method: {ALL_COMPARISONS if whole else group['group']}",
+                _places(part["location"] if whole else part.loc[part["group"].eq(group["group"]), "location"]),
                 f"{group['p_values']} p-values", "one-method",
                 "consistent" if explaining else "inconsistent",
                 (f"one signed-rank method explains {scope}: "
@@ -325,7 +368,9 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
                     if "paired-t" in group["methods"] else "")) + f" ({rounding} rounding)",
                 "" if explaining else "would reconcile: different tests or n for different outcomes, "
                 "which the methods, naming one test, do not say",
-                topic=f"test method ({study})",
+                topic=pvalue_topic(ALL_COMPARISONS if whole else group["group"]),
+                tests={m: m in group["methods"] for m in SIGNED_RANK},
+                implied_by=visits if whole else (),
             ))
     return rows
 
