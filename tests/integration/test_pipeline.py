@@ -70,6 +70,21 @@ def test_changing_one_parameter_reexecutes_only_the_chapters_that_declare_it(tmp
     declaring = [c for c in NOTEBOOK_CHAPTERS
                  if "rounding" in papermill.inspect_notebook(str(ROOT / "chapters" / f"{c}.ipynb"))]
     assert executed and sorted(executed) == sorted(declaring)
+    # Every finding present under both conventions has the same identifier in both results packages: it is
+    # named for what it is about, not for where the audit met it. Half-even rounding drops one finding.
+    import csv
+    import json
+
+    def findings(package: Path) -> dict[str, str]:
+        with (package / "findings.csv").open(encoding="utf-8") as f:
+            return {row["finding"]: row["quantity"] for row in csv.DictReader(f)}
+
+    (entry,) = [d for d in (out / "cache" / "results").iterdir()
+                if json.loads((d / "datapackage.json").read_text())["parameters"]["rounding"] == "half-even"]
+    default, other = findings(built_book / "html" / "results"), findings(entry)
+    assert set(other) < set(default) and len(default) - len(other) == 1
+    for finding in other:
+        assert other[finding] == default[finding], finding
 
 
 def test_non_default_parameter_set_changes_what_it_should(tmp_path: Path, built_book: Path):
