@@ -116,6 +116,14 @@ def plant(chapter: Path, moment: str, started: Path) -> None:
     leaves ``started`` and then sleeps, to be caught inside a cell."""
     if moment == "executing":
         append_cell(chapter, f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(60)")
+    elif moment == "publish":
+        # Hundreds of figures (distinct bytes after a 1 x 1 PNG) make preparing the new site take long
+        # enough to be caught from outside; a chapter with many figures publishes the same way.
+        append_cell(chapter, "import base64\nfrom IPython.display import Image, display\n"
+                             "png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk'"
+                             "'+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')\n"
+                             f"for i in range(600):\n    display(Image(data=png + b{uuid.uuid4().hex!r} + "
+                             "str(i).encode()))")
     else:
         append_cell(chapter, f"changed = {uuid.uuid4().hex!r}")
 

@@ -10,6 +10,10 @@ out-of-memory killer or a CI runner included), the kernel closes the write
 end; the watcher reads end-of-file, sends SIGKILL to every group still
 registered, waits until they are gone, and exits.
 
+A child of the package's own (the results package) also reads its stdin, a
+pipe the build holds, and exits at end-of-file: that closes the moment
+between its start and its registration with the watcher.
+
 The watcher also holds the build directory's lock (the same open file, passed
 to it at start): the lock is released only once the watcher exits, so that no
 later build can start while a child of a dead one could still write.

@@ -12,7 +12,9 @@ inputs computes nothing. Publishing puts the entry beside the book
 (``results/`` in the HTML).
 
 Run as ``python -m thalbook.build.results <directory> <parameters as JSON>``
-with ``THALBOOK_DATA`` naming the data package, as the build does.
+with ``THALBOOK_DATA`` naming the data package; the build adds
+:data:`WATCH_STDIN` and holds the process's stdin open, so that the process
+ends with the build whatever kills it (:mod:`thalbook.build.lifeline`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,8 @@ from thalbook.core.errors import BuildError
 
 #: As :data:`thalbook.core.results.DESCRIPTOR`, which is not imported: the build process stays free of pandas.
 DESCRIPTOR = "datapackage.json"
+#: The argument by which the build asks the process to exit when its stdin, a pipe the build holds, closes.
+WATCH_STDIN = "--exit-with-the-build"
 #: Beside the package in its cache entry, never published: the digest of every file the entry holds.
 DIGEST = ".thalbook-digest"
 
@@ -129,9 +134,11 @@ class Job:
         self.log = out / "logs" / "results.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
+            # Its stdin is a pipe the build holds open for its whole life: the process exits when it reads
+            # end-of-file, so it dies with the build even if the build is killed before the lifeline knows it.
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "thalbook.build.results", str(self.work), json.dumps(params)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                [sys.executable, "-m", "thalbook.build.results", str(self.work), json.dumps(params), WATCH_STDIN],
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         line.watch(self.proc.pid)
 
     repaired = ""
@@ -144,6 +151,7 @@ class Job:
         """The directory of the package, once written; raise BuildError if its process failed."""
         if self.proc is not None:
             code = self.proc.wait()
+            self.proc.stdin.close()
             self.line.release(self.proc.pid)
             if code != 0:
                 lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
@@ -162,6 +170,7 @@ class Job:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
             self.proc.wait()
+            self.proc.stdin.close()
             self.line.release(self.proc.pid)
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -174,8 +183,18 @@ def _prune(directory: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def _exit_with_the_build() -> None:
+    """End this process when its stdin, a pipe the build holds open, reaches end-of-file: the build is gone."""
+    # os.read, not sys.stdin: a daemon thread blocked in a buffered reader holds its lock at interpreter shutdown
+    while os.read(sys.stdin.fileno(), 4096):
+        pass
+    os._exit(3)  # no cleanup: the half-written package is the next build's to remove
+
+
 def main(argv: list[str]) -> int:
     directory, params = Path(argv[0]), json.loads(argv[1])
+    if argv[2:] == [WATCH_STDIN]:
+        threading.Thread(target=_exit_with_the_build, name="thalbook-lifeline", daemon=True).start()
     if hasattr(os, "nice"):  # the chapters, whose kernels the build waits for, come first
         os.nice(19)
     write(directory, params)
