@@ -38,16 +38,18 @@ def published_key(out: Path) -> str | None:
     return marker.read_text().split("\n", 1)[0].strip() if marker.is_file() else None
 
 
-def tree_digest(root: Path) -> str:
-    """SHA-256 of the names of everything under ``root``, and the bytes of its files, but ``root``'s key file.
+def tree_digest(root: Path, record: str = KEY_FILE) -> str:
+    """SHA-256 of the names of everything under ``root``, and the bytes of its files, but ``root/record``.
 
-    Directories count by their names (an empty directory added to a site
-    changes it), links and other special files by their names and kinds; a
-    file named like the key file anywhere but at the top is a file like any other.
+    ``record`` is the file at the top that holds the digest itself (a
+    site's key file, a results cache entry's digest). Directories count by
+    their names (an empty directory added to a site changes it), links and
+    other special files by their names and kinds; a file named like
+    ``record`` anywhere but at the top is a file like any other.
     """
     h = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.parent == root and path.name == KEY_FILE:
+        if path.parent == root and path.name == record:
             continue
         kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file" if path.is_file() else "other"
         h.update(f"{path.relative_to(root)}\0{kind}\0".encode())

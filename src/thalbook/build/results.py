@@ -30,7 +30,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from thalbook.build import builddir, cache
+from thalbook.build import builddir, cache, publish
 from thalbook.build.lifeline import Lifeline
 from thalbook.core.errors import BuildError
 
@@ -66,15 +66,8 @@ def write(directory: Path, params: dict[str, Any]) -> None:
 
 
 def entry_digest(directory: Path) -> str:
-    """SHA-256 of the names and bytes of every file in the entry ``directory`` but :data:`DIGEST`."""
-    h = hashlib.sha256()
-    for path in sorted(directory.rglob("*")):
-        if path.name == DIGEST and path.parent == directory:
-            continue
-        h.update(str(path.relative_to(directory)).encode() + (b"/\0" if path.is_dir() else b"\0"))
-        if path.is_file() and not path.is_symlink():
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    """The digest of every name and file in the cache entry ``directory`` but :data:`DIGEST` (a site's, too)."""
+    return publish.tree_digest(directory, DIGEST)
 
 
 def damage(directory: Path) -> str | None:
