@@ -161,3 +161,117 @@ def test_a_chapter_cell_is_thin(chapter: str, index: int, source: str):
     named = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
              and n.value in ids]
     assert not named, f"{where}: names rows of the data package {named}; the view looks them up"
+
+
+# --------------------------------------------------------------------------- the audit's English stays the audit's
+
+#: The modules that write the audit's rows and their English (``quantity``, ``detail``), and so may read it:
+#: the audit and its families of checks, the row shape, the findings, and the computations whose verdicts
+#: carry a ``detail`` of their own (GRIM and the lattices in ``stats``, reconstructions, test methods).
+AUDIT_MODULES = frozenset({
+    "thalbook.core.audit", "thalbook.core.summary_checks", "thalbook.core.statement_checks",
+    "thalbook.core.verdicts", "thalbook.core.findings", "thalbook.core.reconstruct", "thalbook.core.stats",
+    "thalbook.core.pvalue_methods",
+})
+#: The columns of an audit row written in English for readers.
+TEXT_COLUMNS = ("detail", "quantity")
+#: String methods that take text apart or test what it says.
+STRING_METHODS = frozenset({"split", "rsplit", "partition", "rpartition", "startswith", "endswith",
+                            "removeprefix", "removesuffix", "find", "rfind", "str"})
+
+
+def _text_access(node: ast.AST) -> bool:
+    """``x["detail"]``, ``x.loc[..., "quantity"]`` or ``x.detail``: a read of an audit row's English."""
+    if isinstance(node, ast.Attribute):
+        return node.attr in TEXT_COLUMNS
+    if isinstance(node, ast.Subscript):
+        key = node.slice.elts[-1] if isinstance(node.slice, ast.Tuple) and node.slice.elts else node.slice
+        return isinstance(key, ast.Constant) and key.value in TEXT_COLUMNS
+    return False
+
+
+def _reads_text(node: ast.AST, bound: set[str]) -> bool:
+    """A read of the English, a name bound to one in the same function, or ``str()`` of either."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str" and node.args:
+        return _reads_text(node.args[0], bound)
+    return _text_access(node) or (isinstance(node, ast.Name) and node.id in bound)
+
+
+def _bound_to_text(scope: ast.AST) -> set[str]:
+    """Names a function binds to the English: parameters named like the columns, and names assigned or
+    looped over from a read of it (two passes, so that a name bound from another bound name counts)."""
+    bound = {a.arg for a in ast.walk(scope) if isinstance(a, ast.arg) and a.arg in TEXT_COLUMNS}
+    for _ in range(2):
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Assign) and _reads_text(node.value, bound):
+                bound |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            elif isinstance(node, (ast.For, ast.comprehension)) and _reads_text(node.iter, bound):
+                bound |= {t.id for t in ast.walk(node.target) if isinstance(t, ast.Name)}
+    return bound
+
+
+def parsed_audit_text(source: str, where: str) -> list[str]:
+    """Every place in ``source`` (a module, shown as ``where``) that applies a string operation to an audit
+    row's ``detail`` or ``quantity``."""
+    tree = ast.parse(source)
+    scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    found = set()
+    for scope in scopes:
+        bound = _bound_to_text(scope) if scope is not tree else set()
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Attribute) and node.attr in STRING_METHODS and _reads_text(node.value, bound):
+                found.add((node.lineno, ast.unparse(node)))
+            elif isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops) \
+                    and any(_reads_text(side, bound) for side in (node.left, *node.comparators)):
+                found.add((node.lineno, ast.unparse(node)))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "re" \
+                    and any(_reads_text(arg, bound) for arg in node.args):
+                found.add((node.lineno, ast.unparse(node)))
+    return [f"{where}:{line}: {code}" for line, code in sorted(found)]
+
+
+def test_no_module_outside_the_audit_parses_the_audits_english():
+    """Rows are selected by their structured keys, never by what their English says.
+
+    Outside :data:`AUDIT_MODULES`, no module applies a string method of
+    :data:`STRING_METHODS` (``.split``, ``.startswith``, ``.str.contains``, ...),
+    ``in``/``not in`` or a ``re`` function to an audit row's ``detail`` or
+    ``quantity``: read as ``x["detail"]``, ``x.loc[..., "quantity"]`` or
+    ``x.detail``, through a name bound to such a read in the same function,
+    through ``str()``, or through a parameter named ``detail`` or ``quantity``.
+    Rewording a verdict then cannot change a chapter. Showing the text
+    (escaping it, formatting it into a sentence) is no parsing and is allowed.
+
+    Its limits, as a reading of the source and not of the values: text passed
+    to a function under another parameter name, kept in a container, read
+    under a column name held in a variable (``row[column]``), or compared with
+    ``==`` is not followed; nor is a data package's own column that happens to
+    be called ``quantity`` told apart from the audit's.
+    """
+    found = [hit for name, path in modules().items() if name not in AUDIT_MODULES
+             for hit in parsed_audit_text(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))]
+    assert not found, "the audit's English parsed outside the audit modules (select by its keys):\n" + "\n".join(found)
+
+
+def test_the_audit_text_check_finds_what_it_should():
+    """The check above on code written to fail it, and on code that only shows the text."""
+    import textwrap
+
+    code = textwrap.dedent('''
+        def parses(table, row, rows):
+            a = table["quantity"].str.startswith("esr week ")
+            detail = rows.loc[("test-method", "basdai"), "detail"]
+            b = detail.split(" (half-up")[0]
+            c = row.quantity in ("statement: design",)
+            d = re.findall(r"week (\\d+)", str(row["detail"]))
+            return a, b, c, d
+
+        def scores(quantity):
+            return quantity.endswith("]")
+
+        def shows(row):
+            return f"{escape(row['quantity'])}: {row['detail']}", row["reconcile"].split(" | ")
+        ''')
+    hits = parsed_audit_text(code, "probe")
+    assert [hit.split(":")[1] for hit in hits] == ["3", "5", "6", "7", "11"], hits

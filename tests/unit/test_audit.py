@@ -333,10 +333,11 @@ def test_checks_that_cannot_fail_or_lack_inputs_are_not_checkable(result):
 
 
 def test_audit_rows_have_the_contract_shape(result):
-    assert tuple(result.columns) == audit.AUDIT_COLUMNS
+    # the published columns, then what the verdicts found as data (p-value test methods)
+    assert tuple(result.columns) == (*audit.AUDIT_COLUMNS, "tests", "methods")
     assert set(result["status"]) <= set(audit.STATUSES)
     # every cell is filled but a row's order, which only a row of a finding has
-    assert result.drop(columns="order").notna().all().all()
+    assert result.loc[:, list(audit.AUDIT_COLUMNS)].drop(columns="order").notna().all().all()
     assert result["order"].notna().eq(result["finding"].ne("")).all()
     assert not result["detail"].str.contains("\n").any()
     # studies.csv order (beta, alpha, gamma), file order within a study
@@ -406,9 +407,11 @@ def test_an_unknown_withdrawal_week_widens_the_bound():
 def test_format_audit_csv_json_and_table(result):
     text = audit.format_audit(result, "csv")
     assert text.splitlines()[0] == (
-        "study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order")
+        "study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order,"
+        "about,subject,subgroup,arm,week,comparison,analysis_set,part,rounding")
     read = pd.read_csv(io.StringIO(text), keep_default_na=False, dtype=str)
-    assert read.drop(columns="order").equals(result.drop(columns="order").astype(str))
+    published = result.loc[:, list(audit.AUDIT_COLUMNS)]
+    assert read.drop(columns="order").equals(published.drop(columns="order").astype(str))
     assert read["order"].tolist() == [str(o) if pd.notna(o) else "" for o in result["order"]]
     records = json.loads(audit.format_audit(result, "json"))
     assert len(records) == len(result) and list(records[0]) == list(audit.AUDIT_COLUMNS)

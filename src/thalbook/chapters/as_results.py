@@ -21,7 +21,7 @@ import pandas as pd
 
 from thalbook.chapters import figures, results
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, efficacy, statement_checks, stats
+from thalbook.core import audit, cohort, efficacy, statement_checks, stats, summary_checks
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The parameters the chapter declares, in the order of its parameters cell.
@@ -30,6 +30,8 @@ PARAMETERS = ("confidence_level", "ci_method", "analysis_set")
 ROUNDING = "half-up"
 #: The other rounding, asked whether it would rescue a mean the audit finds inconsistent.
 OTHER_ROUNDING = "half-even"
+#: The comparison whose p-values and means the prose discusses (``continuous_outcomes.comparison``).
+WEEK_8 = "week 8 vs baseline"
 
 #: Glue name -> study fact of the source study.
 _FACTS = {
@@ -258,10 +260,12 @@ def _least_r_sentence(r_needed: float, alpha: float) -> str:
 def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, Any]:
     """The audit's GRIM verdicts on the ESR means, and which of them the other rounding would rescue."""
     grim = results.grim_findings(audit_table, study, "esr")
-    other = results.grim_findings(audit.run_audit(package, OTHER_ROUNDING), study, "esr").set_index("quantity")
+    other = results.grim_findings(audit.run_audit(package, OTHER_ROUNDING), study, "esr")
+    passing = set(zip(*(other.loc[other["status"].eq("consistent"), key] for key in ("week", "comparison")),
+                      strict=True))
     failing = grim[grim["status"].eq("inconsistent")]
-    rescued = failing[failing["quantity"].map(other["status"]).eq("consistent")]
-    week8 = [Decimal(v) for v in failing.loc[failing["quantity"].str.contains("week 8 vs baseline"), "reported"]]
+    rescued = failing[[key in passing for key in zip(failing["week"], failing["comparison"], strict=True)]]
+    week8 = [Decimal(v) for v in failing.loc[failing["comparison"].eq(WEEK_8), "reported"]]
     fits_all = next((n for n in range(1, 1000) if all(stats.grim(m, stats.places(m), n, ROUNDING).consistent
                                                      for m in week8)), None) if week8 else None
     return {
@@ -321,13 +325,17 @@ def _multiplicity_values(outcomes: pd.DataFrame, alpha: float, pairs: int) -> di
 
 
 def _method_values(audit_table: pd.DataFrame, study: str) -> dict[str, Any]:
-    """What the audit's test-method checks say of the week-8 p-values: which methods give each, and both."""
-    rows = audit_table[audit_table["study"].eq(study)].set_index(["check", "quantity"])
-    detail = rows.loc[("test-method", "basdai week 8 (week 8 vs baseline)"), "detail"]
-    together = rows.loc[("one-method", "test method: week 8 vs baseline")]
+    """What the audit's test-method checks say of the week-8 p-values: which methods give each, and both.
+
+    Read from the rows' keys and the methods they found, in the audit's own words
+    (:func:`thalbook.core.summary_checks.reproduced_text`, :func:`~thalbook.core.summary_checks.explained_text`).
+    """
+    rows = audit_table[audit_table["study"].eq(study) & audit_table["comparison"].eq(WEEK_8)]
+    basdai = rows[rows["check"].eq("test-method") & rows["subject"].eq("basdai") & rows["week"].eq("8")].iloc[0]
+    together = rows[rows["check"].eq("one-method")].iloc[0]
     return {
-        "basdai_w8_methods": detail.split(" (half-up rounding)")[0].removeprefix("reproduced by "),
-        "week8_one_method": together["detail"].split(" (half-up rounding)")[0].capitalize(),
+        "basdai_w8_methods": summary_checks.reproduced_text(basdai["methods"]),
+        "week8_one_method": summary_checks.explained_text(together["comparison"], together["methods"]).capitalize(),
         "week8_one_method_finding": together["finding"] or "none",
     }
 

@@ -290,21 +290,23 @@ def _printed(reported: str, location: str, place: str) -> list[str]:
     return [n for p in parts for n in re.findall(r"\d+(?:\.\d+)?", p)]
 
 
-def _score(row: dict[str, str], quantity: str, numbers: list[str]) -> int:
-    """How closely a data row matches an audit row's quantity at the same place (0: not at all).
+def _score(row: dict[str, str], audited: pd.Series, numbers: list[str]) -> int:
+    """How closely a data row matches what an audit row is about at the same place (0: not at all).
 
-    A row about the quantity's subject scores 2, one more at the quantity's
-    week, and one more for each number printed there that its quote holds
-    when it holds them all; a p-value of the comparison a row about test
-    methods judges scores 1.
+    Read from the audit row's keys (:data:`thalbook.core.verdicts.KEYS`). A
+    row about its subject (for a fact, also one of its statistics:
+    ``disease_duration_mean`` of ``disease_duration``) scores 2, one more at
+    its week, and one more for each number printed there that its quote
+    holds when it holds them all; a p-value of the comparison a row about
+    test methods judges scores 1.
     """
-    wanted = _norm(quantity)
+    wanted = _norm(audited["subject"])
     subject = _norm(next((row[c] for c in SUBJECT_COLUMNS if row.get(c)), ""))
-    head = _norm(re.split(r" \(| \[|: ", quantity)[0])
-    if subject and (subject in wanted or head in subject):
-        score = 2 + bool(row.get("timepoint_week") and f"week {row['timepoint_week']}" in wanted)
+    statistic_of = audited["about"] == "fact" and subject.rpartition(" ")[0] == wanted
+    if subject and (subject == wanted or statistic_of):
+        score = 2 + bool(row.get("timepoint_week") and row["timepoint_week"] == audited["week"])
         return score + (len(numbers) if all(quotes.number_in_text(n, row["quote"]) for n in numbers) else 0)
-    if row.get("comparison") and row.get("p_value") and _norm(row["comparison"]) in wanted:
+    if row.get("comparison") and row.get("p_value") and row["comparison"] == audited["comparison"]:
         return 1
     return 0
 
@@ -313,7 +315,7 @@ def place_quotes(rows: pd.DataFrame, package_rows: list[dict[str, str]]) -> dict
     """The places a finding's audit rows name, in order, each with the quotes of its data rows.
 
     A data row belongs to a place when it is of the same study and location
-    and is about an audit row's quantity (:func:`_score`); each audit row
+    and is about what an audit row is about, by its keys (:func:`_score`); each audit row
     keeps its best matches. At a place some audit rows stand at alone, only
     those rows count (the rows that compare several places print less of
     each). A row citing another study's outcome follows that outcome. A
@@ -330,7 +332,7 @@ def place_quotes(rows: pd.DataFrame, package_rows: list[dict[str, str]]) -> dict
         matched: dict[str, dict] = {}
         for row, place, _ in alone:
             numbers = _printed(str(row["reported"]), str(row["location"]), place)
-            scored = [(_score(c, str(row["quantity"]), numbers), c) for c in package_rows
+            scored = [(_score(c, row, numbers), c) for c in package_rows
                       if (c["study_id"], c["location"]) == key and c["quote"]]
             top = max((score for score, _ in scored), default=0)
             matched.update({c["id"]: c for score, c in scored if top and score == top})

@@ -311,22 +311,25 @@ def grim_findings(audit_table: pd.DataFrame, study_id: str, measure: str, locati
     Returns
     -------
     pandas.DataFrame
-        ``quantity, reported, status, detail``, in audit order.
+        ``quantity, week, comparison, reported, status, detail``, in audit
+        order: the rows' keys for selecting, their words for showing.
 
     Examples
     --------
     >>> from thalbook.core import audit, data, efficacy
     >>> t = grim_findings(audit.run_audit(data.load()), "wei2003", "esr")
-    >>> t[["reported", "status"]].to_numpy().tolist()
-    [['70.03', 'inconsistent'], ['39.34', 'inconsistent'], ['69.5', 'consistent'], ['34.2', 'inconsistent']]
+    >>> t[["week", "comparison", "reported", "status"]].to_numpy().tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['0', 'week 8 vs baseline', '70.03', 'inconsistent'], ['8', 'week 8 vs baseline', '39.34', 'inconsistent'],
+     ['0', 'week 24 vs baseline', '69.5', 'consistent'], ['24', 'week 24 vs baseline', '34.2', 'inconsistent']]
     """
     rows = audit_table[
         audit_table["study"].eq(study_id)
         & audit_table["check"].eq("grim")
         & audit_table["location"].eq(location)
-        & audit_table["quantity"].str.startswith(f"{measure} week ")
+        & audit_table["about"].eq("measure")
+        & audit_table["subject"].eq(measure)
     ]
-    return rows[["quantity", "reported", "status", "detail"]].reset_index(drop=True)
+    return rows[["quantity", "week", "comparison", "reported", "status", "detail"]].reset_index(drop=True)
 
 
 def candidates_text(candidates: Iterable[tuple[int, int]]) -> str:

@@ -181,14 +181,14 @@ def _withdrawals(view: View, package, labels: dict[str, str], level_text: str, i
         "Context studies are shown for comparison only.", "tbl-safety-withdrawals", widths=[18, 26, 12, 12, 16, 16])
 
 
-#: The statement topics of the AS paper whose places the prose says disagree.
-_DISAGREEMENTS = ("statement: withdrawal-reasons", "statement: severe-adverse-events")
+#: The topics of ``statements.csv`` in the AS paper whose places the prose says disagree.
+_DISAGREEMENTS = ("withdrawal-reasons", "severe-adverse-events")
 
 
 def _audit_on_places(package) -> str:
     """What the consistency audit says of the two disagreements the prose describes, from its own verdicts."""
-    verdicts = {r["quantity"]: r["status"] for r in statement_rows(package, "half-up")
-                if r["study"] == _WEI and r["quantity"] in _DISAGREEMENTS}
+    verdicts = {r["subject"]: r["status"] for r in statement_rows(package, "half-up")
+                if r["study"] == _WEI and r["about"] == "statement"}
     judged = [topic for topic in _DISAGREEMENTS if verdicts.get(topic) == "inconsistent"]
     if len(judged) == len(_DISAGREEMENTS):
         return "The consistency audit judges both disagreements, each a finding of its own."

@@ -4,7 +4,11 @@ In the spirit of statcheck and GRIM for psychology papers, here for clinical
 reports: each reported number meets every check that applies to it, and each
 check gives one row ``study, quantity, location, reported, check, status,
 detail``; ``status`` is one of :data:`STATUSES` and ``detail`` says why in one
-sentence, naming the rounding convention where rounding decides.
+sentence, naming the rounding convention where rounding decides. What a row is
+about is also given as keys (``about``, ``subject``, ``week``, ``comparison``,
+``analysis_set``, ``part``, ...; :data:`thalbook.core.verdicts.KEYS`), from
+which ``quantity`` is written (:func:`thalbook.core.verdicts.quantity_text`):
+code that picks rows selects them by the keys, never by the English.
 
 Which checks apply is decided by the data, never by the row:
 
@@ -44,8 +48,9 @@ out; those at the week, or at an unstated week, may or may not be.
 
 Examples
 --------
->>> format_audit(pd.DataFrame(columns=AUDIT_COLUMNS), "csv")
-'study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order\\n'
+>>> format_audit(pd.DataFrame(columns=AUDIT_COLUMNS), "csv").split(",")[:12]
+['study', 'quantity', 'location', 'reported', 'check', 'status', 'detail', 'reconcile', 'finding', 'kind', \
+'convention', 'order']
 """
 
 from __future__ import annotations
@@ -87,7 +92,19 @@ from thalbook.core.summary_checks import (
     scale_check,
     values_topic,
 )
-from thalbook.core.verdicts import AUDIT_COLUMNS, COLUMNS, FINDING_FIELDS, STATUSES, STRUCTURE, verdict
+from thalbook.core.verdicts import (
+    ALL_REASONS,
+    AUDIT_COLUMNS,
+    COLUMNS,
+    FINDING_FIELDS,
+    KEYS,
+    NO_COMPARISON,
+    STATUSES,
+    STRUCTURE,
+    Quantity,
+    quantity_text,
+    verdict,
+)
 from thalbook.core.vocabulary import other_roundings
 
 FORMATS = ("table", "csv", "json")
@@ -189,9 +206,9 @@ def _population_size(study: StudyAccount, population: str, row: pd.Series) -> tu
 
 
 def _proportion_checks(
-    study: StudyAccount, file: str, row: pd.Series, quantity: str, rounding: str, topic: str | None = None
+    study: StudyAccount, file: str, row: pd.Series, quantity: Quantity, rounding: str, topic: str | None = None
 ) -> Iterator[dict]:
-    topic = topic or quantity
+    topic = topic or quantity_text(quantity)
     count, denominator = reported_whole(file, row, "count"), reported_whole(file, row, "denominator")
     percent = reported_number(file, row, "percent")
     population = cell_text(row.get("population"))
@@ -300,11 +317,12 @@ def _proportion_checks(
 
 
 def _proportion_rows(
-    studies: dict[str, StudyAccount], file: str, table: pd.DataFrame, label, rounding, topic=None
+    studies: dict[str, StudyAccount], file: str, table: pd.DataFrame, quantity_of, rounding, topic=None
 ) -> Iterator[dict]:
-    """The checks of each proportion of ``table``; its topic is ``topic(row)``, else its label."""
+    """The checks of each proportion of ``table``, about ``quantity_of(row)``; its topic is ``topic(row)``, else
+    the name of what it is about."""
     for _, row in table.iterrows():
-        yield from _proportion_checks(studies[row["study_id"]], file, row, label(row), rounding,
+        yield from _proportion_checks(studies[row["study_id"]], file, row, quantity_of(row), rounding,
                                       topic(row) if topic else None)
 
 
@@ -341,13 +359,10 @@ def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -
         n = reported_whole(file, row, "n")
         stated = (n, row["location"]) if n is not None else stated_n.get(tuple(row[pair_key]))
         ns, n_text = _n_range(study, stated, row["timepoint_week"], last_week[index])
-        quantity = (
-            f"{row['measure']} week {week_text(row['timepoint_week'])} "
-            f"({cell_text(row['comparison']) or 'no comparison'})"
-        )
+        quantity = _comparison_keys(row)
 
         def emit(reported, check, result, row=row, quantity=quantity):
-            comparison = cell_text(row["comparison"]) or "no comparison"
+            comparison = cell_text(row["comparison"]) or NO_COMPARISON
             if check != "wilcoxon-lattice":
                 return verdict(row["study_id"], quantity, row["location"], reported, check, *result,
                                topic=values_topic(row["measure"], comparison))
@@ -434,7 +449,8 @@ def _reconstruction_rows(package, rounding: str) -> Iterator[dict]:
     """One audit row per reconstructed comparison, grouped with the comparison's other value checks."""
     for _, r in reconstructed(package, rounding).iterrows():
         yield verdict(
-            r["study"], f"{r['measure']} week {week_text(r['week'])} ({r['comparison']})", r["location"],
+            r["study"], Quantity("measure", r["measure"], week=week_text(r["week"]), comparison=r["comparison"]),
+            r["location"],
             " -> ".join(f"{m} ± {sd}" for m, sd in r["printed"]) + f"; p = {r['p']}", "reconstruction",
             *reconstruction_check(r["outcomes"], r["p"], r["ns"], r["n_text"]),
             topic=values_topic(r["measure"], r["comparison"]),
@@ -467,7 +483,8 @@ def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFram
                              "mean_after": float(after["mean"]), "sd_after": float(after["sd"])}
             # zero changes are dropped by the test, so fewer non-zero differences than pairs are possible
             item = records.setdefault((*keys, printed), {
-                "study": keys[0], "quantity": f"{keys[1]} week {week_text(last)} ({keys[2]})", "locations": [],
+                "study": keys[0], "quantity": Quantity("measure", keys[1], week=week_text(last), comparison=keys[2]),
+                "locations": [],
                 "group": keys[2], "p": printed, "n_values": list(range(1, pairs[-1] + 1)), "n_pairs": pairs,
                 "n_text": f"{pair_text} (fewer non-zero differences if some changes were zero)", "summaries": None,
                 "topic": pvalue_topic(keys[2]),
@@ -485,7 +502,7 @@ def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFram
 
 
 def _cross_place(
-    study_id: str, quantity: str, items: list[tuple[str, Decimal | str]], rounding: str, topic: str | None = None
+    study_id: str, quantity: Quantity, items: list[tuple[str, Decimal | str]], rounding: str, topic: str | None = None
 ) -> dict | None:
     """One row comparing a quantity stated in two or more places, else None."""
     if len({location for location, _ in items}) < 2:
@@ -516,9 +533,10 @@ def _cross_place(
 
 
 def _cross_place_rows(
-    file: str, table: pd.DataFrame, key: list[str], fields: list[str], label, rounding, topic=None
+    file: str, table: pd.DataFrame, key: list[str], fields: list[str], quantity_of, rounding, topic=None
 ) -> Iterator[dict]:
-    """One row per field of each quantity stated in several places; topic ``topic(row, field)``, else the label."""
+    """One row per field of each quantity (``quantity_of(row)``, the field its part when there are several) stated in
+    several places; topic ``topic(row, field)``, else the name of the quantity."""
     for keys, rows in non_totals(table).groupby(["study_id", *key], sort=False, dropna=False):
         for column in fields:
             items = [
@@ -526,8 +544,9 @@ def _cross_place_rows(
                 for _, r in rows.iterrows()
                 if (v := reported_number_or_text(file, r, column)) is not None
             ]
-            quantity = label(rows.iloc[0]) + (f": {column.replace('_', ' ')}" if len(fields) > 1 else "")
-            about = topic(rows.iloc[0], column) if topic else label(rows.iloc[0])
+            whole = quantity_of(rows.iloc[0])
+            quantity = whole.with_part(column) if len(fields) > 1 else whole
+            about = topic(rows.iloc[0], column) if topic else quantity_text(whole)
             row = _cross_place(keys[0], quantity, items, rounding, about)
             if row:
                 yield row
@@ -535,7 +554,7 @@ def _cross_place_rows(
 
 def _continuous_topic(row: pd.Series, column: str) -> str:
     """A p-value printed in several places is one of the comparison's p-values; a mean, SD or n one of its values."""
-    comparison = cell_text(row["comparison"]) or "no comparison"
+    comparison = cell_text(row["comparison"]) or NO_COMPARISON
     return pvalue_topic(comparison) if column == "p_value" else values_topic(row["measure"], comparison)
 
 
@@ -550,7 +569,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -
             whole, added = int(total["count"]), int(parts["count"].sum())
             yield verdict(
                 study_id,
-                f"withdrawals: {category}",
+                Quantity("withdrawals", category),
                 location,
                 f"{whole} = {' + '.join(map(str, map(int, parts['count'])))}",
                 "parts-sum",
@@ -563,7 +582,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -
             (location, Decimal(int(n)))
             for location, n in rows.groupby("location", sort=False)["count"].sum().items()
         ]
-        row = _cross_place(study_id, f"withdrawals: {category}", items, rounding)
+        row = _cross_place(study_id, Quantity("withdrawals", category), items, rounding)
         if row:
             yield row
     # withdrawals for adverse events against the adverse events said to have led to withdrawal
@@ -579,7 +598,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -
             ok = by_event == by_reason
             yield verdict(
                 study_id,
-                "withdrawals: adverse-event",
+                Quantity("withdrawals", "adverse-event"),
                 location,
                 f"{by_event} (events); {by_reason} (withdrawals)",
                 "withdrawals-vs-events",
@@ -597,7 +616,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -
             ok = study.enrolled - gone == completed
             yield verdict(
                 study_id,
-                "withdrawals: all reasons",
+                Quantity("withdrawals", ALL_REASONS),
                 study.withdrawals_location,
                 str(gone),
                 "withdrawals-total",
@@ -621,7 +640,7 @@ def _subgroup_rows(package) -> Iterator[dict]:
         ok = sum(counts) <= total
         yield verdict(
             keys[0],
-            f"{_outcome_label(whole.iloc[0])}: subgroups",
+            _outcome_keys(whole.iloc[0]).with_part("subgroups"),
             keys[3],
             f"{' + '.join(map(str, counts))} of {total}",
             "parts-sum",
@@ -642,7 +661,7 @@ def _subgroup_rows(package) -> Iterator[dict]:
             ok = int(row["count"]) <= size
             yield verdict(
                 row["study_id"],
-                _outcome_label(row),
+                _outcome_keys(row),
                 row["location"],
                 str(int(row["count"])),
                 "subgroup-size",
@@ -661,7 +680,6 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
             value = reported_number_or_text(file, row, "value")
             if isinstance(value, Decimal):
                 stated.setdefault(row["fact"], []).append((row["location"], value))
-        suffix = f" ({subgroup})" if subgroup else ""
         for fact, values in stated.items():
             base, _, statistic = fact.rpartition("_")
             if statistic not in ("mean", "median"):
@@ -672,7 +690,7 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
                     ok = low <= value <= high
                     yield verdict(
                         study_id,
-                        f"{fact}{suffix}",
+                        Quantity("fact", fact, subgroup=subgroup),
                         location,
                         str(value),
                         "summary-in-range",
@@ -688,7 +706,7 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
                     if value == twin:
                         yield verdict(
                             study_id,
-                            f"{base}{suffix}",
+                            Quantity("fact", base, subgroup=subgroup),
                             f"{here}; {there}",
                             f"{value} ({here}); {twin} ({there})",
                             "summary-label",
@@ -702,7 +720,7 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
         facts.assign(subgroup=subgroups),
         ["fact", "subgroup"],
         ["value"],
-        lambda r: r["fact"] + (f" ({r['subgroup']})" if r["subgroup"] else ""),
+        lambda r: Quantity("fact", r["fact"], subgroup=r["subgroup"]),
         rounding,
     )
 
@@ -711,16 +729,22 @@ def _fact_rows(package, rounding: str) -> Iterator[dict]:
 # the audit
 
 
-def _outcome_label(row: pd.Series) -> str:
-    parts = [cell_text(row.get("outcome")) or cell_text(row.get("event"))]
-    for column in ("subgroup", "arm"):
-        if cell_text(row.get(column)) not in ("", "all"):
-            parts.append(f"({cell_text(row.get(column))})")
-    if is_stated(row.get("timepoint_week")):
-        parts.append(f"week {week_text(row['timepoint_week'])}")
-    if cell_text(row.get("population")):
-        parts.append(f"[{cell_text(row.get('population'))}]")
-    return " ".join(parts)
+def _outcome_keys(row: pd.Series) -> Quantity:
+    """What a row of a table of results is about: its outcome, subgroup, arm, week and analysis set."""
+    groups = {column: "" if cell_text(row.get(column)) == "all" else cell_text(row.get(column))
+              for column in ("subgroup", "arm")}
+    week = week_text(row["timepoint_week"]) if is_stated(row.get("timepoint_week")) else ""
+    return Quantity("outcome", cell_text(row.get("outcome")) or cell_text(row.get("event")), **groups, week=week,
+                    analysis_set=cell_text(row.get("population")))
+
+
+def _event_keys(row: pd.Series) -> Quantity:
+    return Quantity("adverse-event", row["event"])
+
+
+def _comparison_keys(row: pd.Series) -> Quantity:
+    return Quantity("measure", row["measure"], week=week_text(row["timepoint_week"]),
+                    comparison=cell_text(row["comparison"]))
 
 
 def _check_package(package) -> None:
@@ -746,14 +770,14 @@ def _checks(package, rounding: str, studies: dict[str, StudyAccount]) -> pd.Data
     rows = [
         *_fact_rows(package, rounding),
         *_withdrawal_rows(package, studies, rounding),
-        *_proportion_rows(studies, "binary_outcomes.csv", binary, _outcome_label, rounding),
+        *_proportion_rows(studies, "binary_outcomes.csv", binary, _outcome_keys, rounding),
         *_subgroup_rows(package),
         *_cross_place_rows(
             "binary_outcomes.csv",
             binary,
             ["outcome", "subgroup", "timepoint_week", "population"],
             ["count", "denominator", "percent"],
-            _outcome_label,
+            _outcome_keys,
             rounding,
         ),
         *_continuous_rows(package, studies, rounding),
@@ -762,19 +786,19 @@ def _checks(package, rounding: str, studies: dict[str, StudyAccount]) -> pd.Data
             package.continuous_outcomes,
             ["measure", "timepoint_week", "comparison"],
             ["mean", "sd", "n", "p_value"],
-            lambda r: f"{r['measure']} week {week_text(r['timepoint_week'])} ({cell_text(r['comparison'])})",
+            _comparison_keys,
             rounding,
             _continuous_topic,
         ),
         *_proportion_rows(
-            studies, "adverse_events.csv", events, lambda r: f"adverse event: {r['event']}", rounding, _event_topic
+            studies, "adverse_events.csv", events, _event_keys, rounding, _event_topic
         ),
         *_cross_place_rows(
             "adverse_events.csv",
             events,
             ["event"],
             ["count", "denominator", "percent"],
-            lambda r: f"adverse event: {r['event']}",
+            _event_keys,
             rounding,
             _event_topic,
         ),
@@ -786,9 +810,9 @@ def _checks(package, rounding: str, studies: dict[str, StudyAccount]) -> pd.Data
     rows += statement_rows(package, rounding)
     context = getattr(package, "context_outcomes", None)
     if isinstance(context, pd.DataFrame):
-        rows += _proportion_rows(studies, "context_outcomes.csv", context, _outcome_label, rounding)
-        rows += cited_rows(package, rounding, _outcome_label)
-    checks = pd.DataFrame(rows, columns=[*AUDIT_COLUMNS, *STRUCTURE])
+        rows += _proportion_rows(studies, "context_outcomes.csv", context, _outcome_keys, rounding)
+        rows += cited_rows(package, rounding, _outcome_keys)
+    checks = pd.DataFrame(rows, columns=[*AUDIT_COLUMNS, *STRUCTURE]).assign(rounding=rounding)
     # a study the source papers cite, or a citation of one, is a secondary source of the finding
     roles = package.studies.set_index("study_id")["role"] if "role" in package.studies else pd.Series(dtype=str)
     cited = checks["study"].map(roles).fillna("source").ne("source")
@@ -874,10 +898,12 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Exactly the columns :data:`AUDIT_COLUMNS`, one row per check, ordered by
+        The columns :data:`AUDIT_COLUMNS`, then :data:`thalbook.core.verdicts.CONTENT`
+        (what a verdict found, as data), one row per check, ordered by
         ``studies.csv``, then by file and row within a study; ``finding``,
         ``kind``, ``convention`` and ``order`` those of the row's finding
-        (:func:`thalbook.core.findings.assign`).
+        (:func:`thalbook.core.findings.assign`); the keys of what each row is
+        about (:data:`thalbook.core.verdicts.KEYS`) and ``rounding``.
 
     Raises
     ------
@@ -967,7 +993,8 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
         What :func:`run_audit` returns.
     fmt : {"table", "csv", "json"}
         ``csv`` has exactly the columns :data:`AUDIT_COLUMNS` (those of
-        :data:`COLUMNS` for rows that carry no more) and a header row,
+        :data:`COLUMNS`, and of the finding's fields and the keys the rows
+        carry, for rows that carry no more) and a header row,
         and no cell a spreadsheet would evaluate (:func:`csv_text`);
         ``json`` is a list of records. ``finding`` holds the finding's
         identifier (:mod:`thalbook.core.findings`), the same under every
@@ -988,14 +1015,14 @@ def format_audit(audit: pd.DataFrame, fmt: str = "table") -> str:
     --------
     >>> table = pd.DataFrame([["wei2003", "asas20", "abstract", "8/10 (80%)", "percent-to-count",
     ...                        "consistent", "8/10 = 80% rounds to 80%", "", "", "", "", None]],
-    ...                       columns=AUDIT_COLUMNS)
-    >>> print(format_audit(table, "csv"), end="")
-    study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order
-    wei2003,asas20,abstract,8/10 (80%),percent-to-count,consistent,8/10 = 80% rounds to 80%,,,,,
+    ...                       columns=[*COLUMNS, *FINDING_FIELDS])
+    >>> print(format_audit(table.assign(about="outcome", subject="asas20"), "csv"), end="")
+    study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order,about,subject
+    wei2003,asas20,abstract,8/10 (80%),percent-to-count,consistent,8/10 = 80% rounds to 80%,,,,,,outcome,asas20
     """
     if fmt not in FORMATS:
         raise ValueError(f"format_audit: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    columns = [*COLUMNS, *(c for c in FINDING_FIELDS if c in audit.columns)]
+    columns = [*COLUMNS, *(c for c in (*FINDING_FIELDS, *KEYS) if c in audit.columns)]
     audit = audit.loc[:, columns]
     if fmt == "csv":
         return csv_text(audit)

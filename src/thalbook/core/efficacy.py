@@ -405,10 +405,11 @@ def as_outcomes_table(
             f"no exact p with up to {n_max} pairs rounds to it")
         if shown and not inside:
             lattice = f"only with fewer non-zero changes: {lattice}"
-        quantity = f"{measure} week {week} ({comparison})"
         verdict = audit_table[
             audit_table["study"].eq(study)
-            & audit_table["quantity"].eq(quantity)
+            & audit_table["subject"].eq(measure)
+            & audit_table["week"].eq(str(week))
+            & audit_table["comparison"].eq(comparison)
             & audit_table["location"].eq(location)
             & audit_table["check"].eq("wilcoxon-lattice")
         ]

@@ -99,7 +99,7 @@ import pandas as pd
 
 from thalbook.core.pvalue_methods import METHODS
 from thalbook.core.summary_checks import ASSUMED_TEST
-from thalbook.core.verdicts import AUDIT_COLUMNS, STRUCTURE
+from thalbook.core.verdicts import AUDIT_COLUMNS, CONTENT, KEYS
 from thalbook.core.vocabulary import ROUNDINGS
 
 #: The kinds of finding, from the weightiest reading of the text to the lightest.
@@ -167,7 +167,8 @@ def identifiers(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
 
 
 #: What a row that does not say otherwise carries (:data:`thalbook.core.verdicts.STRUCTURE`).
-_DEFAULTS = {"unstated": "", "tests": None, "statement_kind": "", "implied_by": (), "secondary": False}
+_DEFAULTS = {"unstated": "", "tests": None, "methods": None, "statement_kind": "", "implied_by": (),
+             "secondary": False}
 
 
 def _structure(audit: pd.DataFrame) -> pd.DataFrame:
@@ -250,7 +251,8 @@ def assign(audits: Mapping[str, pd.DataFrame], rounding: str) -> pd.DataFrame:
         that hold under every parameter set), with the columns
         :data:`thalbook.core.verdicts.COLUMNS` (``finding`` may be absent)
         and ``topic``; the other
-        fields of :data:`thalbook.core.verdicts.STRUCTURE` get defaults if absent.
+        fields of :data:`thalbook.core.verdicts.STRUCTURE` get defaults if absent, and
+        the keys of :data:`thalbook.core.verdicts.KEYS` are empty if absent.
     rounding : str
         The convention whose rows are returned; a key of ``audits``.
 
@@ -258,7 +260,8 @@ def assign(audits: Mapping[str, pd.DataFrame], rounding: str) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The rows under ``rounding``, exactly the columns
-        :data:`thalbook.core.verdicts.AUDIT_COLUMNS`: ``finding`` (the identifier),
+        :data:`thalbook.core.verdicts.AUDIT_COLUMNS` and then
+        :data:`thalbook.core.verdicts.CONTENT`: ``finding`` (the identifier),
         ``kind`` and ``convention`` filled (``""`` for rows of no finding),
         ``order`` a nullable integer.
     """
@@ -286,7 +289,8 @@ def assign(audits: Mapping[str, pd.DataFrame], rounding: str) -> pd.DataFrame:
     made = table.assign(**{column: [f[i] for f in own]
                            for i, column in enumerate(("finding", "kind", "convention", "order"))})
     made["order"] = made["order"].astype("Int64")
-    return made.drop(columns=[c for c in STRUCTURE if c in made.columns]).loc[:, list(AUDIT_COLUMNS)]
+    made = made.assign(**{key: "" for key in KEYS if key not in made.columns})
+    return made.loc[:, [*AUDIT_COLUMNS, *CONTENT]]
 
 
 def summary(audit: pd.DataFrame) -> pd.DataFrame:

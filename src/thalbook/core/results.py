@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from thalbook import __version__
-from thalbook.core import appraisal, audit, cohort, counts, efficacy, findings, multiverse
+from thalbook.core import appraisal, audit, cohort, counts, efficacy, findings, multiverse, verdicts
 
 #: Parameters the results depend on, the build's whole parameter set.
 PARAMETERS = ("confidence_level", "ci_method", "analysis_set", "rounding")
@@ -99,14 +99,32 @@ RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
          "proportion": "k / n.", "low": _LOW, "high": _HIGH,
          "note": "Why the specification gives no estimate, if it does not."}),
     "audit": (
-        "Every check of the consistency audit, under the build's rounding convention.",
-        {"study": _STUDY, "quantity": "What is checked.", "location": "Where in the paper it is printed.",
+        "Every check of the consistency audit, under the build's rounding convention. What each check is about "
+        "is given as keys (about, subject, subgroup, arm, week, comparison, analysis_set, part): select rows by "
+        "them; quantity and detail are written for readers and may be reworded.",
+        {"study": _STUDY, "quantity": "What is checked, in words written from the keys.",
+         "location": "Where in the paper it is printed.",
          "reported": "What is printed there.", "check": "The kind of check.",
-         "status": "consistent, inconsistent, or not checkable.", "detail": "The reasoning of the check.",
+         "status": "consistent, inconsistent, or not checkable.", "detail": "The reasoning of the check, in words.",
          "reconcile": "What would reconcile an inconsistency, and what the text rules out.",
          "finding": _FINDING + " The row belongs to it (empty if none).",
          "kind": _KIND + " Empty if the row belongs to no finding.",
-         "convention": _CONVENTION, "order": _ORDER}),
+         "convention": _CONVENTION, "order": _ORDER,
+         "about": "What kind of thing the check is about: " + ", ".join(verdicts.ABOUTS) + ".",
+         "subject": ("Its id as the data package spells it: an outcome (binary_outcomes.csv, context_outcomes.csv), "
+                     "a measure (continuous_outcomes.csv), an adverse event, a study fact, a reason category of "
+                     f"withdrawals.csv (or '{verdicts.ALL_REASONS}'), or a topic of statements.csv; empty for "
+                     "test-method."),
+         "subgroup": "The subgroup of patients, as in binary_outcomes.csv or study_facts.csv (empty if none).",
+         "arm": "The arm of a context study, as in context_outcomes.csv (empty if none).",
+         "week": "The visit, in weeks (empty if none).",
+         "comparison": ("The paired comparison, as in continuous_outcomes.csv (e.g. 'week 8 vs baseline'), or "
+                        "'all comparisons' for a check of every p-value of a paper (empty if none)."),
+         "analysis_set": "The analysis set the result is labelled with, as in its population column (empty if none).",
+         "part": ("The part of the result the check judges alone: the data package's column (count, denominator, "
+                  "percent, mean, sd, n, p_value) or subgroups (the parts against their whole); empty when "
+                  "it judges the whole."),
+         "rounding": "The rounding convention the check was judged under."}),
     "findings": (
         "The audit's findings: one per underlying problem (a quantity or statement topic with an inconsistent "
         "check), each with its kind.",

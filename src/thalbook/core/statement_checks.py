@@ -40,7 +40,7 @@ import pandas as pd
 from thalbook.core import stats
 from thalbook.core.data import cell_text, reported_number, reported_whole
 from thalbook.core.stats import places
-from thalbook.core.verdicts import verdict
+from thalbook.core.verdicts import Quantity, quantity_text, verdict
 from thalbook.core.vocabulary import ROUNDINGS, other_roundings
 
 #: What would reconcile two places that disagree, by kind of statement.
@@ -102,7 +102,7 @@ def statement_rows(package, rounding: str) -> Iterator[dict]:
                 detail = f"announced in {announced['location'].iloc[0]}; no place reports it"
             reconcile = ("would reconcile: the analysis done and left unreported, or announced and not done; "
                          "the text does not say which") if status == "inconsistent" else ""
-            yield verdict(study_id, f"analysis: {topic}", places_, said, "announced-vs-reported", status, detail,
+            yield verdict(study_id, Quantity("analysis", topic), places_, said, "announced-vs-reported", status, detail,
                           reconcile, topic=f"analysis: {topic}", unstated="analysis", statement_kind=kind)
             continue
         if len(rows) < 2:
@@ -113,7 +113,7 @@ def statement_rows(package, rounding: str) -> Iterator[dict]:
             detail = f"the same in {'both' if len(rows) == 2 else f'all {len(rows)}'} places: {values[0]}"
         else:
             detail = "differs: " + "; ".join(f"{r['location']} says '{r['value']}'" for _, r in rows.iterrows())
-        yield verdict(study_id, f"statement: {topic}", places_, said, "statement",
+        yield verdict(study_id, Quantity("statement", topic), places_, said, "statement",
                       "consistent" if agree else "inconsistent", detail,
                       "" if agree else RECONCILE.get(kind, "would reconcile: a slip in one place"),
                       topic=f"statement: {topic}", unstated=UNSTATED.get(kind, ""), statement_kind=kind)
@@ -214,18 +214,19 @@ def reconciled_count(package, outcome_id: str, rounding: str) -> tuple[str, int,
     return None
 
 
-def cited_rows(package, rounding: str, label) -> Iterator[dict]:
+def cited_rows(package, rounding: str, keys) -> Iterator[dict]:
     """A percentage one paper cites from another against that study's own, through one whole count.
 
     For each reconciliation (:func:`cited_reconciliations`), the row is
-    grouped with the cited study's own result, whose label ``label`` gives.
+    about the cited study's own result, whose keys ``keys(row)`` gives
+    (a :class:`thalbook.core.verdicts.Quantity`), and grouped with it.
 
     Examples
     --------
     >>> from thalbook.core import data
-    >>> row = next(cited_rows(data.load(), "truncation", lambda r: r["id"]))
-    >>> row["status"], row["detail"][:60]
-    ('consistent', '21 patients give both: 21/30 = 70% cited, 21/26 = 80.769% in')
+    >>> row = next(cited_rows(data.load(), "truncation", lambda r: Quantity("outcome", r["outcome"])))
+    >>> row["status"], row["subject"], row["detail"][:60]
+    ('consistent', 'improvement_gt20_4_of_7', '21 patients give both: 21/30 = 70% cited, 21/26 = 80.769% in')
     """
     outcomes = package.context_outcomes.set_index("id", drop=False) if cited_reconciliations(package) else None
     for found in cited_reconciliations(package):
@@ -245,7 +246,8 @@ def cited_rows(package, rounding: str, label) -> Iterator[dict]:
             reconcile = "would reconcile: " + ("; ".join(
                 f"{r} rounding ({k}/{m} cited and {k}/{own_n} in the source)" for r, (k, m) in rescued
             ) or "a citing error; no rounding convention does")
-        yield verdict(source["study_id"], label(source), f"{found.citing_location} of {found.citing_study}; "
+        about = keys(source)
+        yield verdict(source["study_id"], about, f"{found.citing_location} of {found.citing_study}; "
                    f"{source['location']}", reported, "cited-vs-source",
                    "consistent" if rounding in found.counts else "inconsistent", detail, reconcile,
-                   topic=label(source))
+                   topic=quantity_text(about))

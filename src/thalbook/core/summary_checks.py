@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 
 import pandas as pd
@@ -47,7 +48,7 @@ import pandas as pd
 from thalbook.core import pvalue_methods, reconstruct, stats
 from thalbook.core.data import is_stated
 from thalbook.core.stats import places, short
-from thalbook.core.verdicts import verdict
+from thalbook.core.verdicts import Quantity, verdict
 from thalbook.core.vocabulary import other_roundings
 
 #: The test whose p-values :func:`lattice_check` reproduces (``continuous_outcomes.test``).
@@ -278,12 +279,47 @@ def _places(cells) -> str:
     return "; ".join(dict.fromkeys(p for cell in cells for p in str(cell).split("; ")))
 
 
-def _methods_text(table: pd.DataFrame) -> str:
-    shown = [
-        f"{pvalue_methods.METHOD_LABELS[r['method']]} ({r['detail']})"
-        for _, r in table[table["reproduces"]].iterrows()
-    ]
+def reproduced_text(methods: Mapping[str, str]) -> str:
+    """The test methods that reproduce a printed p, each with its matches: a ``test-method`` row's ``methods``
+    (:data:`thalbook.core.verdicts.STRUCTURE`) in words, as its ``detail`` says them.
+
+    Examples
+    --------
+    >>> reproduced_text({"exact": "n = 8: W = 1", "paired-t": "n = 8: r from 0.720 to 0.721"})
+    'exact signed-rank test (no ties, zero differences dropped) (n = 8: W = 1); paired t-test from mean ± SD, \
+correlation unknown (n = 8: r from 0.720 to 0.721)'
+    >>> reproduced_text({})
+    'no method'
+    """
+    shown = [f"{pvalue_methods.METHOD_LABELS[method]} ({matches})" for method, matches in methods.items()]
     return "; ".join(shown) or "no method"
+
+
+def explained_text(comparison: str, methods: Mapping[str, str]) -> str:
+    """Whether one signed-rank method gives every p-value of ``comparison`` (or of the paper, for
+    :data:`ALL_COMPARISONS`): a ``one-method`` row's keys and ``methods`` in words, as its ``detail`` says them.
+
+    ``methods`` maps each method that gives every p-value to the n common
+    to all of them, in words (``""`` when there is none).
+
+    Examples
+    --------
+    >>> explained_text("week 8 vs baseline", {"paired-t": ""})
+    'no one signed-rank method explains every p-value of week 8 vs baseline (only the paired t-test, each \
+outcome with its own correlation)'
+    >>> explained_text(ALL_COMPARISONS, {"exact": "exact n=8", "normal": ""})
+    'one signed-rank method explains every p-value of the paper: exact signed-rank test (no ties, zero \
+differences dropped), signed-rank normal approximation without continuity correction (one n: exact n=8)'
+    """
+    explaining = [m for m in methods if m in SIGNED_RANK]
+    scope = "every p-value of the paper" if comparison == ALL_COMPARISONS else f"every p-value of {comparison}"
+    if not explaining:
+        return f"no one signed-rank method explains {scope}" + (
+            " (only the paired t-test, each outcome with its own correlation)" if "paired-t" in methods else "")
+    same = [n for n in methods.values() if n]
+    return (f"one signed-rank method explains {scope}: "
+            + ", ".join(pvalue_methods.METHOD_LABELS[m] for m in explaining)
+            + (f" (one n: {', '.join(same)})" if same else ""))
 
 
 def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
@@ -293,7 +329,8 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
     ----------
     reported : pandas.DataFrame
         One row per distinct printed p of a paired comparison: ``study``,
-        ``quantity``, ``location`` (its places), ``group`` (the comparison),
+        ``quantity`` (what it is about, a :class:`thalbook.core.verdicts.Quantity`),
+        ``location`` (its places), ``group`` (the comparison),
         ``p`` (as printed), ``n_values`` (numbers of non-zero differences
         to try), ``n_pairs`` (numbers of pairs), ``n_text`` (where the n comes
         from), ``summaries`` (mean and SD before and after, or None) and
@@ -309,11 +346,14 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
         :func:`pvalue_topic` of the group) and per study (topic
         :func:`pvalue_topic` of :data:`ALL_COMPARISONS`, implied by a failing
         group's). Each carries ``tests``, for every method of
-        :data:`SIGNED_RANK` whether it reproduces the p, or explains every p.
+        :data:`SIGNED_RANK` whether it reproduces the p, or explains every p,
+        and ``methods``, each method that does with its matches or the n common
+        to every p, in words (:func:`reproduced_text`, :func:`explained_text`).
 
     Examples
     --------
-    >>> reported = pd.DataFrame([{"study": "s", "quantity": "crp week 24", "location": "results",
+    >>> crp = Quantity("measure", "crp", week="24", comparison="week 24 vs baseline")
+    >>> reported = pd.DataFrame([{"study": "s", "quantity": crp, "location": "results",
     ...     "group": "week 24 vs baseline", "p": "0.078", "n_values": [8], "n_pairs": [8], "n_text": "n = 8 as stated",
     ...     "summaries": None, "topic": "p-values (week 24 vs baseline)"}])
     >>> [(r["check"], r["status"]) for r in method_rows(reported, "half-up")]
@@ -338,14 +378,15 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
                 if pvalue_methods.reproducing(record["p"], places(Decimal(record["p"])), record["n_values"],
                                               rounding=other, methods=SIGNED_RANK).shape[0]
             ]
+            methods = {r["method"]: r["detail"] for _, r in hits[hits["reproduces"]].iterrows()}
             rows.append(verdict(
                 study, record["quantity"], record["location"], f"p = {record['p']}", "test-method",
                 "consistent" if ok else "inconsistent",
-                f"reproduced by {_methods_text(hits)} ({rounding} rounding); {record['n_text']}",
+                f"reproduced by {reproduced_text(methods)} ({rounding} rounding); {record['n_text']}",
                 "" if ok else "would reconcile: " + "; ".join(
                     [f"{r} rounding" for r in rescued] + ["another n than the text allows"]),
                 topic=record["topic"], tests=dict(zip(signed["method"], signed["reproduces"].astype(bool),
-                                                      strict=True)),
+                                                      strict=True)), methods=methods,
             ))
         common = pvalue_methods.common_methods(table)
         visits = tuple(pvalue_topic(g) for g in dict.fromkeys(part["group"]))
@@ -354,22 +395,19 @@ def method_rows(reported: pd.DataFrame, rounding: str) -> list[dict]:
             whole = group["group"] == pvalue_methods.OVERALL
             if group["p_values"] < 2 and not whole:
                 continue
-            scope = "every p-value of the paper" if whole else f"every p-value of {group['group']}"
+            comparison = ALL_COMPARISONS if whole else group["group"]
+            # each method with the n common to every p, as common_methods words it ("exact n=8"), if any
+            methods = {m: next((n for n in group["same_n"] if n.split(" n=")[0] == m), "") for m in group["methods"]}
             rows.append(verdict(
-                study, f"test method: {ALL_COMPARISONS if whole else group['group']}",
+                study, Quantity("test-method", comparison=comparison),
                 _places(part["location"] if whole else part.loc[part["group"].eq(group["group"]), "location"]),
                 f"{group['p_values']} p-values", "one-method",
                 "consistent" if explaining else "inconsistent",
-                (f"one signed-rank method explains {scope}: "
-                 + ", ".join(pvalue_methods.METHOD_LABELS[m] for m in explaining)
-                 + (f" (one n: {', '.join(group['same_n'])})" if group["same_n"] else "")
-                 if explaining else f"no one signed-rank method explains {scope}"
-                 + (" (only the paired t-test, each outcome with its own correlation)"
-                    if "paired-t" in group["methods"] else "")) + f" ({rounding} rounding)",
+                f"{explained_text(comparison, methods)} ({rounding} rounding)",
                 "" if explaining else "would reconcile: different tests or n for different outcomes, "
                 "which the methods, naming one test, do not say",
                 topic=pvalue_topic(ALL_COMPARISONS if whole else group["group"]),
-                tests={m: m in group["methods"] for m in SIGNED_RANK},
+                tests={m: m in group["methods"] for m in SIGNED_RANK}, methods=methods,
                 implied_by=visits if whole else (),
             ))
     return rows
