@@ -9,9 +9,11 @@ SYSTEM_STAMP := $(VENV)/.system-deps
 TEST_SYSTEM_STAMP := $(VENV)/.system-deps-test
 # Extra arguments for `thalbook build`, e.g. make book ARGS="--params params/sensitivity.yml"
 ARGS ?=
+# Extra arguments for `jupyter lab`, e.g. make lab LAB_ARGS="--no-browser --port=8899"
+LAB_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-test book html pdf test test-fast check-data audit bench lock clean
+.PHONY: help setup lab setup-test book html pdf test test-fast check-data audit bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -38,6 +40,13 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 
 setup: $(SYSTEM_STAMP) $(STAMP) ## create .venv with what building the book needs (runtime lock, LaTeX)
 
+# The server's root is the project, so that the executed copies in _book/executed/ open too; the file
+# browser starts in chapters/, where a chapter's kernel finds the project. Jupyter refuses to run as
+# root (a container, a VM) without --allow-root.
+lab: setup ## open the chapters in JupyterLab 4 with jupyterlab-myst (run a chapter to see its numbers)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --FileContentsManager.preferred_dir=chapters \
+		$$(if [ "$$(id -u)" = 0 ]; then echo --allow-root; fi) $(LAB_ARGS)
+
 setup-test: setup $(TEST_SYSTEM_STAMP) $(DEV_STAMP) ## add what the tests need (development lock, Chromium, poppler)
 
 book: setup ## execute the chapters and build _book/html and _book/pdf/book.pdf
@@ -63,6 +72,10 @@ audit: setup ## print the consistency audit of every published number
 
 bench: setup-test ## measure build times against Jupyter Book's own execution
 	$(BIN)/python benchmarks/run.py
+
+.PHONY: metadata
+metadata: $(STAMP) ## write repository.url of _config.yml into CITATION.cff and .zenodo.json
+	$(BIN)/thalbook metadata
 
 lock: setup-test ## regenerate requirements.txt and requirements-dev.txt from pyproject.toml (pip-tools)
 	$(BIN)/pip-compile --quiet --upgrade --allow-unsafe --no-emit-find-links --no-emit-index-url --strip-extras \

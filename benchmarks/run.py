@@ -187,6 +187,7 @@ class Bench:
         """The environment of every command: the snapshot's package first, as tests/conftest.py does."""
         env = {**os.environ, "PYTHONPATH": str(self.project / "src")}
         env.pop("THALBOOK_DATA_DIR", None)
+        env.pop("THALBOOK_PROJECT", None)
         return env
 
     def thalbook(self, *args: str) -> list[str]:

@@ -4,8 +4,10 @@ Builds are expensive (a cold HTML + PDF build takes minutes), so one session
 fixture builds the book once into a temporary directory and the tests that
 only read it share it. Tests that break things (a failing chapter, a killed
 build, bad input) work on a copy of the project: ``thalbook`` is run with the
-copy's ``src`` first on ``PYTHONPATH``, so the package, and every kernel it
-starts, resolve their paths inside the copy and never touch the real tree.
+copy's ``src`` first on ``PYTHONPATH`` and the copy as its working directory,
+so the package, and every kernel it starts, find the copy as their project and
+never touch the real tree. In the test process itself, the project is this one
+(:func:`this_project`), whatever pytest's working directory.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from thalbook.core import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff",
@@ -43,10 +47,22 @@ def copy_project(dest: Path) -> Path:
 def thalbook(*args: str, project: Path = ROOT, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:
     """Run the ``thalbook`` command of ``project`` in a subprocess, as a user would."""
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
-    env.pop(  # the data directory must come from --data or the project, never from the caller
-        "THALBOOK_DATA_DIR", None)
+    for name in (paths.DATA_DIR_ENV, paths.PROJECT_ENV):  # from --data and the working directory, never the caller
+        env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "thalbook.build.cli", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def this_project():
+    """Library calls in the test process work on this project, found from this file as every fixture is.
+
+    Chosen in the process only (:func:`thalbook.core.paths.use_project`), not
+    through the environment: a ``thalbook`` run in a subprocess finds its own
+    project (a copy) from its working directory.
+    """
+    with paths.use_project(ROOT) as project:
+        yield project
 
 
 def csv_rows(name: str) -> list[dict[str, str]]:

@@ -6,4 +6,4 @@ Data flows one way: ``data`` (load and validate what the papers report) ->
 -> ``pipeline`` (execute, cache, build, publish).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

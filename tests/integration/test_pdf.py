@@ -176,3 +176,63 @@ def test_every_figure_fits_a_page_with_its_caption(built_book: Path):
     """A figure taller than the page is shrunk to the text height and its caption runs off the page."""
     log = (built_book / "jb" / "_build" / "latex" / "book.log").read_text(encoding="utf-8", errors="replace")
     assert "Float too large for page" not in log, re.findall(r"Float too large for page by [\d.]+pt", log)
+
+
+# --------------------------------------------------------------------------- accepted by journals and archives
+
+#: A row of ``pdffonts``: the name and encoding are single words, the type may not be ("CID TrueType", "Type 3").
+_FONT_ROW = re.compile(r"(?P<name>\S+)\s+(?P<type>\S.*?)\s+(?P<encoding>\S+)\s+(?P<emb>yes|no)\s+(?P<sub>yes|no)"
+                       r"\s+(?P<uni>yes|no)\s+(?P<object>\d+\s+\d+)")
+
+
+@pytest.fixture(scope="module")
+def layout_pages(pdf: Path) -> list[str]:
+    """Text of each page as laid out (``pdftotext -layout``), one string a page, not normalised."""
+    count = int(re.search(r"^Pages:\s+(\d+)", poppler("pdfinfo", str(pdf)), re.M).group(1))
+    text = poppler("pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-")
+    found = text.split("\f")[:count]
+    assert len(found) == count, (len(found), count)
+    return found
+
+
+def test_every_font_is_embedded_and_none_is_type_3(pdf: Path):
+    """Journals' and archives' PDF checks reject Type 3 fonts (matplotlib's default) and fonts left out of the file.
+
+    ``pdffonts`` lists the fonts of every page, those of the figures drawn on it included.
+    """
+    rows = [row.strip() for row in poppler("pdffonts", str(pdf)).splitlines()[2:]]
+    assert rows, "pdffonts lists no font"
+    unread = [row for row in rows if not _FONT_ROW.fullmatch(row)]
+    assert not unread, f"rows of pdffonts not understood: {unread}"
+    fonts = [_FONT_ROW.fullmatch(row) for row in rows]
+    type3 = sorted({f["name"] for f in fonts if f["type"] == "Type 3"})
+    assert not type3, f"{len(type3)} Type 3 font(s), e.g. {type3[:5]}"
+    missing = sorted({f"{f['name']} ({f['type']})" for f in fonts if f["emb"] != "yes"})
+    assert not missing, f"fonts not embedded: {missing}"
+
+
+def test_no_page_is_blank_or_holds_only_its_running_head(layout_pages: list[str]):
+    """Every page holds more than the running head (the title and release) and the running foot (its last line).
+
+    The manual class's right-hand chapter openings leave blank pages, or pages holding only the
+    running head and foot, before a chapter, after a part title and after the title page.
+    """
+    title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
+    head = re.compile(re.escape(normalise(title)) + r", Release \S+")
+    empty = []
+    for number, page in enumerate(layout_pages, 1):
+        lines = [ln.strip() for ln in page.splitlines() if ln.strip()]
+        # The last line is the running foot (the page number, with the chapter or section on most pages).
+        body = head.sub("", normalise(" ".join(lines[:-1]))).strip()
+        if not body:
+            empty.append((number, normalise(" ".join(lines))))
+    assert not empty, f"pages blank or holding only a running head and foot (page, text): {empty}"
+
+
+def test_the_title_page_is_dated_by_the_release(layout_pages: list[str]):
+    """The title page's date, its last line, is ``date-released`` of ``CITATION.cff`` as written there (ISO 8601),
+    not the day of the build: the same release prints the same date."""
+    released = str(yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))["date-released"])
+    lines = [ln.strip() for ln in layout_pages[0].splitlines() if ln.strip()]
+    assert lines, "the title page holds no text"
+    assert lines[-1] == released, f"the title page is dated {lines[-1]!r}, CITATION.cff's date-released is {released!r}"

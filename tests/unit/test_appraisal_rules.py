@@ -24,7 +24,7 @@ from thalbook.core import appraisal, paths
 
 
 def rows(name: str) -> list[dict[str, str]]:
-    with (paths.DATA / name).open(encoding="utf-8", newline="") as fh:
+    with (paths.project().data / name).open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 

@@ -41,7 +41,7 @@ def audited(pkg):
 
 def _audit_prose() -> str:
     """The markdown of the audit chapter's section on the inconsistencies, where each check is explained."""
-    cells = json.loads((paths.CHAPTERS / "audit.ipynb").read_text(encoding="utf-8"))["cells"]
+    cells = json.loads((paths.project().chapters / "audit.ipynb").read_text(encoding="utf-8"))["cells"]
     return next("".join(c["source"]) for c in cells
                 if c["cell_type"] == "markdown" and "## The inconsistencies in plain words" in "".join(c["source"]))
 
@@ -276,4 +276,4 @@ def test_effects_cover_every_parameter():
 
 
 def test_paths_used_by_the_back_matter_exist():
-    assert Path(paths.CITATION).is_file() and Path(paths.REFERENCES).is_file()
+    assert Path(paths.project().citation).is_file() and Path(paths.project().references).is_file()

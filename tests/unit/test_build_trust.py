@@ -66,7 +66,7 @@ def test_a_build_directory_inside_another_is_refused(tmp_path: Path, inner: str)
 
 def test_a_build_directory_inside_the_projects_book_is_refused():
     with pytest.raises(InputError, match="inside the build directory"):
-        builddir.claim(paths.BUILD / "html" / "nested")
+        builddir.claim(paths.project().build / "html" / "nested")
 
 
 # --------------------------------------------------------------------------- published artefacts

@@ -66,7 +66,7 @@ def _story(tmp_path, **stories: dict[str, str]):
     rewritten to hold them, as the validator asks.
     """
     target = tmp_path / "data"
-    shutil.copytree(paths.DATA, target)
+    shutil.copytree(paths.project().data, target)
     with (target / "withdrawals.csv").open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         header, rows = reader.fieldnames, list(reader)

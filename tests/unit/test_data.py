@@ -17,11 +17,11 @@ from thalbook.core.errors import DataError
 
 @pytest.fixture(scope="module")
 def pkg() -> data.DataPackage:
-    return data.load(paths.DATA)
+    return data.load(paths.project().data)
 
 
 def test_real_package_validates():
-    assert [str(p) for p in data.validate(paths.DATA)] == []
+    assert [str(p) for p in data.validate(paths.project().data)] == []
 
 
 def test_every_contract_file_and_column_loads(pkg):
@@ -29,7 +29,7 @@ def test_every_contract_file_and_column_loads(pkg):
         frame = getattr(pkg, name)
         assert isinstance(frame, pd.DataFrame) and len(frame) > 0, name
         assert set(columns) <= set(frame.columns), (name, set(columns) - set(frame.columns))
-    assert pkg.data_dir == paths.DATA
+    assert pkg.data_dir == paths.project().data
 
 
 def test_numbers_keep_their_printed_decimals(pkg):
@@ -63,7 +63,7 @@ def test_the_two_source_studies_and_their_citation_keys(pkg):
 
 def test_citation_keys_are_in_references_bib(pkg):
     pybtex = pytest.importorskip("pybtex.database")
-    entries = pybtex.parse_file(str(paths.REFERENCES)).entries
+    entries = pybtex.parse_file(str(paths.project().references)).entries
     missing = set(pkg.studies["citation_key"]) - set(entries)
     assert not missing, f"references.bib lacks {sorted(missing)}"
     for key in pkg.studies["citation_key"]:
@@ -96,8 +96,8 @@ def test_disagreements_between_places_are_recorded(pkg):
 
 
 def test_readme_documents_every_column():
-    readme = (paths.DATA / "README.md").read_text(encoding="utf-8")
-    descriptor = json.loads((paths.DATA / validate.DESCRIPTOR).read_text(encoding="utf-8"))
+    readme = (paths.project().data / "README.md").read_text(encoding="utf-8")
+    descriptor = json.loads((paths.project().data / validate.DESCRIPTOR).read_text(encoding="utf-8"))
     for resource in descriptor["resources"]:
         section = readme.split(f"### `{resource['path']}`", 1)
         assert len(section) == 2, f"README has no section for {resource['path']}"
@@ -110,7 +110,7 @@ def test_load_refuses_invalid_data(tmp_path):
     import shutil
 
     copy = tmp_path / "data"
-    shutil.copytree(paths.DATA, copy)
+    shutil.copytree(paths.project().data, copy)
     (copy / "measures.csv").write_text("measure\n", encoding="utf-8")
     with pytest.raises(DataError) as caught:
         data.load(copy)
@@ -121,7 +121,7 @@ def test_load_validates_once_per_content(monkeypatch, tmp_path):
     import shutil
 
     copy = tmp_path / "data"
-    shutil.copytree(paths.DATA, copy)
+    shutil.copytree(paths.project().data, copy)
     calls = []
     real = data.validate
     monkeypatch.setattr(data, "validate", lambda d=None: calls.append(d) or real(d))
@@ -137,7 +137,7 @@ def test_load_validates_once_per_content(monkeypatch, tmp_path):
 
 def test_a_verdict_left_by_the_build_spares_the_kernel_a_validation(tmp_path, monkeypatch):
     """Only a verdict file named by this very content counts; any other content is validated."""
-    copy = shutil.copytree(paths.DATA, tmp_path / "data")
+    copy = shutil.copytree(paths.project().data, tmp_path / "data")
     calls = []
     monkeypatch.setattr(data, "validate", lambda d=None: calls.append(d) or [])
     verdicts = tmp_path / "verdicts"

@@ -34,7 +34,7 @@ matplotlib.use("Agg")
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     target = tmp_path / "data"
-    shutil.copytree(paths.DATA, target)
+    shutil.copytree(paths.project().data, target)
     return target
 
 
@@ -480,7 +480,7 @@ def _string_literals() -> dict[str, set[str]]:
     for module in sorted(paths.PACKAGE.rglob("*.py")):
         if module not in validator:
             scan(module.read_text(encoding="utf-8"), module.name)
-    for notebook in sorted(paths.CHAPTERS.glob("*.ipynb")):
+    for notebook in sorted(paths.project().chapters.glob("*.ipynb")):
         for cell in nbformat.read(notebook, as_version=4).cells:
             if cell.cell_type == "code":
                 scan(cell.source, notebook.name)
@@ -527,7 +527,7 @@ def run_chapters(directory: Path, monkeypatch) -> dict[str, str]:
     monkeypatch.setattr(IPython.display, "display", lambda *values, **_: [draw(v) for v in values])
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: (glued.add(name), draw(value)))
     failures = {}
-    for notebook in sorted(paths.CHAPTERS.glob("*.ipynb")):
+    for notebook in sorted(paths.project().chapters.glob("*.ipynb")):
         glued.clear()
         cells = nbformat.read(notebook, as_version=4).cells
         namespace: dict = {"__name__": notebook.stem}
@@ -549,7 +549,7 @@ def run_chapters(directory: Path, monkeypatch) -> dict[str, str]:
 
 def _schema_forbids(file: str, column: str, value: str) -> bool:
     """Whether the Table Schema of ``file`` rejects ``value`` in ``column`` (type, enum or pattern)."""
-    descriptor = json.loads((paths.DATA / validate.DESCRIPTOR).read_text(encoding="utf-8"))
+    descriptor = json.loads((paths.project().data / validate.DESCRIPTOR).read_text(encoding="utf-8"))
     resource = next(r for r in descriptor["resources"] if r["path"] == file)
     field = next(f for f in resource["schema"]["fields"] if f["name"] == column)
     constraints = field.get("constraints", {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -136,3 +137,68 @@ def test_the_default_set_passes_and_names_every_parameter():
     defaults = params.resolve()
     parameters.check(defaults)
     assert set(defaults) == set(SCHEMA["properties"])
+
+
+# --------------------------------------------------------------------------- a notebook run by papermill
+
+#: The input history (``In``) of a kernel papermill runs a chapter in, when the chapter's cell calls ``build``.
+PARAMETERS_CELL = 'confidence_level: float = 0.95  # a number\nci_method: str = "wilson"\nanalysis_set: str = "itt"'
+CHAPTER_CELL = "from thalbook.chapters import crohns_results\nview = crohns_results.build(data.load(), {...})"
+
+
+def kernel(*cells: str, **namespace):
+    """A stand-in for a Jupyter kernel's shell that ran ``cells`` (the last is the current one)."""
+    ns = {**CHAPTER_DEFAULTS, **namespace, "In": ["", *cells]}
+    return SimpleNamespace(kernel=object(), user_ns=ns, user_global_ns=ns)
+
+
+def test_the_names_given_are_those_the_parameters_and_injected_cells_assign():
+    injected = "# Parameters\nci_methd = \"jeffreys\"\nconfidence_level = float('nan')\n"
+    assert view.given_names(kernel(PARAMETERS_CELL, injected, CHAPTER_CELL)) == [
+        "confidence_level", "ci_method", "analysis_set", "ci_methd", "confidence_level"]
+    # JupyterLab: the parameters cell alone before the chapter's
+    assert view.given_names(kernel(PARAMETERS_CELL, CHAPTER_CELL)) == ["confidence_level", "ci_method", "analysis_set"]
+    # once a person has run anything else, a name no longer tells a parameter from their variable
+    for other in ("import numpy as np", 'view.show("tbl-crohns-counts")', "a, b = 1, 2", "x.y = 1", "x = ("):
+        assert view.given_names(kernel(PARAMETERS_CELL, other, CHAPTER_CELL)) == [], other
+
+
+def refusal(package, monkeypatch, injected: str, **namespace) -> view.ParameterError:
+    monkeypatch.setattr(view, "_kernel", lambda: kernel(PARAMETERS_CELL, injected, CHAPTER_CELL, **namespace))
+    with pytest.raises(view.ParameterError) as err:
+        crohns_results.build(package, CHAPTER_DEFAULTS)
+    return err.value
+
+
+def test_in_a_kernel_a_misspelt_name_is_refused_in_thalbooks_words_in_one_line(package, monkeypatch):
+    err = refusal(package, monkeypatch, 'ci_methd = "jeffreys"', ci_methd="jeffreys")
+    with pytest.raises(ParameterError) as override:
+        params.resolve(overrides=["ci_methd=jeffreys"])
+    assert f"--set {err}" == str(override.value)
+    assert err._render_traceback_() == [f"ParameterError: {err}"]
+    assert isinstance(err, InputError) and err.exit_code == 2
+
+
+def test_in_a_kernel_an_invalid_value_given_is_refused_in_thalbooks_words(package, monkeypatch):
+    err = refusal(package, monkeypatch, "confidence_level = 2", confidence_level=2)
+    assert str(err) == "confidence_level: 2 is greater than or equal to the maximum of 1"
+
+
+def test_in_a_kernel_a_parameter_the_chapter_does_not_take_is_refused(package, monkeypatch):
+    err = refusal(package, monkeypatch, 'rounding = "truncation"', rounding="truncation")
+    assert str(err) == ("rounding: not a parameter of chapter crohns_results "
+                        "(its parameters: confidence_level, ci_method, analysis_set)")
+
+
+def test_in_a_kernel_papermills_own_paths_are_let_through(package, monkeypatch):
+    injected = 'PAPERMILL_INPUT_PATH = "in.ipynb"\nPAPERMILL_OUTPUT_PATH = "out.ipynb"'
+    monkeypatch.setattr(view, "_kernel", lambda: kernel(PARAMETERS_CELL, injected, CHAPTER_CELL,
+                                                        PAPERMILL_INPUT_PATH="in.ipynb",
+                                                        PAPERMILL_OUTPUT_PATH="out.ipynb"))
+    view.check_names("crohns_results", CHAPTER_DEFAULTS, crohns_results.PARAMETERS)
+
+
+def test_outside_a_kernel_the_core_error_itself_is_raised():
+    with pytest.raises(ParameterError) as err:
+        view.check_values({"confidence_level": 2})
+    assert type(err.value) is ParameterError

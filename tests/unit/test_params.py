@@ -80,15 +80,15 @@ def test_file_then_overrides_take_precedence(tmp_path: Path):
 
 
 def test_named_parameter_sets_are_valid():
-    for path in sorted(paths.PARAMS.glob("*.yml")):
+    for path in sorted(paths.project().params.glob("*.yml")):
         params.resolve(path)
 
 
 def test_chapter_parameter_cells_declare_known_parameters_with_the_default_values():
     import papermill
 
-    defaults = yaml.safe_load(paths.DEFAULT_PARAMS.read_text())
-    for nb in sorted(paths.CHAPTERS.glob("*.ipynb")):
+    defaults = yaml.safe_load(paths.project().default_params.read_text())
+    for nb in sorted(paths.project().chapters.glob("*.ipynb")):
         declared = papermill.inspect_notebook(str(nb))
         for name, info in declared.items():
             assert name in params.SCHEMA["properties"], f"{nb.name} declares unknown {name}"
@@ -99,7 +99,7 @@ def test_papermill_shows_each_parameters_type_and_allowed_values():
     import papermill
 
     expected_type = {"number": "float", None: "str"}
-    for nb in sorted(paths.CHAPTERS.glob("*.ipynb")):
+    for nb in sorted(paths.project().chapters.glob("*.ipynb")):
         for name, info in papermill.inspect_notebook(str(nb)).items():
             spec = params.SCHEMA["properties"][name]
             assert info["inferred_type_name"] == expected_type[spec.get("type")], (nb.name, name)

@@ -44,7 +44,7 @@ HUGE = 300_000_000
 def hostile(tmp_path: Path) -> Path:
     """A copy of the real data package with files beside it that are no part of it."""
     directory = tmp_path / "data"
-    shutil.copytree(paths.DATA, directory)
+    shutil.copytree(paths.project().data, directory)
     for name, text in EXTRA.items():
         (directory / name).parent.mkdir(exist_ok=True)
         (directory / name).write_text(text, encoding="utf-8")
@@ -124,7 +124,7 @@ def test_check_data_warns_about_each_unnamed_file_and_passes(hostile, capsys):
     expected = sorted([*EXTRA, "link-to-studies.csv"])
     assert captured.err.splitlines() == [f"warning: data/{name}: {tail}" for name in expected]
     # The real package holds nothing else: no warning.
-    assert cli.main(["check-data", "--data", str(paths.DATA)]) == 0
+    assert cli.main(["check-data", "--data", str(paths.project().data)]) == 0
     assert capsys.readouterr().err == ""
 
 

@@ -15,16 +15,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import ROOT
 from thalbook.core import data, paths, quotes
 
-SHARED = paths.ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"
 SEEDS = Path(os.environ.get("THALBOOK_SEEDS_DIR", SHARED / "seeds"))
 RESEARCH = Path(os.environ.get("THALBOOK_RESEARCH_DIR", SHARED / "research"))
 
 
 @pytest.fixture(scope="module")
 def pkg() -> data.DataPackage:
-    return data.load(paths.DATA)
+    return data.load(paths.project().data)
 
 
 def test_every_reported_number_is_tied_to_a_quote(pkg):

@@ -15,13 +15,13 @@ import re
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import chapter_prose, shown_names
+from tests.conftest import ROOT, chapter_prose, shown_names
 from thalbook.chapters import appraisal
 from thalbook.core import appraisal as judged
 from thalbook.core import data, paths, toc
 from thalbook.core.errors import InputError
 
-NOTEBOOK = paths.CHAPTERS / "appraisal.ipynb"
+NOTEBOOK = ROOT / "chapters" / "appraisal.ipynb"
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
 
 
@@ -67,7 +67,7 @@ def test_the_sentence_on_shared_items_follows_the_scores(view):
 
 def _quotes() -> set[str]:
     found = set()
-    for path in paths.DATA.glob("*.csv"):
+    for path in paths.project().data.glob("*.csv"):
         with path.open(encoding="utf-8", newline="") as fh:
             found |= {row["quote"] for row in csv.DictReader(fh) if "quote" in row}
     return found

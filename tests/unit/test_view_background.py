@@ -13,10 +13,11 @@ import re
 import nbformat
 import pytest
 
+from tests.conftest import ROOT
 from thalbook.chapters import background
 from thalbook.core import data, paths
 
-NOTEBOOK = paths.CHAPTERS / "background.ipynb"
+NOTEBOOK = ROOT / "chapters" / "background.ipynb"
 GLUED = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)|```\{glue:figure\}\s+(\S+)")
 
 
@@ -71,7 +72,7 @@ def test_the_trial_in_children_that_the_crohns_paper_starts_from(view):
 
 
 def test_the_context_studies_are_counted_and_listed(view):
-    with (paths.DATA / "studies.csv").open(encoding="utf-8", newline="") as fh:
+    with (paths.project().data / "studies.csv").open(encoding="utf-8", newline="") as fh:
         context = [row for row in csv.DictReader(fh) if row["role"] == "context"]
     assert view.value("n_context") == len(context)
     table = view.tables["tbl-background-context"]

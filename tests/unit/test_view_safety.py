@@ -16,13 +16,14 @@ import nbformat
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from tests.conftest import ROOT
 from thalbook.chapters import safety
-from thalbook.core import data, paths
+from thalbook.core import data
 from thalbook.core.errors import InputError
 
 matplotlib.use("Agg")
 
-NOTEBOOK = paths.CHAPTERS / "safety.ipynb"
+NOTEBOOK = ROOT / "chapters" / "safety.ipynb"
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson"}
 #: A glued name in the prose: ``{glue:text}`name``` (with or without a format) or ``{glue:figure} name``.
 GLUED = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)|```\{glue:figure\}\s+(\S+)")

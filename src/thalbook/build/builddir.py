@@ -90,16 +90,17 @@ def claim(out: str | os.PathLike) -> Path:
     where = f"--out {directory}"
     if directory == Path(directory.anchor):
         raise InputError(f"{where}: the root of the file system cannot be a build directory")
-    root = paths.ROOT.resolve()
+    project = paths.project()
+    root = project.root.resolve()
     if directory == root or directory in root.parents:
         raise InputError(f"{where}: holds the book's sources; name a directory of its own (default: _book)")
-    if directory == paths.JUPYTER_BOOK_BUILD.resolve():
+    if directory == project.jupyter_book_build.resolve():
         raise InputError(f"{where}: Jupyter Book's own directory, which `jupyter-book clean` empties; "
                          "name another (default: _book)")
     for name in SOURCE_DIRS:
         if directory.is_relative_to(root / name):
             raise InputError(f"{where}: inside the book's sources ({name}/); name a directory of its own")
-    for outer in (paths.BUILD.resolve(), *(p for p in directory.parents if _marked(p))):
+    for outer in (project.build.resolve(), *(p for p in directory.parents if _marked(p))):
         if directory != outer and directory.is_relative_to(outer):
             raise InputError(f"{where}: inside the build directory {outer}, whose names belong to its "
                              "builds; name a directory of its own")

@@ -90,8 +90,10 @@ def inputs_digest(data_dir: Path) -> str:
     """
     h = hashlib.sha256()
     h.update(data_digest(data_dir).encode())
-    h.update(dir_digest(paths.PACKAGE).encode())  # code, and the Sphinx templates it ships
-    h.update(file_digest(paths.ROOT / "requirements.txt").encode())
+    # The package's files wherever it is installed (code, and the Sphinx templates it ships): a wheel
+    # holds every file of src/thalbook, so an installed package and an editable checkout share keys.
+    h.update(dir_digest(paths.PACKAGE).encode())
+    h.update(file_digest(paths.project().root / "requirements.txt").encode())
     h.update(sys.version.encode())
     return h.hexdigest()
 
@@ -110,9 +112,10 @@ def book_key(executions: Iterable[Execution], data_dir: Path) -> str:
     h = hashlib.sha256()
     for e in sorted(executions, key=lambda e: e.chapter):
         h.update(f"{e.chapter}={e.key}\n".encode())
+    project = paths.project()
     for name in BOOK_FILES:
-        h.update(file_digest(paths.ROOT / name).encode())
-    for md in sorted(paths.CHAPTERS.glob("*.md")):
+        h.update(file_digest(project.root / name).encode())
+    for md in sorted(project.chapters.glob("*.md")):
         h.update(md.name.encode() + file_digest(md).encode())
     h.update(data_digest(data_dir).encode())
     return h.hexdigest()

@@ -1,4 +1,9 @@
-"""The thalbook command: build, run, check-data, audit, params.
+"""The thalbook command: build, run, check-data, audit, params, metadata.
+
+The project is the nearest directory, from the working directory upward,
+holding ``_config.yml``, ``_toc.yml`` and ``params/default.yml``, or the one
+``--project DIR`` names (:mod:`thalbook.core.paths`): an installed package
+works on whichever project it is run in.
 
 Exit codes: 0 success; 2 invalid input (a parameter, a parameter file, the
 data), reported in one line that names the culprit; 1 a chapter or the book
@@ -8,6 +13,7 @@ failed to build. No traceback is shown for either.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -82,16 +88,23 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     _add_set_option(parser)
     parser.add_argument("--format", choices=("html", "pdf", "all"), default="html",
                         help="what to build (default: html)")
-    parser.add_argument("--out", default=str(paths.BUILD), metavar="DIR",
+    parser.add_argument("--out", default=None, metavar="DIR",
                         help="build directory: new, empty, or made by an earlier build (default: _book)")
     parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="chapters executed at once (default: number of CPUs)")
     _add_data_option(parser)
 
 
+def _add_project_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--project", type=Path, metavar="DIR", default=default,
+                        help="the book's project directory (default: the nearest directory from the working "
+                             "directory up that holds _config.yml, _toc.yml and params/default.yml)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thalbook", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"thalbook {__version__}")
+    _add_project_option(parser, None)
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     with_parameters = {"epilog": parameters_help(), "formatter_class": argparse.RawDescriptionHelpFormatter}
     build = verbs.add_parser("build", help="execute the chapters and build the book",
@@ -121,6 +134,15 @@ def make_parser() -> argparse.ArgumentParser:
                                           "exactly as build does and print the resolved parameter set as YAML.",
                               **with_parameters)
     _add_set_option(params)
+    metadata = verbs.add_parser(
+        "metadata", help="write the repository URL into CITATION.cff and .zenodo.json",
+        description="Write repository.url of _config.yml, the one place it is set, into CITATION.cff "
+                    "(repository-code) and .zenodo.json (the code of this version); --check only compares "
+                    "(exit 1 when a file disagrees).")
+    metadata.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file disagrees")
+    # Also after the verb; SUPPRESS: a verb given no --project keeps the one given before it.
+    for verb in verbs.choices.values():
+        _add_project_option(verb, argparse.SUPPRESS)
     return parser
 
 
@@ -131,7 +153,7 @@ def _data_dir(arg: Path | None) -> Path:
     elif os.environ.get(paths.DATA_DIR_ENV):
         given = f"{paths.DATA_DIR_ENV}={os.environ[paths.DATA_DIR_ENV]}"
     else:
-        given = str(paths.DATA)
+        given = str(paths.project().data)
     directory = (arg or paths.data_dir()).resolve()
     if not directory.is_dir():
         raise InputError(f"{given}: no such directory")
@@ -179,11 +201,78 @@ def _build(args: argparse.Namespace) -> int:
 
     values = params.resolve(args.params, args.overrides)
     data_dir = _data_dir(args.data)
+    out = args.out if args.out is not None else paths.project().build
     if args.verb == "run":
-        result = pipeline.run(values, out=args.out, data_dir=data_dir, jobs=args.jobs)
+        result = pipeline.run(values, out=out, data_dir=data_dir, jobs=args.jobs)
         print(result.executed_dir)
     else:
-        pipeline.build(values, fmt=args.format, out=args.out, data_dir=data_dir, jobs=args.jobs)
+        pipeline.build(values, fmt=args.format, out=out, data_dir=data_dir, jobs=args.jobs)
+    return 0
+
+
+#: How .zenodo.json links the code of the version it describes: as Zenodo's GitHub integration links a
+#: release (``<url>/tree/<tag>``); a ``related_identifiers`` list in .zenodo.json replaces the integration's own.
+CODE_LINK = {"relation": "isSupplementTo", "scheme": "url", "resource_type": "software"}
+
+
+def repository_url(root: Path) -> str:
+    """``repository.url`` of ``root/_config.yml``: the one place the repository's URL is written.
+
+    Jupyter Book's repository, issue and launch buttons read it there;
+    :func:`repository_files` puts it into ``CITATION.cff`` and ``.zenodo.json``.
+    """
+    import yaml
+
+    config = root / "_config.yml"
+    url = ((yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("repository") or {}).get("url")
+    if not isinstance(url, str) or not re.fullmatch(r"https://[^\s/]+/\S*[^\s/]", url):
+        raise InputError(f"{config}: repository.url must be the repository's https URL, not {url!r}")
+    return url
+
+
+def repository_files(root: Path) -> dict[str, str]:
+    """``CITATION.cff`` and ``.zenodo.json`` of ``root`` as they are with :func:`repository_url` in them.
+
+    ``CITATION.cff`` gets it as ``repository-code`` (the rest of the file,
+    comments included, as it is); ``.zenodo.json`` as the link to the code of
+    this version, ``<url>/tree/v<version>`` (:data:`CODE_LINK`), first among
+    its related identifiers.
+    """
+    import json
+
+    url = repository_url(root)
+    cff = (root / "CITATION.cff").read_text(encoding="utf-8")
+    line = f'repository-code: "{url}"'
+    if re.search(r"(?m)^repository-code:.*$", cff):
+        cff = re.sub(r"(?m)^repository-code:.*$", lambda _: line, cff)
+    elif re.search(r"(?m)^license:.*$", cff):
+        cff = re.sub(r"(?m)^license:.*$", lambda m: f"{m.group(0)}\n{line}", cff, count=1)
+    else:
+        cff = cff.rstrip("\n") + f"\n{line}\n"
+    zenodo = json.loads((root / ".zenodo.json").read_text(encoding="utf-8"))
+    others = [r for r in zenodo.get("related_identifiers", [])
+              if not all(r.get(k) == v for k, v in CODE_LINK.items())]
+    zenodo["related_identifiers"] = [{"identifier": f"{url}/tree/v{__version__}", **CODE_LINK}, *others]
+    return {"CITATION.cff": cff, ".zenodo.json": json.dumps(zenodo, indent=2, ensure_ascii=False) + "\n"}
+
+
+def _metadata(args: argparse.Namespace) -> int:
+    root = paths.project().root
+    stale = [name for name, text in repository_files(root).items()
+             if (root / name).read_text(encoding="utf-8") != text]
+    if args.check:
+        if stale:
+            print(f"thalbook: {' and '.join(stale)} disagree with repository.url in {root / '_config.yml'}; "
+                  "run `make metadata`", file=sys.stderr)
+            return 1
+        print(f"{root}: CITATION.cff and .zenodo.json agree with repository.url")
+        return 0
+    for name, text in repository_files(root).items():
+        if name in stale:
+            builddir.write_atomic(root / name, text.encode("utf-8"))
+            print(f"{root / name}: written")
+    if not stale:
+        print(f"{root}: CITATION.cff and .zenodo.json already agree with repository.url")
     return 0
 
 
@@ -202,14 +291,15 @@ def _crash_log(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     handler = {"build": _build, "run": _build, "check-data": _check_data, "audit": _audit,
-               "params": _params}[args.verb]
+               "params": _params, "metadata": _metadata}[args.verb]
     # SIGTERM (kill, timeout, a cancelled CI job) and SIGHUP (a closed terminal) end the
     # build as Ctrl-C does: through every cleanup on the way out.
     for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None:
             signal.signal(signum, _raise_interrupted)
     try:
-        return handler(args)
+        with paths.use_project(args.project) if args.project is not None else contextlib.nullcontext():
+            return handler(args)
     except ThalbookError as exc:
         print(f"thalbook: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -5,8 +5,8 @@ kernels), longest first. Each kernel is started with jupyter_client's
 ``AsyncKernelManager`` before its chapter's turn and handed to papermill, which
 passes it on to nbclient (``km=``): while a chapter runs, the kernel of the
 next one that thread will run is starting, and the first kernels start while
-the build validates the data. Kernels get their environment (the data
-directory, the plotting back-end), their working directory (``chapters/``)
+the build validates the data. Kernels get their environment (the project,
+the data directory, the plotting back-end), their working directory (``chapters/``)
 and their output stream (``<out>/logs/kernels.log``) as arguments; the build's
 own environment is left as it is.
 
@@ -119,15 +119,17 @@ def longest_first(tasks: list[Task], out: Path) -> list[Task]:
 
 
 def kernel_environment(data_dir: Path, verdicts: Path | None = None) -> dict[str, str]:
-    """The environment of every kernel: the build's, with the data directory and the plotting back-end.
+    """The environment of every kernel: the build's, with the project, the data directory and the plotting back-end.
 
     A kernel works in ``chapters/``, so the entries of ``PYTHONPATH`` are made
     absolute, and the package the build runs comes first: every chapter
-    imports the very code the cache keys hashed.
+    imports the very code the cache keys hashed. The project is named, not
+    left to the kernel's search: it is the one the build found or was given
+    (``--project``), whatever the build's working directory.
     """
     entries = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     vouched = {paths.VALIDATED_ENV: str(verdicts)} if verdicts is not None else {}
-    return {**os.environ, **vouched, paths.DATA_DIR_ENV: str(data_dir),
+    return {**os.environ, **vouched, paths.PROJECT_ENV: str(paths.project().root), paths.DATA_DIR_ENV: str(data_dir),
             "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(paths.PACKAGE.parent), *entries])),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
@@ -148,6 +150,7 @@ class Executor:
         self.out = out
         self.pending = out / "pending"
         self.env = kernel_environment(data_dir, out / "cache" / "valid-data")
+        self.cwd = paths.project().chapters
         self.jobs = max(1, min(jobs, self.count))
         self.lock = threading.Lock()
         self.go = threading.Event()
@@ -285,7 +288,7 @@ class Executor:
             from jupyter_core.utils import run_sync
 
             manager = _kernel_manager_class()(kernel_name=KERNEL, log=_log, **self._connection(task, number))
-            run_sync(manager.start_kernel)(cwd=str(paths.CHAPTERS), env=self.env, stdout=self.log, stderr=self.log)
+            run_sync(manager.start_kernel)(cwd=str(self.cwd), env=self.env, stdout=self.log, stderr=self.log)
         except Exception as exc:  # no kernel: the chapter reports it (after a retry)
             if manager is not None:  # it may have got as far as launching the kernel
                 self._started(manager)

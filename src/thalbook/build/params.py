@@ -386,8 +386,9 @@ def resolve(params_file: Path | str | None = None, overrides: list[str] | tuple[
     ParameterError
         One line naming the file or ``--set`` and the parameter at fault.
     """
-    values = _read_yaml(paths.DEFAULT_PARAMS)
-    _check(values, f"{paths.DEFAULT_PARAMS}:")
+    default_file = paths.project().default_params
+    values = _read_yaml(default_file)
+    _check(values, f"{default_file}:")
     if params_file is not None:
         path = Path(params_file)
         from_file = _read_yaml(path)
@@ -399,7 +400,7 @@ def resolve(params_file: Path | str | None = None, overrides: list[str] | tuple[
         values[name] = value
     missing = sorted(set(SCHEMA["properties"]) - set(values))
     if missing:
-        raise ParameterError(f"{paths.DEFAULT_PARAMS}: {missing[0]}: missing default value")
+        raise ParameterError(f"{default_file}: {missing[0]}: missing default value")
     if isinstance(values["confidence_level"], int):
         values["confidence_level"] = float(values["confidence_level"])
     return dict(sorted(values.items()))

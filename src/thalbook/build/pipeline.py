@@ -110,7 +110,7 @@ def _check_arguments(values: Any, jobs: Any) -> None:
 
 def run(
     params: dict[str, Any],
-    out: Path | str = paths.BUILD,
+    out: Path | str | None = None,
     data_dir: Path | None = None,
     jobs: int | None = None,
     progress: Callable[[str], None] = _say,
@@ -122,7 +122,7 @@ def run(
     params : dict
         A whole, valid parameter set (:func:`thalbook.build.params.resolve`).
     out : path
-        Build directory; the cache lives in ``out/cache``.
+        Build directory; the cache lives in ``out/cache``. Default: the project's ``_book``.
     data_dir : path, optional
         Data package for the whole build; default ``paths.data_dir()``.
     jobs : int, optional
@@ -148,7 +148,7 @@ def run(
         or the results package failed (its log is ``out/logs/results.log``).
     """
     _check_arguments(params, jobs)
-    with builddir.session(out, progress) as (out, line):
+    with builddir.session(out if out is not None else paths.project().build, progress) as (out, line):
         return _run(params, out, line, data_dir, jobs, progress)
 
 
@@ -313,7 +313,7 @@ _LATEX_ERROR = re.compile(r"(?i)xelatex.*(error|not found|failed)|^Latexmk: .*(e
 def build(
     params: dict[str, Any],
     fmt: str = "html",
-    out: Path | str = paths.BUILD,
+    out: Path | str | None = None,
     data_dir: Path | None = None,
     jobs: int | None = None,
     progress: Callable[[str], None] = _say,
@@ -339,7 +339,7 @@ def build(
     _check_arguments(params, jobs)
     published: list[str] = []
     try:
-        with builddir.session(out, progress) as (out, line):
+        with builddir.session(out if out is not None else paths.project().build, progress) as (out, line):
             return _build(params, fmt, out, line, data_dir, jobs, progress, published)
     except Interrupted as exc:
         exc.published = published

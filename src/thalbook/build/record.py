@@ -26,8 +26,8 @@ from thalbook.core import paths
 from thalbook.core.validate import named_files
 from thalbook.core.vocabulary import DESCRIPTIONS, EFFECTS, allowed
 
-#: The page the record fills in.
-PAGE = paths.CHAPTERS / "reproducibility.md"
+#: The page the record fills in, in the project's ``chapters/``.
+PAGE = "reproducibility.md"
 #: Packages whose versions the page reports (every pin is in requirements.txt).
 KEY_PACKAGES = (
     "jupyter-book", "myst-nb", "sphinx", "sphinxcontrib-bibtex", "papermill", "pandas", "numpy", "scipy",
@@ -157,7 +157,7 @@ def render(params: dict[str, Any], declared: dict[str, tuple[str, ...]], timings
     >>> "* - `rounding`\\n  - audit" in text
     True
     """
-    text = PAGE.read_text(encoding="utf-8") if page is None else page
+    text = (paths.project().chapters / PAGE).read_text(encoding="utf-8") if page is None else page
     return fill(text, values(params, declared, timings, data_dir))
 
 

@@ -11,6 +11,7 @@ import html
 import json
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 from docutils import nodes
 from sphinx.util.nodes import split_explicit_title
@@ -52,8 +53,11 @@ def _add_templates(app, config) -> None:
 
 
 @functools.cache
-def citation_meta_tags() -> str:
+def citation_meta_tags(path: Path | None = None) -> str:
     """Highwire Press ``citation_*`` meta tags for every page, from ``CITATION.cff`` (reference managers read them).
+
+    ``path`` defaults to the project's ``CITATION.cff``; Sphinx passes the
+    staged book's, in its source directory, which needs no search for the project.
 
     Examples
     --------
@@ -62,7 +66,7 @@ def citation_meta_tags() -> str:
     """
     from thalbook.core import citation
 
-    cff = citation.load_cff()
+    cff = citation.load_cff(path)
     tags = [("citation_title", cff["title"])]
     tags += [("citation_author", citation.person(a).strip("{}")) for a in cff["authors"]]
     tags += [("citation_publication_date", str(cff["date-released"]).replace("-", "/")),
@@ -71,9 +75,39 @@ def citation_meta_tags() -> str:
     return "".join(f'<meta name="{name}" content="{html.escape(str(value))}">\n' for name, value in tags)
 
 
+def pdf_url(baseurl: str, relative: str) -> str:
+    """The landing page's ``citation_pdf_url``: the PDF under the book's base URL, or ``relative`` without one.
+
+    Google Scholar's inclusion guidelines ask for the absolute URL of the PDF,
+    in the same directory as the page that describes it: the HTML book
+    carries its PDF beside its landing page (:data:`PDF_IN_HTML`). Until the
+    book is served somewhere (``html.baseurl`` in ``_config.yml``), the URL
+    is relative to the landing page, which a reader's browser resolves.
+
+    Examples
+    --------
+    >>> pdf_url("https://example.org/thalbook", "book.pdf")
+    'https://example.org/thalbook/book.pdf'
+    >>> pdf_url("", "book.pdf")
+    'book.pdf'
+    """
+    return urljoin(baseurl.rstrip("/") + "/", PDF_IN_HTML) if baseurl else relative
+
+
+def _tag_pdf(app, config) -> None:
+    # The landing page's "Formats and data" links the PDF only when the HTML book carries it
+    # (an `only` block on the tag, evaluated when each page is written).
+    if config.thalbook_pdf:
+        app.tags.add("thalbook_pdf")
+
+
 def _page_context(app, pagename, templatename, context, doctree) -> None:
     # Every page of the book cites the book as a whole.
-    context["metatags"] = context.get("metatags", "") + citation_meta_tags()
+    context["metatags"] = context.get("metatags", "") + citation_meta_tags(Path(app.srcdir) / "CITATION.cff")
+    # The landing page is the book's abstract page: it names the PDF that is its full text.
+    if app.config.thalbook_pdf and pagename == app.config.root_doc and context.get("pathto"):
+        url = pdf_url(app.config.html_baseurl or "", context["pathto"](PDF_IN_HTML, 1))
+        context["metatags"] += f'<meta name="citation_pdf_url" content="{html.escape(url)}">\n'
     # A chapter that is a notebook offers itself as executed: Sphinx publishes the staged (executed)
     # notebook as the page's source, under _sources/.
     source = context.get("sourcename") or ""
@@ -102,6 +136,16 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     # (deprecated in ARIA 1.3), which axe reports as a list without list items (critical).
     if "body" in context:
         context["body"] = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def _launch_buttons_as_text(app, pagename, templatename, context, doctree) -> None:
+    # sphinx-book-theme draws each launch service (Binder) as its logo beside its name, the logo an
+    # <img alt="Binder logo">: an image that says nothing the name does not. The name alone is the link.
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "launch-buttons":
+            for button in group.get("buttons", []):
+                if not str(button.get("icon", "")).startswith("fa"):
+                    button.pop("icon", None)
 
 
 def published_role(name, rawtext, text, lineno, inliner, options=None, content=None):
@@ -152,7 +196,10 @@ def setup(app):
     app.add_config_value("thalbook_pdf", False, "html", types=[bool])
     app.connect("config-inited", _refuse_unstaged)
     app.connect("config-inited", _add_templates)
+    app.connect("config-inited", _tag_pdf)
     app.connect("html-page-context", _page_context)
+    # After sphinx-book-theme's own header buttons (priority 501).
+    app.connect("html-page-context", _launch_buttons_as_text, priority=502)
     app.add_js_file(None, body=_MODE_DEFAULT)
     app.add_css_file("thalbook.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

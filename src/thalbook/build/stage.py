@@ -1,10 +1,10 @@
 """Stage the book: its sources and the executed chapters, in ``<out>/stage``.
 
 Jupyter Book builds the stage, never the project itself: the staged
-``_config.yml`` carries the package version and the reproducibility page
-carries the run record (:mod:`thalbook.build.record`). Only files whose
-bytes changed are rewritten, so that Sphinx's incremental build re-reads
-only what changed.
+``_config.yml`` carries the package version and the release date of
+``CITATION.cff``, and the reproducibility page carries the run record
+(:mod:`thalbook.build.record`). Only files whose bytes changed are
+rewritten, so that Sphinx's incremental build re-reads only what changed.
 """
 
 from __future__ import annotations
@@ -17,19 +17,28 @@ import yaml
 from thalbook import __version__
 from thalbook.build import builddir, record
 from thalbook.build.toc import BOOK_FILES
-from thalbook.core import paths
+from thalbook.core import citation, paths
+from thalbook.core.errors import InputError
 
 
 def staged_config(path: Path, with_pdf: bool = False) -> bytes:
-    """``_config.yml`` with the package version filled in, so that the book shows one version.
+    """``_config.yml`` with the package version and release date filled in, so that the book shows one of each.
 
     ``thalbook.__version__`` is the only place the version is written (CITATION.cff
     repeats it, checked by a test): Sphinx's ``release`` puts it on the PDF title
-    page, and the ``version`` substitution puts it on the landing page.
+    page, and the ``version`` substitution puts it on the landing page. The date
+    is ``date-released`` of the ``CITATION.cff`` beside ``path``, as written there
+    (ISO 8601, as the "How to cite" page prints it): Sphinx's ``today`` puts it on
+    the PDF title page, which would otherwise print the day of the build.
     """
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config["version"] = sphinx_config["release"] = __version__
+    cff = path.with_name("CITATION.cff")
+    released = citation.load_cff(cff).get("date-released")
+    if not released:
+        raise InputError(f"{cff}: no date-released, the date the book's title page prints")
+    sphinx_config["today"] = str(released)
     config.setdefault("parse", {}).setdefault("myst_substitutions", {})["version"] = __version__
     # The stage, and only the stage, may be built (thalbook.build.sphinxext refuses the project itself).
     sphinx_config["thalbook_stage"] = True
@@ -61,17 +70,18 @@ def stage(out: Path, run: dict[str, Any], with_pdf: bool = False) -> Path:
     (:meth:`thalbook.build.publish.Publication.prepare_html`).
     """
     stage_dir = out / "stage"
+    project = paths.project()
     wanted = set()
     for name in BOOK_FILES:
-        if (paths.ROOT / name).exists():
+        if (project.root / name).exists():
             if name == "_config.yml":
-                write_if_changed(stage_dir / name, staged_config(paths.ROOT / name, with_pdf))
+                write_if_changed(stage_dir / name, staged_config(project.root / name, with_pdf))
             else:
-                copy_if_changed(paths.ROOT / name, stage_dir / name)
+                copy_if_changed(project.root / name, stage_dir / name)
             wanted.add(stage_dir / name)
-    for md in paths.CHAPTERS.glob("*.md"):
+    for md in project.chapters.glob("*.md"):
         text = md.read_text(encoding="utf-8")
-        if md == record.PAGE:
+        if md.name == record.PAGE:
             text = record.render_run(run, text)
         write_if_changed(stage_dir / "chapters" / md.name, text.encode())
         wanted.add(stage_dir / "chapters" / md.name)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from thalbook.chapters import data_provenance, tables
-from thalbook.chapters.view import View
+from thalbook.chapters.view import View, check_names
 from thalbook.core import cohort, safety
 
 #: The chapter declares no parameters.
@@ -64,8 +64,7 @@ def build(package, params: Mapping[str, Any] | None = None) -> View:
     >>> [view.value(f"lazzerini_{arm}_{x}") for arm in ("thalidomide", "placebo") for x in ("k", "n")]
     [13, 28, 3, 26]
     """
-    if params:
-        raise TypeError(f"background.build: the chapter takes no parameters; unexpected {sorted(params)}")
+    check_names("background", params or {}, PARAMETERS)
     wei = cohort.facts(package, _WEI)
     context = package.context_outcomes
     by_id = context.set_index("id")

@@ -13,7 +13,7 @@ from typing import Any
 
 from thalbook import __version__
 from thalbook.chapters.tables import escape, list_table
-from thalbook.chapters.view import View
+from thalbook.chapters.view import View, check_names
 from thalbook.core import audit, citation, findings, paths
 from thalbook.core.errors import InputError
 
@@ -21,11 +21,12 @@ from thalbook.core.errors import InputError
 PARAMETERS: tuple[str, ...] = ()
 #: The source studies' keys in ``references.bib``: the chapter's prose cites the same two.
 SOURCE_KEYS = ("he2017", "wei2003")
-#: The audit chapter, whose findings are cited by the identifier that is their address on its page.
-AUDIT_CHAPTER = paths.CHAPTERS / "audit.ipynb"
+#: The audit chapter (in the project's ``chapters/``), whose findings are cited by the identifier that is
+#: their address on its page.
+AUDIT_CHAPTER = "audit.ipynb"
 
 
-def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=paths.REFERENCES) -> View:
+def build(package, params: dict[str, Any], cff_path=None, bib_path=None) -> View:
     """The citing chapter's view: the citation for the prose, the book's BibTeX and two tables.
 
     Parameters
@@ -35,7 +36,7 @@ def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=pat
     params : dict
         The chapter's parameters (it declares none).
     cff_path, bib_path : path, optional
-        ``CITATION.cff`` and ``references.bib``; by default the book's own.
+        ``CITATION.cff`` and ``references.bib``; by default the project's own.
 
     Returns
     -------
@@ -71,10 +72,7 @@ def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=pat
     >>> view.tables["bibtex-book"].splitlines()[1].startswith("@misc{thalbook")
     True
     """
-    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
-    if missing or extra:
-        raise TypeError(f"citing.build: parameters must be {', '.join(PARAMETERS) or 'none'}; "
-                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    check_names("citing", params, PARAMETERS)
     cff = citation.load_cff(cff_path)
     citation.validate_cff(cff_path)
     version = str(cff["version"])
@@ -105,7 +103,7 @@ def build(package, params: dict[str, Any], cff_path=paths.CITATION, bib_path=pat
     return View(dict(params), values, tables)
 
 
-def page_address(notebook=AUDIT_CHAPTER) -> str:
+def page_address(notebook=None) -> str:
     """Where a chapter's page stands in the HTML book, relative to its home: ``chapters/audit.html``.
 
     Examples
@@ -113,7 +111,9 @@ def page_address(notebook=AUDIT_CHAPTER) -> str:
     >>> page_address()
     'chapters/audit.html'
     """
-    return Path(notebook).relative_to(paths.ROOT).with_suffix(".html").as_posix()
+    project = paths.project()
+    notebook = project.chapters / AUDIT_CHAPTER if notebook is None else notebook
+    return Path(notebook).relative_to(project.root).with_suffix(".html").as_posix()
 
 
 def finding_values(package, cff: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from thalbook.chapters.tables import escape, fold, list_table
-from thalbook.chapters.view import View
+from thalbook.chapters.view import View, check_names
 from thalbook.core import cohort, results, safety
 from thalbook.core.errors import InputError
 
@@ -76,10 +76,7 @@ def build(package, params: dict[str, Any]) -> View:
     >>> [name for name in view.tables][:4]
     ['tbl-data-summary', 'data-downloads', 'results-downloads', 'tbl-data-studies']
     """
-    missing, extra = set(PARAMETERS) - set(params), set(params) - set(PARAMETERS)
-    if missing or extra:
-        raise TypeError(f"data_provenance.build: parameters must be {', '.join(PARAMETERS) or 'none'}; "
-                        f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    check_names("data_provenance", params, PARAMETERS)
     raw = raw_tables(package.data_dir)
     listed = files(package.data_dir).set_index("name")
     roles = package.studies["role"]
@@ -168,7 +165,7 @@ def files(data_dir: Path | str) -> pd.DataFrame:
     Examples
     --------
     >>> from thalbook.core import paths
-    >>> files(paths.DATA).iloc[0]["path"]
+    >>> files(paths.project().data).iloc[0]["path"]
     'datapackage.json'
     """
     data_dir = Path(data_dir)
@@ -299,7 +296,7 @@ def download_list(data_dir: Path | str, folder: str = "data") -> str:
     Examples
     --------
     >>> from thalbook.core import paths
-    >>> download_list(paths.DATA).splitlines()[0]  # doctest: +ELLIPSIS
+    >>> download_list(paths.project().data).splitlines()[0]  # doctest: +ELLIPSIS
     '- {published}`datapackage.json <data/datapackage.json>`: The Frictionless Data Package descriptor: ...'
     """
     items = []

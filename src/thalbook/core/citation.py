@@ -30,9 +30,9 @@ from thalbook.core.errors import InputError
 _ENTRY_START = re.compile(r"@(\w+)\s*\{\s*([^,\s]+)\s*,")
 
 
-def load_cff(path: Path | str = paths.CITATION) -> dict[str, Any]:
-    """Read ``CITATION.cff`` as YAML (dates and versions stay strings as written)."""
-    path = Path(path)
+def load_cff(path: Path | str | None = None) -> dict[str, Any]:
+    """Read ``CITATION.cff`` (default: the project's) as YAML (dates and versions stay strings as written)."""
+    path = Path(path) if path is not None else paths.project().citation
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -47,11 +47,11 @@ def load_cff(path: Path | str = paths.CITATION) -> dict[str, Any]:
 CFF_SCHEMA = Path(__file__).with_name("schemas") / "citation-file-format-1.2.0.json"
 
 
-def validate_cff(path: Path | str = paths.CITATION) -> None:
-    """Validate ``CITATION.cff`` against the Citation File Format 1.2.0 schema with ``jsonschema``.
+def validate_cff(path: Path | str | None = None) -> None:
+    """Validate ``CITATION.cff`` (default: the project's) against the Citation File Format 1.2.0 schema.
 
-    As the schema asks of tools, YAML dates are read as strings first (the
-    loader keeps every scalar's text).
+    The validator is ``jsonschema``; as the schema asks of tools, YAML dates
+    are read as strings first (the loader keeps every scalar's text).
 
     Raises
     ------
@@ -64,7 +64,7 @@ def validate_cff(path: Path | str = paths.CITATION) -> None:
     """
     import jsonschema
 
-    path = Path(path)
+    path = Path(path) if path is not None else paths.project().citation
     try:
         text = path.read_text(encoding="utf-8")
         document = yaml.load(text, Loader=_TextDates)  # noqa: S506 (a SafeLoader subclass)
@@ -192,28 +192,28 @@ def book_bibtex(cff: dict[str, Any], key: str | None = None) -> str:
     return f"@misc{{{key},\n{body}\n}}"
 
 
-def bib_keys(path: Path | str = paths.REFERENCES) -> list[str]:
-    """Every entry key of a BibTeX file, in file order.
+def bib_keys(path: Path | str | None = None) -> list[str]:
+    """Every entry key of a BibTeX file (default: the project's ``references.bib``), in file order.
 
     Examples
     --------
     >>> {"he2017", "wei2003"} <= set(bib_keys())
     True
     """
-    text = Path(path).read_text(encoding="utf-8")
+    text = Path(path if path is not None else paths.project().references).read_text(encoding="utf-8")
     skip = ("comment", "string", "preamble")
     return [m.group(2) for m in _ENTRY_START.finditer(text) if m.group(1).lower() not in skip]
 
 
-def bib_entry(key: str, path: Path | str = paths.REFERENCES) -> str:
-    """The text of one entry of a BibTeX file, exactly as written there.
+def bib_entry(key: str, path: Path | str | None = None) -> str:
+    """The text of one entry of a BibTeX file (default: the project's ``references.bib``), exactly as written there.
 
     Raises
     ------
     InputError
         If the file has no entry with this key, or its braces do not close.
     """
-    path = Path(path)
+    path = Path(path) if path is not None else paths.project().references
     text = path.read_text(encoding="utf-8")
     for match in _ENTRY_START.finditer(text):
         if match.group(2) != key:

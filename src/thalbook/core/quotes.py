@@ -262,7 +262,7 @@ def quote_problems(pkg, shared_dir: str | os.PathLike | None = None, *,
     >>> problems
     []
     """
-    shared = Path(shared_dir) if shared_dir is not None else paths.ROOT.parent / "shared"
+    shared = Path(shared_dir) if shared_dir is not None else paths.project().root.parent / "shared"
     folders = {"seeds": Path(seeds_dir) if seeds_dir is not None else shared / "seeds",
                "research": Path(research_dir) if research_dir is not None else shared / "research"}
     sources = dict(zip(pkg.studies["study_id"], pkg.studies["source_text"], strict=True))

@@ -29,15 +29,18 @@ import yaml
 from thalbook.core import paths, vocabulary
 
 
-def entries(root: Path | str = paths.ROOT) -> list[Path]:
+def entries(root: Path | str | None = None) -> list[Path]:
     """Every chapter ``_toc.yml`` lists, in book order, as its notebook or Markdown file.
+
+    ``root`` is the project's directory; default: the project in force
+    (:func:`thalbook.core.paths.project`).
 
     Raises
     ------
     ValueError
         If an entry names neither a notebook nor a Markdown file.
     """
-    root = Path(root)
+    root = Path(root) if root is not None else paths.project().root
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     found = []
     for part in toc["parts"]:
@@ -61,7 +64,7 @@ def parameters_cell(notebook: Path | str) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> parameters_cell(paths.CHAPTERS / "methods.ipynb")
+    >>> parameters_cell(paths.project().chapters / "methods.ipynb")
     ('analysis_set', 'ci_method', 'confidence_level')
     """
     notebook = Path(notebook)
@@ -104,11 +107,12 @@ def typed_parameter_line(name: str, default: Any) -> str:
     return f"{name}: {kind} = {value}  # {'one of ' if 'enum' in spec else ''}{words}"
 
 
-def declared_parameters(root: Path | str = paths.ROOT) -> dict[str, tuple[str, ...]]:
+def declared_parameters(root: Path | str | None = None) -> dict[str, tuple[str, ...]]:
     """Chapter name -> the parameters its notebook declares, for every notebook of ``_toc.yml``, in order."""
     return {source.stem: parameters_cell(source) for source in entries(root) if source.suffix == ".ipynb"}
 
 
-def defaults(path: Path | str = paths.DEFAULT_PARAMS) -> dict[str, Any]:
-    """The default parameter set, ``params/default.yml``, as written (name -> value)."""
-    return dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+def defaults(path: Path | str | None = None) -> dict[str, Any]:
+    """The default parameter set, ``params/default.yml`` (default: the project's), as written (name -> value)."""
+    path = Path(path) if path is not None else paths.project().default_params
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
