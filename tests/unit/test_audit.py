@@ -371,7 +371,7 @@ def test_rounding_convention_is_an_argument_and_named():
     # 21/26 = 80.8% is 80% only when truncated, and 21/30 = 70%: one count for both statements
     cited = only(truncated, "gamma", "cited-vs-source", "improvement (thalidomide) [completers]")
     assert cited["status"] == "consistent" and "21/30 = 70% cited, 21/26 = 80.769%" in cited["detail"]
-    with pytest.raises(ValueError, match="rounding must be one of half-up, half-even, truncation, got 'up'"):
+    with pytest.raises(ValueError, match="'up' is not a valid Rounding"):
         audit.run_audit(synthetic(), rounding="up")
 
 

@@ -2,12 +2,13 @@
 
 A chapter's ``build`` (what its notebook calls with the values papermill
 injected) and ``thalbook``'s parameter files and ``--set`` all go through
-:func:`thalbook.core.parameters.check`; the build only puts where the value came
+:func:`thalbook.core.parameters.parse`; the build only puts where the value came
 from before the message.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +18,7 @@ import pytest
 
 from thalbook.build import params
 from thalbook.chapters import crohns_results, view
-from thalbook.core import parameters
+from thalbook.core import parameters, vocabulary
 from thalbook.core.errors import InputError, ParameterError
 from thalbook.core.vocabulary import SCHEMA
 
@@ -81,7 +82,7 @@ def test_an_unknown_name_is_refused_in_the_same_words():
 def test_a_whole_set_with_an_unknown_name_is_refused():
     whole = {**params.resolve(), "alpha": 0.05}
     with pytest.raises(ParameterError, match=f"^{UNKNOWN.replace('(', '[(]').replace(')', '[)]')}$"):
-        parameters.check(whole)
+        parameters.parse(whole)
     with pytest.raises(ValueError, match="^params: alpha: unknown parameter"):
         params.check_set(whole)
 
@@ -111,7 +112,7 @@ def test_finite_numbers_in_range_pass(value):
 ], ids=["complex", "huge-int", "long-text"])
 def test_odd_values_from_code_are_refused_in_one_short_line(value, message):
     with pytest.raises(ParameterError) as err:
-        parameters.check({"confidence_level": value})
+        parameters.parse({"confidence_level": value})
     assert str(err.value) == message
 
 
@@ -135,7 +136,7 @@ def test_every_chapter_declaring_the_level_refuses_nan_as_thalbook_does(package,
 
 def test_the_default_set_passes_and_names_every_parameter():
     defaults = params.resolve()
-    parameters.check(defaults)
+    parameters.parse(defaults)
     assert set(defaults) == set(SCHEMA["properties"])
 
 
@@ -202,3 +203,71 @@ def test_outside_a_kernel_the_core_error_itself_is_raised():
     with pytest.raises(ParameterError) as err:
         view.check_values({"confidence_level": 2})
     assert type(err.value) is ParameterError
+
+
+# --------------------------------------------------------------------------- the parameters object
+
+
+def _from_command_line(items: list[str]) -> parameters.Parameters:
+    """What ``thalbook build --set ...`` checks, through the functions it parses them with."""
+    return parameters.parse(params.resolve(overrides=items))
+
+
+def _from_file(tmp_path: Path, text: str) -> parameters.Parameters:
+    path = tmp_path / "chosen.yml"
+    path.write_text(text, encoding="utf-8")
+    return parameters.parse(params.resolve(path))
+
+
+def test_the_command_line_a_file_and_a_chapter_give_the_same_parameters(tmp_path: Path):
+    chosen = {"confidence_level": 0.9, "ci_method": "jeffreys", "analysis_set": "complete-case",
+              "rounding": "truncation"}
+    expected = parameters.Parameters(0.9, vocabulary.CiMethod.JEFFREYS, vocabulary.AnalysisSet.COMPLETE_CASE,
+                                     vocabulary.Rounding.TRUNCATION)
+    from_set = _from_command_line([f"{name}={value}" for name, value in chosen.items()])
+    from_file = _from_file(tmp_path, "".join(f"{name}: {value}\n" for name, value in chosen.items()))
+    from_chapter = view.check_values(chosen)
+    assert from_set == from_file == from_chapter == expected
+    assert type(from_chapter.rounding) is vocabulary.Rounding and from_chapter.rounding == "truncation"
+
+
+def test_a_bad_value_is_refused_in_one_text_from_the_command_line_a_file_and_a_chapter(tmp_path: Path):
+    message = "rounding: 'up' is not one of ['half-up', 'half-even', 'truncation']"
+    with pytest.raises(ParameterError) as from_set:
+        _from_command_line(["rounding=up"])
+    path = tmp_path / "chosen.yml"
+    with pytest.raises(ParameterError) as from_file:
+        _from_file(tmp_path, "rounding: up\n")
+    with pytest.raises(ParameterError) as from_chapter:
+        view.check_values({"rounding": "up"})
+    # the build puts where the value came from first; what follows is the one text
+    texts = [str(from_set.value).removeprefix("--set "), str(from_file.value).removeprefix(f"{path}: "),
+             str(from_chapter.value)]
+    assert texts == [message] * 3
+
+
+def test_thalbook_audit_refuses_a_rounding_in_the_same_text(capsys):
+    from thalbook.build import cli
+
+    assert cli.main(["audit", "--rounding", "up"]) == 2
+    assert capsys.readouterr().err == (
+        "thalbook: error: rounding: 'up' is not one of ['half-up', 'half-even', 'truncation']\n")
+
+
+def test_every_value_has_its_wording_and_the_schema_lists_the_members():
+    statsmodels = {"wilson", "beta", "jeffreys", "agresti_coull"}  # proportion_confint's method names
+    assert {m.statsmodels for m in vocabulary.CiMethod} <= statsmodels
+    for choice in (vocabulary.CiMethod, vocabulary.AnalysisSet, vocabulary.BoundingSet, vocabulary.Rounding):
+        for member in choice:
+            assert member.label and member.label != member.value, member
+    for name, option in vocabulary.OPTIONS.items():
+        assert option.description and option.effect, name
+        if option.choices:
+            assert SCHEMA["properties"][name] == {"enum": [m.value for m in option.type]}
+            assert option.default in option.type
+    assert list(SCHEMA["properties"]) == list(vocabulary.OPTIONS) == [
+        f.name for f in dataclasses.fields(parameters.Parameters)]
+
+
+def test_the_defaults_of_the_records_are_those_of_the_default_file():
+    assert parameters.parse(params.resolve()) == parameters.Parameters()

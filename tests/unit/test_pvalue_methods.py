@@ -182,7 +182,7 @@ def test_common_methods_on_a_hand_built_table():
     (lambda: pm.reproducing("0.01", -1, [8]), "reproducing: decimals"),
     (lambda: pm.reproducing("0.01", 2, [0]), "reproducing: n_values"),
     (lambda: pm.reproducing("0.01", 2, "8"), "reproducing: n_values"),
-    (lambda: pm.reproducing("0.01", 2, [8], rounding="bankers"), "reproducing: rounding"),
+    (lambda: pm.reproducing("0.01", 2, [8], rounding="bankers"), "'bankers' is not a valid Rounding"),
     (lambda: pm.reproducing("0.01", 2, [8], methods=["sign"]), "reproducing: methods"),
     (lambda: pm.reproducing("0.01", 2, [8], summaries={"mean_before": 1}), "reproducing: summaries"),
     (lambda: pm.reproducing("0.01", 2, [8], summaries=dict(mean_before=1, sd_before=-1, mean_after=1,

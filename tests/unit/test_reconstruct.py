@@ -187,7 +187,6 @@ GOOD = dict(before=Summary("2.0", 1, "1.0", 1), after=Summary("1.5", 1, "1.0", 1
     (dict(low=4), "low"),
     (dict(low="0.5"), "low"),
     (dict(w=6), "w"),
-    (dict(rounding="banker"), "rounding"),
     (dict(direction="up"), "direction"),
     (dict(time_limit=0), "time_limit"),
     (dict(before=Summary("2.05", 1, "1.0", 1)), "before.mean"),
@@ -199,6 +198,11 @@ def test_bad_arguments_raise_value_error_naming_them(change, named):
     arguments = {**GOOD, **change}
     with pytest.raises(ValueError, match=rf"reconstruct_paired: .*\b{named}\b"):
         reconstruct_paired(arguments.pop("before"), arguments.pop("after"), arguments.pop("n"), **arguments)
+
+
+def test_a_rounding_that_is_no_convention_is_refused_by_its_enumeration():
+    with pytest.raises(ValueError, match="'banker' is not a valid Rounding"):
+        reconstruct_paired(GOOD["before"], GOOD["after"], GOOD["n"], step=1, low=0, high=4, w=0, rounding="banker")
 
 
 def test_an_sd_wider_than_the_bounds_allow_is_infeasible_without_the_solver():

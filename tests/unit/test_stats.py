@@ -95,8 +95,7 @@ def test_jeffreys_and_agresti_coull_match_their_formulas(k, n):
         ((1.5, 10), "proportion_ci: k must be an integer >= 0, got 1.5"),
         (
             (1, 10, "wald"),
-            "proportion_ci: method must be one of wilson, clopper-pearson, jeffreys, agresti-coull, "
-            "got 'wald'",
+            "'wald' is not a valid CiMethod",
         ),
         ((1, 10, "wilson", 1.0), "proportion_ci: confidence_level must be between 0 and 1, got 1.0"),
     ],
@@ -262,7 +261,7 @@ def test_percent_to_counts_rounding_ties():
         ),
         (
             lambda: stats.percent_to_counts(50, 0, rounding="up"),
-            "percent_to_counts: rounding must be one of half-up, half-even, truncation, got 'up'",
+            "'up' is not a valid Rounding",
         ),
     ],
 )

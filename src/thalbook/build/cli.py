@@ -25,9 +25,9 @@ from pathlib import Path
 
 from thalbook import __version__
 from thalbook.build import builddir
-from thalbook.core import paths
+from thalbook.core import parameters, paths
 from thalbook.core.errors import InputError, Interrupted, ThalbookError
-from thalbook.core.vocabulary import DESCRIPTIONS, ROUNDINGS, SCHEMA, allowed
+from thalbook.core.vocabulary import OPTIONS, allowed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,11 +63,10 @@ def parameters_help(width: int = 79) -> str:
     >>> print(parameters_help().splitlines()[1])
       confidence_level  confidence level of every interval; a number from 0.5 up
     """
-    names = list(SCHEMA["properties"])
-    column = max(len(name) for name in names) + 4
+    column = max(len(name) for name in OPTIONS) + 4
     lines = ["parameters (--set NAME=VALUE, or NAME: value in a --params file):"]
-    for name in names:
-        text = f"{_plain(DESCRIPTIONS.get(name, ''))}; {_plain(allowed(name))}"
+    for name, option in OPTIONS.items():
+        text = f"{_plain(option.description)}; {_plain(allowed(name))}"
         lines.append(textwrap.fill(text, width, initial_indent=f"  {name:<{column - 2}}",
                                    subsequent_indent=" " * column, break_on_hyphens=False))
     return "\n".join(lines)
@@ -127,8 +126,10 @@ def make_parser() -> argparse.ArgumentParser:
                        help="print the findings (one per underlying problem) instead of every check: their count "
                             "by kind, then one line each with its number, identifier, kind and the conventions "
                             "under which it holds")
-    audit.add_argument("--rounding", choices=ROUNDINGS, default=ROUNDINGS[0],
-                       help=f"{_plain(DESCRIPTIONS['rounding'])} (default: {ROUNDINGS[0]})")
+    rounding = OPTIONS["rounding"]
+    audit.add_argument("--rounding", default=str(rounding.default),
+                       help=f"{_plain(rounding.description)}: {_plain(allowed('rounding'))} "
+                            f"(default: {rounding.default})")
     params = verbs.add_parser("params", help="validate the parameters and print them",
                               description="The dry run of build's parameters: validate --params and --set "
                                           "exactly as build does and print the resolved parameter set as YAML.",
@@ -180,8 +181,10 @@ def _check_data(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from thalbook.core import audit, data, findings
 
+    # checked as build checks --set rounding=..., in the same words
+    rounding = parameters.parse({"rounding": args.rounding}).rounding
     package = data.load(_data_dir(args.data))
-    table = audit.run_audit(package, rounding=args.rounding)
+    table = audit.run_audit(package, rounding=rounding)
     sys.stdout.write(findings.format_findings(table) if args.findings else audit.format_audit(table, args.format))
     return 0
 

@@ -17,7 +17,7 @@ by hand is only what neither library offers:
 - :class:`ParameterLoader`, PyYAML's safe loader with three hooks: duplicate
   keys, aliases and nesting deeper than :data:`MAX_DEPTH` are refused, so a
   small file cannot silently lose a value or expand without bound;
-- the check of names and values, :func:`thalbook.core.parameters.check`
+- the check of names and values, :func:`thalbook.core.parameters.parse`
   (finite numbers, since a JSON Schema cannot refuse NaN, then the schema),
   which lives in the core so that every chapter runs the same one on what
   papermill passes it; this module only adds where a value came from.
@@ -52,9 +52,9 @@ from thalbook.core.errors import ParameterError
 from thalbook.core.parameters import DESCRIBE_LIMIT, describe  # noqa: F401
 from thalbook.core.parameters import clip as _clip
 from thalbook.core.parameters import show_name as _show_name
-from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, DESCRIPTIONS, ROUNDINGS, SCHEMA  # noqa: F401
+from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, OPTIONS, ROUNDINGS, SCHEMA  # noqa: F401
 
-# The choices, their wording and the schema are the vocabulary's (one list for the whole book);
+# The options and the schema are the vocabulary's (one record per parameter for the whole book);
 # describe() and DESCRIBE_LIMIT are the core check's, re-exported for the build's callers.
 
 #: Largest parameter file (and ``--set`` value), in bytes. A parameter set is
@@ -296,14 +296,14 @@ def _read_yaml(path: Path) -> dict[Any, Any]:
 # --------------------------------------------------------------------------- validating
 
 
-def _check(values: dict[Any, Any], source: str) -> None:
-    """Raise :class:`ParameterError` naming ``source`` and the first invalid parameter.
+def _check(values: dict[Any, Any], source: str) -> parameters.Parameters:
+    """Return ``values`` as :class:`~thalbook.core.parameters.Parameters`, or raise naming ``source`` and the culprit.
 
-    The check is :func:`thalbook.core.parameters.check`, the one every chapter
+    The check is :func:`thalbook.core.parameters.parse`, the one every chapter
     runs; ``source`` (a file, ``--set``) is put before its message.
     """
     try:
-        parameters.check(values)
+        return parameters.parse(values)
     except ParameterError as exc:
         raise ParameterError(f"{source} {exc}") from None
 
@@ -325,7 +325,7 @@ def check_set(values: Any) -> None:
     """
     if not isinstance(values, dict):
         raise TypeError(f"params: expected a dict of NAME: value, got {type(values).__name__}")
-    missing = sorted(set(SCHEMA["properties"]) - set(values))
+    missing = sorted(set(OPTIONS) - set(values))
     if missing:
         raise ValueError(f"params: no value for {missing[0]}; pass a whole set, as "
                          "thalbook.build.params.resolve() returns")
@@ -398,7 +398,7 @@ def resolve(params_file: Path | str | None = None, overrides: list[str] | tuple[
         name, value = parse_override(item)
         _check({name: value}, "--set")
         values[name] = value
-    missing = sorted(set(SCHEMA["properties"]) - set(values))
+    missing = sorted(set(OPTIONS) - set(values))
     if missing:
         raise ParameterError(f"{default_file}: {missing[0]}: missing default value")
     if isinstance(values["confidence_level"], int):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from thalbook.chapters import figures, results
 from thalbook.chapters.data_provenance import study_labels
-from thalbook.chapters.tables import escape, frame_table
+from thalbook.chapters.tables import caption, escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import appraisal, cohort, efficacy, multiverse
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_NAMES
@@ -109,20 +109,17 @@ def build(package, params: dict[str, Any]) -> View:
             pd.DataFrame({"study": indirect["study"].map(labels), "question": indirect["domain"],
                           "concern": indirect["concern"], "rating": indirect["rating"],
                           "support": indirect["support"].map(_quoted)}),
-            "Indirectness (GRADE guidelines 8): how far the patients, setting, intervention, comparator and "
-            "outcomes of each study are from those of the question, each with its support; every rating is the "
-            "book's judgement.", "tbl-appraisal-indirectness", widths=[12, 14, 38, 10, 26]),
+            caption("tbl-appraisal-indirectness"), "tbl-appraisal-indirectness", widths=[12, 14, 38, 10, 26]),
         "tbl-appraisal-registration": frame_table(
             pd.DataFrame({"study": reg["study"].map(labels), "registration": reg["record"],
                           "first received": reg["first_received"], "study period": reg["study_period"],
                           "ICMJE requirement": reg["icmje"], "verdict": reg["verdict"]}),
-            f"Registration of the two studies against their dates and the ICMJE requirement (trials enrolling "
-            f"from {appraisal.icmje_text()}).", "tbl-appraisal-registration", widths=[14, 14, 12, 16, 18, 26]),
+            caption("tbl-appraisal-registration", icmje=appraisal.icmje_text()),
+            "tbl-appraisal-registration", widths=[14, 14, 12, 16, 18, 26]),
         "tbl-appraisal-harms": frame_table(
             pd.DataFrame({"study": harms["study"].map(labels), "item": harms["question"], "met": harms["met"],
                           "reason": harms["reason"], "support": harms["support"].map(_quoted)}),
-            "Reporting of harms against the CONSORT Harms 2022 items that apply to a single-group "
-            "study (paraphrased).", "tbl-appraisal-harms", widths=[12, 22, 8, 26, 32]),
+            caption("tbl-appraisal-harms"), "tbl-appraisal-harms", widths=[12, 22, 8, 26, 32]),
         "tbl-appraisal-multiplicity": _multiplicity_table(families),
     }
     for name in tables:
@@ -195,10 +192,7 @@ def _minors_table(minors: pd.DataFrame, labels: dict[str, str]) -> str:
         "reason": minors["reason"], "support": minors["support"].map(_quoted), "basis": minors["basis"],
     })
     return frame_table(
-        shown, "Risk of bias by MINORS (non-comparative items; item wording paraphrased): each judgement with the "
-        "reason for its score and its support, the quote of the data package it rests on, or 'not reported'. "
-        "He et al. is judged from its abstract only: provisional.",
-        "tbl-appraisal-minors", widths=[10, 14, 11, 27, 27, 11])
+        shown, caption("tbl-appraisal-minors"), "tbl-appraisal-minors", widths=[10, 14, 11, 27, 27, 11])
 
 
 def _certainty_values(package, graded: pd.DataFrame, indirect: pd.DataFrame) -> dict[str, Any]:
@@ -249,9 +243,9 @@ def _certainty_table(graded: pd.DataFrame, labels: dict[str, str], method: str, 
                     for s, r, i, p in graded[["start", "risk_of_bias", "indirectness", "imprecision"]].to_numpy()],
     })
     return frame_table(
-        shown, f"Summary of findings (GRADE): each outcome, benefits and harms, under the {SET_NAMES[analysis_set]} "
-        f"set (harms over every patient exposed), {results.interval_text(method, level)}; who chose it, its "
-        "certainty and the reasons.", "tbl-appraisal-certainty", widths=[15, 13, 7, 20, 10, 35])
+        shown, caption("tbl-appraisal-certainty", set=SET_NAMES[analysis_set],
+                       interval=results.interval_text(method, level)),
+        "tbl-appraisal-certainty", widths=[15, 13, 7, 20, 10, 35])
 
 
 def _imprecision_table(package, graded: pd.DataFrame, labels: dict[str, str]) -> str:
@@ -273,11 +267,9 @@ def _imprecision_table(package, graded: pd.DataFrame, labels: dict[str, str]) ->
                      "optimal information size": f"{math.ceil(g['ois'])} ({g['patients']} in the study)",
                      "imprecision": f"{level}: {why}"})
     return frame_table(
-        pd.DataFrame(rows), f"Imprecision by GRADE guidelines 6: (a) would the decision differ between the "
-        f"interval's limits, against the threshold (the reference plus the difference that matters); (b) are "
-        f"the patients fewer than the optimal information size (two-sided alpha {appraisal.OIS_ALPHA:g}, power "
-        f"{appraisal.OIS_POWER:g}; for a change, the SD of the change at r = {efficacy.TYPICAL_CORRELATION:g}, "
-        "assumed). References, differences and thresholds are the book's assumptions.",
+        pd.DataFrame(rows), caption("tbl-appraisal-imprecision", ois_alpha=f"{appraisal.OIS_ALPHA:g}",
+                                    ois_power=f"{appraisal.OIS_POWER:g}",
+                                    typical_r=f"{efficacy.TYPICAL_CORRELATION:g}"),
         "tbl-appraisal-imprecision", widths=[16, 20, 20, 9, 11, 24])
 
 
@@ -386,8 +378,8 @@ def _multiplicity_table(families: pd.DataFrame) -> str:
         f"Bonferroni, {all_name}": adjusted(everything, "bonferroni"),
     })
     return frame_table(
-        shown, f"The AS paper's p-values in two families, each adjusted on its own by Holm and by Bonferroni "
-        f"(statsmodels): {declared_name} ({declared_whose}) and {all_name} ({all_whose}).",
+        shown, caption("tbl-appraisal-multiplicity", declared_name=declared_name, declared_whose=declared_whose,
+                       all_name=all_name, all_whose=all_whose),
         "tbl-appraisal-multiplicity", widths=[16, 12, 18, 18, 18, 18])
 
 

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from thalbook.chapters import figures, results
+from thalbook.chapters.tables import caption
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import audit, cohort, efficacy, statement_checks, stats, summary_checks
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
@@ -144,35 +145,29 @@ def build(package, params: Mapping[str, Any]) -> View:
         "tbl-as-means": results.markdown_table(
             results.as_means_display(outcomes),
             "tbl-as-means",
-            "Clinical and laboratory measures as reported (mean ± SD, results section), the change from each "
-            f"comparison's own baseline, its {100 * level:g}% t interval with correlation 0 and with correlation "
-            f"{efficacy.TYPICAL_CORRELATION:g} (an assumption), and the number of patients behind it.",
+            caption("tbl-as-means", level=f"{100 * level:g}", typical_r=f"{efficacy.TYPICAL_CORRELATION:g}"),
             widths=(3, 2, 3, 3, 2, 3, 3, 4),
         ),
         "tbl-as-pvalues": results.markdown_table(
             results.as_pvalues_display(outcomes),
             "tbl-as-pvalues",
-            "Reported p-values beside the exact Wilcoxon signed-rank p-values (n pairs, statistic W) that round "
-            "to them, the audit's verdict (half-up rounding) and the paired t-test p bounded over assumed "
-            "correlations r.",
+            caption("tbl-as-pvalues"),
             widths=(2, 2, 2, 6, 3, 3, 2),
         ),
         "tbl-as-asas": results.markdown_table(
             results.asas_display(asas, analysis_set),
             "tbl-as-asas",
-            f"ASAS20 and the paper's ASAS-40 at week 24 under each analysis set, k/n = percentage ({interval_text}); "
-            "the set in force is marked.",
+            caption("tbl-as-asas", interval=interval_text),
         ),
         "tbl-as-subtypes": results.markdown_table(
             results.subtype_display(subtypes),
             "tbl-as-subtypes",
-            "Response category at week 24 by disease subtype (results section; the abstract's labels in brackets).",
+            caption("tbl-as-subtypes"),
         ),
         "tbl-as-context": results.markdown_table(
             results.context_display(context),
             "tbl-as-context",
-            f"Response to thalidomide in ankylosing spondylitis, study by study ({interval_text}); "
-            "response definitions, doses and durations differ, and nothing is pooled.",
+            caption("tbl-as-context", interval=interval_text),
             widths=(3, 6, 4, 5, 3),
             markup=["Study"],
         ),

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from thalbook.chapters.data_provenance import raw_tables, study_labels
-from thalbook.chapters.tables import container, escape, fold, frame_table, only
+from thalbook.chapters.tables import caption, container, escape, fold, frame_table, only
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import audit as checks
 from thalbook.core import findings as found
@@ -142,7 +142,7 @@ def build(package, params: dict[str, Any]) -> View:
     shown["study"] = shown["study"].map(lambda s: labels.get(s, s))
     tables = {
         "tbl-audit-summary": frame_table(
-            shown.astype(str), f"Findings and audit checks by study and verdict ({rounding} rounding).",
+            shown.astype(str), caption("tbl-audit-summary", rounding=rounding),
             "tbl-audit-summary"),
         "tbl-audit-findings": fold(f"All {kinds_text(listed).split(':')[0]} in one table, in the audit's order",
                                    findings_table(table, labels)),
@@ -244,10 +244,9 @@ def findings_table(audit: pd.DataFrame, labels: dict[str, str]) -> str:
                                   strict=True)],
     })
     counted = f"{kinds_text(table)}" if "kind" in table else _plural(len(rows), "finding")
-    caption = (f"The audit's {counted}, one per problem, in the audit's order; each links to its finding, "
-               "and the checks behind it are folded beneath it.") if len(rows) else "The audit found no problem."
+    text = caption("tbl-audit-findings", counted=counted) if len(rows) else caption("tbl-audit-findings (empty)")
     widths = [22, 14, 12, 52] if "kind" in table else [24, 14, 62]
-    return frame_table(rows, caption, "tbl-audit-findings", widths=widths, markup=rows.columns)
+    return frame_table(rows, text, "tbl-audit-findings", widths=widths, markup=rows.columns)
 
 
 def _link(text: str, finding: str) -> str:
@@ -383,8 +382,8 @@ def finding_block(summary: pd.Series, rows: pd.DataFrame, labels: dict[str, str]
         said = escape("; ".join(reconcile))
         lines += ["", f"**What would reconcile it.** {said}{'' if said.endswith('.') else '.'}"]
     shown = audit_rows(order_audit(rows, [summary["study"]])).drop(columns="finding")
-    checks_table = frame_table(shown, f"The checks behind finding {escape(ident)}: all {len(rows)}, "
-                               "inconsistencies first.", f"checks-{ident}", widths=[27, 17, 13, 43],
+    checks_table = frame_table(shown, caption("checks-<finding>", finding=escape(ident), n=len(rows)),
+                               f"checks-{ident}", widths=[27, 17, 13, 43],
                                markup=shown.columns)
     lines += ["", only("html", fold(f"The {_plural(len(rows), 'check')} behind this finding", checks_table))]
     return container("\n".join(lines), "thalbook-finding", name=ident)
@@ -422,7 +421,7 @@ def audit_table(audit: pd.DataFrame, study: str, labels: dict[str, str]) -> str:
     shown = audit_rows(rows)
     return frame_table(
         shown,
-        f"Consistency audit of {labels.get(study, study)}: all {len(rows)} checks, inconsistencies first.",
+        caption("audit-rows-<study>", study=labels.get(study, study), n=len(rows)),
         f"audit-rows-{study}", widths=[7, 27, 15, 12, 39], markup=shown.columns)
 
 

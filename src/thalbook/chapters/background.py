@@ -87,10 +87,10 @@ def build(package, params: Mapping[str, Any] | None = None) -> View:
         [[f"**{tables.escape(index)}**", *row] for index, row in zip(overview.index, overview.to_numpy().tolist(),
                                                                      strict=True)],
         ["study", *[f"{{cite:t}}`{key}`" for key in overview.columns]],
-        "The two source studies at a glance, from the data package.", "tbl-background-studies", widths=[18, 41, 41])
+        tables.caption("tbl-background-studies"), "tbl-background-studies", widths=[18, 41, 41])
     context_table = tables.frame_table(
         data_provenance.context_overview(package),
-        "The context studies: other thalidomide studies in the same diseases, for comparison only.",
+        tables.caption("tbl-background-context"),
         "tbl-background-context", widths=[18, 14, 16, 20, 20, 12],
         markup=["study", "disease", "design", "participants", "dose", "enrolled"])
     return View({}, values, {"tbl-background-studies": studies, "tbl-background-context": context_table})

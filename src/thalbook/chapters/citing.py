@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from thalbook import __version__
-from thalbook.chapters.tables import escape, list_table
+from thalbook.chapters.tables import caption, escape, list_table
 from thalbook.chapters.view import View, check_names
 from thalbook.core import audit, citation, findings, paths
 from thalbook.core.errors import InputError
@@ -92,11 +92,11 @@ def build(package, params: dict[str, Any], cff_path=None, bib_path=None) -> View
     tables = {
         "bibtex-book": bibtex_block(citation.book_bibtex(cff)),
         "tbl-citing-cff": list_table([[f"**{name}**", escape(value)] for name, value in fields], ["field", "value"],
-                                     "The book's citation metadata, from CITATION.cff.", "tbl-citing-cff",
+                                     caption("tbl-citing-cff"), "tbl-citing-cff",
                                      widths=[18, 82]),
         "cite-finding": cite_finding(values["finding_id"], values["finding_citation"]),
         "tbl-citing-references": list_table([[escape(r["work"]), escape(r["identifiers"])] for r in references],
-                                            ["work", "identifiers"], "The source studies, as CITATION.cff lists them.",
+                                            ["work", "identifiers"], caption("tbl-citing-references"),
                                             "tbl-citing-references", widths=[64, 36]),
         "bibtex-sources": "\n\n".join(bibtex_block(citation.bib_entry(key, bib_path)) for key in SOURCE_KEYS),
     }

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from thalbook.chapters import figures, results
+from thalbook.chapters.tables import caption
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import cohort, counts, efficacy
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
@@ -110,27 +111,22 @@ def build(package, params: Mapping[str, Any]) -> View:
         "tbl-crohns-counts": results.markdown_table(
             results.counts_display(inference),
             "tbl-crohns-counts",
-            "Counts inferred from the reported percentages: every k/n that rounds (half up) to the printed value, "
-            "among the denominators tried, and the count this chapter uses.",
+            caption("tbl-crohns-counts"),
         ),
         "tbl-crohns-remission": results.markdown_table(
             results.remission_display(remission_sets, analysis_set),
             "tbl-crohns-remission",
-            f"Clinical remission by visit under each analysis set: k/n = percentage ({interval_text}). "
-            "The set in force is marked; the complete-case column gives the largest rate the stated withdrawals "
-            "allow.",
+            caption("tbl-crohns-remission", interval=interval_text),
         ),
         "tbl-crohns-endoscopy": results.markdown_table(
             results.endoscopy_display(endoscopy_sets, analysis_set),
             "tbl-crohns-endoscopy",
-            f"Endoscopic outcomes at week 24 under each analysis set, k/n = percentage ({interval_text}), and the "
-            "range from every patient without endoscopy a failure (worst) to every one a success (best).",
+            caption("tbl-crohns-endoscopy", interval=interval_text),
         ),
         "tbl-crohns-context": results.markdown_table(
             results.context_display(context),
             "tbl-crohns-context",
-            f"Clinical remission with thalidomide in Crohn's disease, study by study ({interval_text}); "
-            "outcome definitions, populations, doses and time points differ, and nothing is pooled.",
+            caption("tbl-crohns-context", interval=interval_text),
             widths=(3, 6, 4, 5, 3),
             markup=["Study"],
         ),

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from thalbook.chapters.tables import escape, fold, list_table
+from thalbook.chapters.tables import caption, escape, fold, list_table
 from thalbook.chapters.view import View, check_names
 from thalbook.core import cohort, results, safety
 from thalbook.core.errors import InputError
@@ -123,8 +123,7 @@ def summary_table(raw: dict[str, pd.DataFrame], package) -> str:
         rows.append([f"`{name}.csv`", *("\u2014" if c is None else str(c) for c in shown)])
     rows.append(["**all files**", *(f"**{t}**" for t in totals)])
     header = ["file", "rows", *(escape(labels[s]) for s in sources), "context studies", "with a note"]
-    return list_table(rows, header, "The data package: the rows of each file, by study, and how many carry an "
-                      "extractor's note.", "tbl-data-summary")
+    return list_table(rows, header, caption("tbl-data-summary"), "tbl-data-summary")
 
 
 def table_name(file: str) -> str:
@@ -282,8 +281,8 @@ def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> s
     header = ["id", "reports", "where", "quote (and extractor's note)"]
     if name == "measures":
         header = ["measure", "metadata", "definition from", "definition"]
-    caption = f"{escape(path)}: {escape(description.rstrip('.'))} ({len(rows)} rows)."
-    return list_table(rows.itertuples(index=False), header, caption, table_name(name), widths=[22, 26, 12, 40])
+    text = caption("tbl-data-<file>", path=escape(path), description=escape(description.rstrip(".")), rows=len(rows))
+    return list_table(rows.itertuples(index=False), header, text, table_name(name), widths=[22, 26, 12, 40])
 
 
 def download_list(data_dir: Path | str, folder: str = "data") -> str:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from thalbook.chapters import figures
 from thalbook.chapters.data_provenance import raw_tables
-from thalbook.chapters.tables import frame_table
+from thalbook.chapters.tables import caption, frame_table
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import audit, cohort, stats, summary_checks, toc
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values
@@ -113,7 +113,7 @@ def build(package, params: dict[str, Any]) -> View:
     )
     tables["tbl-methods-parameters"] = frame_table(
         parameter_table(defaults, toc.declared_parameters()),
-        "The parameters, their allowed values and defaults, and the chapters that use them.",
+        caption("tbl-methods-parameters"),
         "tbl-methods-parameters", widths=[22, 30, 14, 34], markup=["parameter", "allowed values", "default"])
     tables["methods-parameter-effects"] = parameter_effects()
 
@@ -146,7 +146,7 @@ def build(package, params: dict[str, Any]) -> View:
     )
     tables["tbl-methods-intervals"] = frame_table(
         interval_rows(comparison, method),
-        f"The four interval methods at the {level_text} level for three outcomes of the source studies.",
+        caption("tbl-methods-intervals", level=level_text),
         "tbl-methods-intervals", widths=[38, 22, 24, 16], markup=["method"])
     values["fig_methods_intervals"] = figures.interval_methods(comparison, method, level)
 
@@ -157,7 +157,7 @@ def build(package, params: dict[str, Any]) -> View:
                   set_n=int(sets.loc[analysis_set, "n"]))
     tables["tbl-methods-analysis-sets"] = frame_table(
         analysis_set_rows(sets, analysis_set, method, level_text),
-        "ASAS20 response in the ankylosing spondylitis study under each analysis set.",
+        caption("tbl-methods-analysis-sets"),
         "tbl-methods-analysis-sets", widths=[30, 25, 45], markup=["analysis set"])
 
     # The audit: checks of each kind, the ESR mean at a rounding tie, the Wilcoxon lattice.
@@ -171,8 +171,7 @@ def build(package, params: dict[str, Any]) -> View:
                   lattice_p1=f"{table['p'].iloc[1]:.6f}")
     tables["tbl-methods-lattice"] = frame_table(
         lattice_rows(table, completed),
-        f"Every exact two-sided Wilcoxon signed-rank p-value up to {LATTICE_P_MAX} with {completed} pairs and no "
-        "ties.", "tbl-methods-lattice")
+        caption("tbl-methods-lattice", p_max=LATTICE_P_MAX, n=completed), "tbl-methods-lattice")
 
     values.update(paired_t_example(package))
     return View(dict(params), values, tables)

@@ -12,20 +12,18 @@ import pandas as pd
 
 from thalbook.chapters import tables
 from thalbook.core.efficacy import CORRELATIONS, OUTCOME_LABELS, TYPICAL_CORRELATION
-from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_NAMES
+from thalbook.core.vocabulary import ANALYSIS_SETS, SET_NAMES, CiMethod
 
 
-def interval_text(method: str, level: float) -> str:
-    """The interval's name for legends and prose.
+def interval_text(ci_method: CiMethod, confidence_level: float) -> str:
+    """The interval's name for legends and prose (``ci_method`` may be its text: ``CiMethod(text)`` checks it).
 
     Examples
     --------
     >>> interval_text("clopper-pearson", 0.9)
     '90% Clopper-Pearson interval'
     """
-    if method not in METHOD_NAMES:
-        raise ValueError(f"interval_text: method must be one of {', '.join(METHOD_NAMES)}, got {method!r}")
-    return f"{100 * level:g}% {METHOD_NAMES[method]} interval"
+    return f"{100 * confidence_level:g}% {CiMethod(ci_method).label} interval"
 
 
 def percent_text(proportion: float, low: float | None = None, high: float | None = None) -> str:

@@ -142,8 +142,8 @@ def _events(view: View, events: pd.DataFrame, labels: dict[str, str], level: flo
         name = f"tbl-safety-events-{study}"
         view.tables[name] = tables.frame_table(
             safety.adverse_event_table(events[events["study"].eq(study)], level),
-            f"Every adverse-event statement of {labels[study]}, with the count and denominator used and the "
-            f"{interval} interval.", name, widths=[22, 12, 12, 20, 17, 17])
+            tables.caption("tbl-safety-events-<study>", study=labels[study], interval=interval),
+            name, widths=[22, 12, 12, 20, 17, 17])
     view.values["fig_safety_events"] = _closed(figures.events_figure(events, labels, level))
 
 
@@ -177,8 +177,8 @@ def _withdrawals(view: View, package, labels: dict[str, str], level_text: str, i
         "stated in": both["places"],
     })
     view.tables["tbl-safety-withdrawals"] = tables.frame_table(
-        shown, f"Withdrawals for adverse events beside each study's dose, with {interval} intervals. "
-        "Context studies are shown for comparison only.", "tbl-safety-withdrawals", widths=[18, 26, 12, 12, 16, 16])
+        shown, tables.caption("tbl-safety-withdrawals", interval=interval),
+        "tbl-safety-withdrawals", widths=[18, 26, 12, 12, 16, 16])
 
 
 #: The topics of ``statements.csv`` in the AS paper whose places the prose says disagree.
@@ -233,11 +233,10 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
         "reason (as written)": steps["reason"], "category": steps["category"],
         "still in the study": steps["remaining"].astype(str)})
     view.tables["tbl-safety-as-steps"] = tables.frame_table(
-        steps_shown, "Withdrawals from the ankylosing spondylitis study, step by step, as its results section "
-        "states them.", "tbl-safety-as-steps", widths=[7, 22, 8, 31, 17, 15])
+        steps_shown, tables.caption("tbl-safety-as-steps"), "tbl-safety-as-steps", widths=[7, 22, 8, 31, 17, 15])
     view.tables["tbl-safety-as-places"] = tables.frame_table(
-        safety.accounting_by_place(package, _WEI).astype(str), "How each place of the ankylosing spondylitis paper "
-        "accounts for its withdrawals, by reason (patients).", "tbl-safety-as-places")
+        safety.accounting_by_place(package, _WEI).astype(str), tables.caption("tbl-safety-as-places"),
+        "tbl-safety-as-places")
 
 
 def _neuropathy_and_somnolence(view: View, package, events: pd.DataFrame) -> None:

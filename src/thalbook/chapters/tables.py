@@ -35,10 +35,17 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
+import string
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import pandas as pd
+import yaml
+
+#: Every table caption of the chapter views, by table name, beside this module so that a wheel ships it.
+CAPTIONS = "captions.yaml"
 
 #: ASCII punctuation that Markdown or MyST could read as markup inside a cell.
 _MARKUP = re.compile(r"([\\`*_\[\]<>#|$~{}])")
@@ -137,6 +144,39 @@ def column_widths(header: Sequence[str], rows: Sequence[Sequence[str]],
             widths = [w - excess * s / room if excess < room else n
                       for w, s, n in zip(widths, spare, need, strict=True)]
     return [max(1, round(w)) for w in widths]
+
+
+@functools.cache
+def captions() -> dict[str, str]:
+    """Table name (or the stem of a family of names) -> its caption, as :data:`CAPTIONS` words it."""
+    return yaml.safe_load(Path(__file__).with_name(CAPTIONS).read_text(encoding="utf-8"))
+
+
+def caption(name: str, **values) -> str:
+    """The caption of table ``name`` from :data:`CAPTIONS`, its ``{fields}`` filled in with ``values``.
+
+    Raises
+    ------
+    ValueError
+        If the file has no caption ``name``, or its fields are not the names of ``values``.
+
+    Examples
+    --------
+    >>> caption("tbl-audit-summary", rounding="half-up")
+    'Findings and audit checks by study and verdict (half-up rounding).'
+    >>> caption("tbl-audit-summary")
+    Traceback (most recent call last):
+    ...
+    ValueError: captions.yaml: tbl-audit-summary has the fields rounding, given none
+    """
+    if name not in captions():
+        raise ValueError(f"{CAPTIONS}: no caption {name}")
+    text = captions()[name]
+    fields = sorted({field for _, field, _, _ in string.Formatter().parse(text) if field is not None})
+    if fields != sorted(values):
+        raise ValueError(f"{CAPTIONS}: {name} has the fields {', '.join(fields) or 'none'}, "
+                         f"given {', '.join(sorted(values)) or 'none'}")
+    return text.format(**values)
 
 
 def list_table(

@@ -147,7 +147,7 @@ def check_names(chapter: str, params: Mapping[str, Any], names: Sequence[str]) -
         If ``params`` lacks one of ``names`` or has another.
     ParameterError
         In a Jupyter kernel, if the notebook was given a name that is not a
-        parameter (in the words of :func:`thalbook.core.parameters.check`, as
+        parameter (in the words of :func:`thalbook.core.parameters.parse`, as
         ``thalbook build --set``), a value ``thalbook`` would refuse, or a
         parameter of the book that the chapter does not take. papermill's own
         ``PAPERMILL_INPUT_PATH`` and ``PAPERMILL_OUTPUT_PATH`` (``--inject-paths``)
@@ -171,7 +171,7 @@ def check_names(chapter: str, params: Mapping[str, Any], names: Sequence[str]) -
     given = {name: namespace[name] for name in given_names(shell)
              if name in namespace and not name.startswith("PAPERMILL_")}
     try:
-        parameters.check(given)
+        parameters.parse(given)
         others = sorted(set(given) - set(names))
         if others:
             takes = f"its parameters: {', '.join(names)}" if names else "it takes none"
@@ -180,13 +180,18 @@ def check_names(chapter: str, params: Mapping[str, Any], names: Sequence[str]) -
         raise in_one_line(exc, shell) from exc
 
 
-def check_values(params: Mapping[str, Any]) -> None:
-    """Refuse a parameter value that ``thalbook build`` would refuse: the user's input.
+def check_values(params: Mapping[str, Any]) -> parameters.Parameters:
+    """Return the chapter's parameters checked, refusing a value ``thalbook build`` would refuse.
 
-    The check is :func:`thalbook.core.parameters.check`, the one the build
+    The check is :func:`thalbook.core.parameters.parse`, the one the build
     runs on parameter files and ``--set``, so that a chapter run by papermill
     answers as ``thalbook`` does, word for word (without saying where the
     value came from: the chapter cannot know).
+
+    Returns
+    -------
+    thalbook.core.parameters.Parameters
+        The values, each of its type; a parameter the chapter does not take keeps its default.
 
     Raises
     ------
@@ -199,6 +204,8 @@ def check_values(params: Mapping[str, Any]) -> None:
 
     Examples
     --------
+    >>> check_values({"ci_method": "jeffreys"}).ci_method
+    <CiMethod.JEFFREYS: 'jeffreys'>
     >>> check_values({"confidence_level": 0.3})
     Traceback (most recent call last):
     ...
@@ -209,7 +216,7 @@ def check_values(params: Mapping[str, Any]) -> None:
     thalbook.core.errors.ParameterError: confidence_level: nan is not a finite number
     """
     try:
-        parameters.check(params)
+        return parameters.parse(params)
     except errors.ParameterError as exc:
         shell = _kernel()
         if shell is None:

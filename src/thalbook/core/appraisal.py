@@ -47,6 +47,7 @@ import pandas as pd
 
 from thalbook.core import cohort, efficacy, safety, stats
 from thalbook.core.errors import InputError
+from thalbook.core.vocabulary import AnalysisSet, CiMethod
 
 # --------------------------------------------------------------------------
 # supports
@@ -529,8 +530,8 @@ def _indirect_summary(table: pd.DataFrame, study: str) -> tuple[str, str]:
 # GRADE: the outcomes and their certainty
 
 
-def _proportion_row(study, outcome, key, chosen_by, k, n, method, level, threshold: Threshold) -> dict:
-    proportion, low, high = efficacy.interval(k, n, method, level)
+def _proportion_row(study, outcome, key, chosen_by, k, n, ci_method, confidence_level, threshold: Threshold) -> dict:
+    proportion, low, high = efficacy.interval(k, n, ci_method, confidence_level)
     return {"study": study, "outcome": outcome, "key": key, "chosen_by": chosen_by, "patients": n,
             "estimate": f"{k}/{n} = {100 * proportion:.0f}% ({100 * low:.0f} to {100 * high:.0f})",
             "low": low, "high": high, "width": high - low, "measure": "proportion",
@@ -538,38 +539,38 @@ def _proportion_row(study, outcome, key, chosen_by, k, n, method, level, thresho
             "ois": ois_proportion(threshold.reference, threshold.threshold)}
 
 
-def _he_rows(package, method, level, analysis_set, limits) -> list[dict]:
+def _he_rows(package, ci_method, confidence_level, analysis_set, limits) -> list[dict]:
     study = "he2017"
     stated = cohort.facts(package, study)
     primary = cohort.fact(package, study, "primary_endpoint_week")
     optimal = cohort.fact(package, study, "suggested_optimal_induction_week")
-    remission = efficacy.remission_table(package, analysis_set, method, level).set_index("week")
+    remission = efficacy.remission_table(package, analysis_set, ci_method, confidence_level).set_index("week")
     rows = []
     for week, chosen in ((primary, "the paper: its primary outcome"),
                          (optimal, "the book: the week the authors' conclusion calls optimal")):
         r = remission.loc[week]
         rows.append(_proportion_row(study, f"clinical remission, week {week}", "remission", chosen, int(r["k"]),
-                                    int(r["n"]), method, level, limits["remission"]))
-    healing = efficacy.endoscopy_table(package, analysis_set, method, level).set_index("outcome").loc[
+                                    int(r["n"]), ci_method, confidence_level, limits["remission"]))
+    healing = efficacy.endoscopy_table(package, analysis_set, ci_method, confidence_level).set_index("outcome").loc[
         "mucosal_healing"]
     rows.append(_proportion_row(study, f"mucosal healing, week {stated['endoscopy_week']}", "mucosal_healing",
                                 "the book: the claim of the paper's title", int(healing["k"]), int(healing["n"]),
-                                method, level, limits["mucosal_healing"]))
-    events = safety.adverse_events(package, method, level)
+                                ci_method, confidence_level, limits["mucosal_healing"]))
+    events = safety.adverse_events(package, ci_method, confidence_level)
     anyone = safety.event_row(events, study, "any adverse event")
     rows.append(_proportion_row(study, "any adverse event", "any_ae", "the book: harms", int(anyone["k"]),
-                                int(anyone["n"]), method, level, limits["any_ae"]))
-    rows.append(_withdrawal_row(package, study, method, level, limits))
+                                int(anyone["n"]), ci_method, confidence_level, limits["any_ae"]))
+    rows.append(_withdrawal_row(package, study, ci_method, confidence_level, limits))
     return rows
 
 
-def _withdrawal_row(package, study, method, level, limits) -> dict:
-    left = safety.ae_withdrawals(package, method, level).set_index("study").loc[study]
+def _withdrawal_row(package, study, ci_method, confidence_level, limits) -> dict:
+    left = safety.ae_withdrawals(package, ci_method, confidence_level).set_index("study").loc[study]
     return _proportion_row(study, "withdrawal for adverse events", "ae_withdrawal", "the book: harms",
-                           int(left["k"]), int(left["enrolled"]), method, level, limits["ae_withdrawal"])
+                           int(left["k"]), int(left["enrolled"]), ci_method, confidence_level, limits["ae_withdrawal"])
 
 
-def _wei_any_ae(package, method, level, limits) -> dict:
+def _wei_any_ae(package, ci_method, confidence_level, limits) -> dict:
     """Any adverse event in the AS study, which the paper does not count: bounded from what it does say.
 
     The patients who withdrew for side effects had one; the completers are
@@ -578,13 +579,13 @@ def _wei_any_ae(package, method, level, limits) -> dict:
     """
     study = "wei2003"
     enrolled, completed = cohort.enrolled(package, study), cohort.fact(package, study, "completed")
-    left = int(safety.ae_withdrawals(package, method, level).set_index("study").loc[study, "k"])
-    events = safety.adverse_events(package, method, level)
+    left = int(safety.ae_withdrawals(package, ci_method, confidence_level).set_index("study").loc[study, "k"])
+    events = safety.adverse_events(package, ci_method, confidence_level)
     among = events[events["study"].eq(study) & events["n"].eq(completed) & events["k"].notna()]
     top = among.loc[among["k"].idxmax()] if len(among) else pd.Series({"k": 0, "event": "no counted event"})
     fewest = left + int(top["k"])
-    low = stats.proportion_ci(fewest, enrolled, method, level)[0]
-    high = stats.proportion_ci(enrolled, enrolled, method, level)[1]
+    low = stats.proportion_ci(fewest, enrolled, ci_method, confidence_level)[0]
+    high = stats.proportion_ci(enrolled, enrolled, ci_method, confidence_level)[1]
     limit = limits["any_ae"]
     return {"study": study, "outcome": "any adverse event", "key": "any_ae", "chosen_by": "the book: harms",
             "patients": enrolled,
@@ -596,7 +597,7 @@ def _wei_any_ae(package, method, level, limits) -> dict:
             "threshold": limit.threshold, "ois": ois_proportion(limit.reference, limit.threshold)}
 
 
-def _wei_rows(package, method, level, analysis_set, means, limits) -> list[dict]:
+def _wei_rows(package, ci_method, confidence_level, analysis_set, means, limits) -> list[dict]:
     study = "wei2003"
     change = limits["change"]
     rows = []
@@ -617,17 +618,18 @@ def _wei_rows(package, method, level, analysis_set, means, limits) -> list[dict]
             "width": (m["change_high_typical"] - m["change_low_typical"]) / m["baseline_mean"],
             "measure": "mean change", "reference": change.reference, "threshold": change.threshold,
             "ois": ois_mean_change(change.difference, sd)})
-    asas = efficacy.asas_by_analysis_set(package, method, level)
+    asas = efficacy.asas_by_analysis_set(package, ci_method, confidence_level)
     a = asas[asas["outcome"].eq("asas20") & asas["analysis_set"].eq(analysis_set)].iloc[0]
     rows.append(_proportion_row(study, f"ASAS20 response, week {final}", "asas20",
                                 "the book: the paper's response criterion, not declared primary", int(a["k"]),
-                                int(a["n"]), method, level, limits["asas20"]))
-    rows.append(_wei_any_ae(package, method, level, limits))
-    rows.append(_withdrawal_row(package, study, method, level, limits))
+                                int(a["n"]), ci_method, confidence_level, limits["asas20"]))
+    rows.append(_wei_any_ae(package, ci_method, confidence_level, limits))
+    rows.append(_withdrawal_row(package, study, ci_method, confidence_level, limits))
     return rows
 
 
-def headline_outcomes(package, method: str = "wilson", level: float = 0.95, analysis_set: str = "itt",
+def headline_outcomes(package, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95,
+                      analysis_set: AnalysisSet = AnalysisSet.ITT,
                       means: pd.DataFrame | None = None) -> pd.DataFrame:
     """The outcomes of the Summary of findings under the given parameters, with what imprecision is judged on.
 
@@ -657,10 +659,10 @@ def headline_outcomes(package, method: str = "wilson", level: float = 0.95, anal
     >>> table.iloc[1]["outcome"], table.iloc[1]["estimate"]
     ('clinical remission, week 12', '22/47 = 47% (33 to 61)')
     """
-    means = efficacy.as_outcomes_table(package, level) if means is None else means
+    means = efficacy.as_outcomes_table(package, confidence_level) if means is None else means
     limits = thresholds(package)
-    rows = _he_rows(package, method, level, analysis_set, limits) + _wei_rows(
-        package, method, level, analysis_set, means, limits)
+    rows = _he_rows(package, ci_method, confidence_level, analysis_set, limits) + _wei_rows(
+        package, ci_method, confidence_level, analysis_set, means, limits)
     return pd.DataFrame(rows)
 
 
@@ -744,7 +746,8 @@ def certainty(outcomes: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["risk_reasons", "indirect_reasons"])
 
 
-def summary_of_findings(package, method: str = "wilson", level: float = 0.95, analysis_set: str = "itt",
+def summary_of_findings(package, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95,
+                        analysis_set: AnalysisSet = AnalysisSet.ITT,
                         minors_table: pd.DataFrame | None = None, means: pd.DataFrame | None = None) -> pd.DataFrame:
     """The GRADE Summary of findings: :func:`headline_outcomes` rated and graded by :func:`certainty`.
 
@@ -762,7 +765,7 @@ def summary_of_findings(package, method: str = "wilson", level: float = 0.95, an
     {'very low': 11}
     """
     minors_table = minors(package) if minors_table is None else minors_table
-    outcomes = headline_outcomes(package, method, level, analysis_set, means)
+    outcomes = headline_outcomes(package, ci_method, confidence_level, analysis_set, means)
     indirect = indirectness(package)
     by_study = {study: _indirect_summary(indirect, study) for study in outcomes["study"].unique()}
     outcomes["risk_of_bias"] = "serious"
@@ -819,7 +822,7 @@ FAMILIES = (("declared", "the paper's declared primary outcomes", "the paper's d
             ("all", "all the paper's tests", "the book's choice"))
 
 
-def multiplicity(package, means: pd.DataFrame | None = None, level: float = 0.95) -> pd.DataFrame:
+def multiplicity(package, means: pd.DataFrame | None = None, confidence_level: float = 0.95) -> pd.DataFrame:
     """The AS paper's p-values in two families, each adjusted by Holm and by Bonferroni (statsmodels).
 
     The declared family is the primary outcomes the paper declares, at the
@@ -844,7 +847,7 @@ def multiplicity(package, means: pd.DataFrame | None = None, level: float = 0.95
     """
     study = cohort.source_study(package, "as")
     alpha = cohort.fact(package, study, "significance_level")
-    means = efficacy.as_outcomes_table(package, level) if means is None else means
+    means = efficacy.as_outcomes_table(package, confidence_level) if means is None else means
     primary = set(declared_primary(package))
     out = pd.DataFrame({"measure": means["measure"], "label": means["label"], "week": means["week"].astype(int),
                         "p_text": means["p_text"], "p": means["p_reported"].astype(float)})

@@ -64,7 +64,7 @@ from fractions import Fraction
 
 import pandas as pd
 
-from thalbook.core import findings, stats, vocabulary
+from thalbook.core import findings, stats
 from thalbook.core.cohort import StudyAccount, study_accounts, week_text
 from thalbook.core.data import (
     cell_text,
@@ -105,7 +105,7 @@ from thalbook.core.verdicts import (
     quantity_text,
     verdict,
 )
-from thalbook.core.vocabulary import other_roundings
+from thalbook.core.vocabulary import Rounding, other_roundings
 
 FORMATS = ("table", "csv", "json")
 
@@ -206,7 +206,7 @@ def _population_size(study: StudyAccount, population: str, row: pd.Series) -> tu
 
 
 def _proportion_checks(
-    study: StudyAccount, file: str, row: pd.Series, quantity: Quantity, rounding: str, topic: str | None = None
+    study: StudyAccount, file: str, row: pd.Series, quantity: Quantity, rounding: Rounding, topic: str | None = None
 ) -> Iterator[dict]:
     topic = topic or quantity_text(quantity)
     count, denominator = reported_whole(file, row, "count"), reported_whole(file, row, "denominator")
@@ -344,7 +344,7 @@ def _stated_ns(table: pd.DataFrame) -> dict[tuple, tuple[int, str]]:
     return stated
 
 
-def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -> Iterator[dict]:
+def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: Rounding) -> Iterator[dict]:
     file = "continuous_outcomes.csv"
     table = package.continuous_outcomes
     measures = package.measures.drop_duplicates("measure").set_index("measure")
@@ -398,7 +398,7 @@ def _continuous_rows(package, studies: dict[str, StudyAccount], rounding: str) -
             )
 
 
-def reconstructed(package, rounding: str = "half-up") -> pd.DataFrame:
+def reconstructed(package, rounding: Rounding = Rounding.HALF_UP) -> pd.DataFrame:
     """Every paired comparison printed with mean ± SD at baseline and follow-up and a signed-rank p in one place,
     with its reconstructions (:func:`thalbook.core.summary_checks.reconstructions`).
 
@@ -445,7 +445,7 @@ def reconstructed(package, rounding: str = "half-up") -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def _reconstruction_rows(package, rounding: str) -> Iterator[dict]:
+def _reconstruction_rows(package, rounding: Rounding) -> Iterator[dict]:
     """One audit row per reconstructed comparison, grouped with the comparison's other value checks."""
     for _, r in reconstructed(package, rounding).iterrows():
         yield verdict(
@@ -502,7 +502,8 @@ def _reported_p_values(package, studies: dict[str, StudyAccount]) -> pd.DataFram
 
 
 def _cross_place(
-    study_id: str, quantity: Quantity, items: list[tuple[str, Decimal | str]], rounding: str, topic: str | None = None
+    study_id: str, quantity: Quantity, items: list[tuple[str, Decimal | str]], rounding: Rounding,
+    topic: str | None = None,
 ) -> dict | None:
     """One row comparing a quantity stated in two or more places, else None."""
     if len({location for location, _ in items}) < 2:
@@ -558,7 +559,7 @@ def _continuous_topic(row: pd.Series, column: str) -> str:
     return pvalue_topic(comparison) if column == "p_value" else values_topic(row["measure"], comparison)
 
 
-def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: str) -> Iterator[dict]:
+def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: Rounding) -> Iterator[dict]:
     table = package.withdrawals
     for (study_id, category, location), rows in table.groupby(
         ["study_id", "reason_category", "location"], sort=False
@@ -671,7 +672,7 @@ def _subgroup_rows(package) -> Iterator[dict]:
             )
 
 
-def _fact_rows(package, rounding: str) -> Iterator[dict]:
+def _fact_rows(package, rounding: Rounding) -> Iterator[dict]:
     file, facts = "study_facts.csv", package.study_facts
     subgroups = facts["subgroup"].map(cell_text)
     for (study_id, subgroup), rows in facts.groupby(["study_id", subgroups], sort=False):
@@ -764,7 +765,7 @@ class _Studies(dict):
         return StudyAccount(study_id)
 
 
-def _checks(package, rounding: str, studies: dict[str, StudyAccount]) -> pd.DataFrame:
+def _checks(package, rounding: Rounding, studies: dict[str, StudyAccount]) -> pd.DataFrame:
     """Every check under one rounding convention: :data:`COLUMNS` and the rows' structure, ordered as run_audit's."""
     binary, events = package.binary_outcomes, package.adverse_events
     rows = [
@@ -822,7 +823,7 @@ def _checks(package, rounding: str, studies: dict[str, StudyAccount]) -> pd.Data
     return checks.iloc[position.argsort(kind="stable")].reset_index(drop=True)
 
 
-def run_audits(package, roundings=vocabulary.ROUNDINGS) -> dict[str, pd.DataFrame]:
+def run_audits(package, roundings=tuple(Rounding)) -> dict[str, pd.DataFrame]:
     """The audit under several rounding conventions at once, each as :func:`run_audit` gives it.
 
     Every finding's kind and conventions need the checks under every
@@ -834,8 +835,8 @@ def run_audits(package, roundings=vocabulary.ROUNDINGS) -> dict[str, pd.DataFram
     ----------
     package : thalbook.core.data.DataPackage
         As for :func:`run_audit`.
-    roundings : iterable of str
-        Conventions of :data:`thalbook.core.vocabulary.ROUNDINGS`, by default all.
+    roundings : Rounding or iterable of Rounding
+        Conventions (or their text), by default all.
 
     Returns
     -------
@@ -847,11 +848,8 @@ def run_audits(package, roundings=vocabulary.ROUNDINGS) -> dict[str, pd.DataFram
     ValueError, thalbook.core.errors.InputError
         As :func:`run_audit` does.
     """
-    roundings = [roundings] if isinstance(roundings, str) else list(roundings)
-    for rounding in roundings:
-        if rounding not in vocabulary.ROUNDINGS:
-            raise ValueError(
-                f"run_audit: rounding must be one of {', '.join(vocabulary.ROUNDINGS)}, got {rounding!r}")
+    # the one conversion of a convention given as text (ValueError for one that is none)
+    roundings = [Rounding(r) for r in ([roundings] if isinstance(roundings, str) else roundings)]
     checks = _every_rounding(package)
     return {r: findings.assign(checks, r) for r in roundings}
 
@@ -871,7 +869,7 @@ def _every_rounding(package) -> dict[str, pd.DataFrame]:
         return kept
     _check_package(package)
     studies = _Studies(study_accounts(package))
-    checks = {r: _checks(package, r, studies) for r in vocabulary.ROUNDINGS}
+    checks = {r: _checks(package, r, studies) for r in Rounding}
     try:
         _CHECKS[package] = checks
     except TypeError:
@@ -879,7 +877,7 @@ def _every_rounding(package) -> dict[str, pd.DataFrame]:
     return checks
 
 
-def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
+def run_audit(package, rounding: Rounding = Rounding.HALF_UP) -> pd.DataFrame:
     """Run every applicable check over every number in the data package.
 
     The checks run under every rounding convention, so that each finding
@@ -892,8 +890,8 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
     package : thalbook.core.data.DataPackage
         What :func:`thalbook.core.data.load` returns: one DataFrame per file, with
         the loader's ``<column>_decimals`` columns.
-    rounding : {"half-up", "half-even", "truncation"}
-        The rounding convention every verdict assumes (and names).
+    rounding : Rounding
+        The rounding convention every verdict assumes (and names); text is turned into one.
 
     Returns
     -------
@@ -908,7 +906,7 @@ def run_audit(package, rounding: str = "half-up") -> pd.DataFrame:
     Raises
     ------
     ValueError
-        If ``rounding`` is no rounding convention of the vocabulary.
+        If ``rounding`` is no :class:`~thalbook.core.vocabulary.Rounding`.
     thalbook.core.errors.InputError
         If the package lacks a table or column the audit reads, or a number
         cannot be read; the message names the file, row and column.

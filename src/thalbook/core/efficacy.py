@@ -46,7 +46,7 @@ from thalbook.core.counts import count_inference
 from thalbook.core.data import printed
 from thalbook.core.errors import InputError
 from thalbook.core.statement_checks import reconciled_count
-from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_LABELS, SET_NAMES  # noqa: F401
+from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_LABELS, SET_NAMES, AnalysisSet, CiMethod, Rounding  # noqa: F401
 
 OUTCOME_LABELS = {
     "clinical_remission": "clinical remission",
@@ -108,7 +108,7 @@ def study_label(study_id: str) -> str:
 
 
 
-def interval(k: int, n: int, method: str, level: float) -> tuple[float, float, float]:
+def interval(k: int, n: int, ci_method: CiMethod, confidence_level: float) -> tuple[float, float, float]:
     """``(proportion, low, high)`` of k/n with the chosen interval, as proportions.
 
     Examples
@@ -116,7 +116,7 @@ def interval(k: int, n: int, method: str, level: float) -> tuple[float, float, f
     >>> [round(x, 4) for x in interval(11, 47, "wilson", 0.95)]
     [0.234, 0.136, 0.3722]
     """
-    low, high = stats.proportion_ci(k, n, method, level)
+    low, high = stats.proportion_ci(k, n, ci_method, confidence_level)
     return k / n, low, high
 
 
@@ -126,7 +126,11 @@ def interval(k: int, n: int, method: str, level: float) -> tuple[float, float, f
 
 
 def remission_table(
-    package, analysis_set: str = "itt", method: str = "wilson", level: float = 0.95, rounding: str = "half-up"
+    package,
+    analysis_set: AnalysisSet = AnalysisSet.ITT,
+    ci_method: CiMethod = CiMethod.WILSON,
+    confidence_level: float = 0.95,
+    rounding: Rounding = Rounding.HALF_UP,
 ) -> pd.DataFrame:
     """Clinical remission at each reported week under one analysis set.
 
@@ -143,9 +147,9 @@ def remission_table(
     ----------
     package : thalbook.core.data.DataPackage
     analysis_set : {"itt", "reported", "complete-case"}
-    method : str
-        Interval method, one of :data:`thalbook.core.vocabulary.CI_METHODS`.
-    level : float
+    ci_method : CiMethod
+        Interval method (or its text).
+    confidence_level : float
         Confidence level.
     rounding : {"half-up", "half-even"}
 
@@ -180,7 +184,7 @@ def remission_table(
                 f"not reported: {k} of {n_max} shown; if the patients who stopped for adverse events had "
                 f"all left before week {row['week']}, {k} of {n_min}"
             )
-        proportion, low, high = interval(k, n, method, level)
+        proportion, low, high = interval(k, n, ci_method, confidence_level)
         records.append(
             {
                 "week": int(row["week"]),
@@ -199,7 +203,8 @@ def remission_table(
     return pd.DataFrame.from_records(records).sort_values("week").reset_index(drop=True)
 
 
-def remission_by_set(package, method: str = "wilson", level: float = 0.95, rounding: str = "half-up") -> pd.DataFrame:
+def remission_by_set(package, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95,
+                     rounding: Rounding = Rounding.HALF_UP) -> pd.DataFrame:
     """:func:`remission_table` under every analysis set, stacked (sets in :data:`ANALYSIS_SETS` order).
 
     Examples
@@ -208,11 +213,16 @@ def remission_by_set(package, method: str = "wilson", level: float = 0.95, round
     >>> remission_by_set(data.load()).groupby("analysis_set", sort=False).size().to_dict()
     {'itt': 4, 'reported': 4, 'complete-case': 4}
     """
-    return pd.concat([remission_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True)
+    return pd.concat([remission_table(package, s, ci_method, confidence_level, rounding) for s in ANALYSIS_SETS],
+                     ignore_index=True)
 
 
 def endoscopy_table(
-    package, analysis_set: str = "itt", method: str = "wilson", level: float = 0.95, rounding: str = "half-up"
+    package,
+    analysis_set: AnalysisSet = AnalysisSet.ITT,
+    ci_method: CiMethod = CiMethod.WILSON,
+    confidence_level: float = 0.95,
+    rounding: Rounding = Rounding.HALF_UP,
 ) -> pd.DataFrame:
     """Endoscopic outcomes at week 24 under one analysis set, with best and worst cases.
 
@@ -231,7 +241,7 @@ def endoscopy_table(
     ----------
     package : thalbook.core.data.DataPackage
     analysis_set : {"itt", "reported", "complete-case"}
-    method, level, rounding
+    ci_method, confidence_level, rounding
         As for :func:`remission_table`.
 
     Returns
@@ -257,7 +267,7 @@ def endoscopy_table(
     for _, row in inferred.iterrows():
         k, n_rep = int(row["k"]), int(row["n"])
         k, n = (k, n_rep + missing) if analysis_set == "itt" else (k, n_rep)
-        proportion, low, high = interval(k, n, method, level)
+        proportion, low, high = interval(k, n, ci_method, confidence_level)
         records.append(
             {
                 "outcome": row["outcome"],
@@ -283,7 +293,8 @@ def endoscopy_table(
     return pd.DataFrame.from_records(records)
 
 
-def endoscopy_by_set(package, method: str = "wilson", level: float = 0.95, rounding: str = "half-up") -> pd.DataFrame:
+def endoscopy_by_set(package, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95,
+                     rounding: Rounding = Rounding.HALF_UP) -> pd.DataFrame:
     """:func:`endoscopy_table` under every analysis set, stacked.
 
     Examples
@@ -293,7 +304,8 @@ def endoscopy_by_set(package, method: str = "wilson", level: float = 0.95, round
     >>> t[t.outcome == "mucosal_healing"][["analysis_set", "k", "n"]].to_numpy().tolist()
     [['itt', 9, 47], ['reported', 9, 32], ['complete-case', 9, 32]]
     """
-    return pd.concat([endoscopy_table(package, s, method, level, rounding) for s in ANALYSIS_SETS], ignore_index=True)
+    return pd.concat([endoscopy_table(package, s, ci_method, confidence_level, rounding) for s in ANALYSIS_SETS],
+                     ignore_index=True)
 
 
 # --------------------------------------------------------------------------
@@ -309,8 +321,8 @@ def _stated_n(table: pd.DataFrame, measure: str, comparison: str) -> tuple[int, 
 
 def as_outcomes_table(
     package,
-    level: float = 0.95,
-    rounding: str = "half-up",
+    confidence_level: float = 0.95,
+    rounding: Rounding = Rounding.HALF_UP,
     audit_table: pd.DataFrame | None = None,
     correlations=CORRELATIONS,
     location: str = "results",
@@ -333,13 +345,13 @@ def as_outcomes_table(
     correlations and the range of n (:func:`thalbook.core.stats.paired_t_bounds`),
     and ``r_needed`` is the smallest correlation (in steps of 0.01) giving p
     below the paper's significance level (``alpha``) at the smallest n. ``change_low`` and ``change_high`` are the
-    t interval of the mean change at ``level`` with correlation 0 and the
+    t interval of the mean change at ``confidence_level`` with correlation 0 and the
     smallest n: the widest for any non-negative correlation.
 
     Parameters
     ----------
     package : thalbook.core.data.DataPackage
-    level : float
+    confidence_level : float
         Confidence level of the interval of the change.
     rounding : {"half-up", "half-even"}
         For the Wilcoxon lattice and the audit.
@@ -419,7 +431,7 @@ def as_outcomes_table(
         fine = stats.paired_t_bounds(mb, sb, ma, sa, n_min, np.round(np.arange(0, 1, 0.01), 2))
         below = fine[fine["p"] < alpha]
         sd0 = math.sqrt(sb**2 + sa**2)
-        quantile = scipy_stats.t.ppf((1 + level) / 2, n_min - 1)
+        quantile = scipy_stats.t.ppf((1 + confidence_level) / 2, n_min - 1)
         half = quantile * sd0 / math.sqrt(n_min)
         sd_typical = math.sqrt(max(sb**2 + sa**2 - 2 * TYPICAL_CORRELATION * sb * sa, 0.0))
         half_typical = quantile * sd_typical / math.sqrt(n_min)
@@ -465,7 +477,8 @@ def as_outcomes_table(
     ).reset_index(drop=True)
 
 
-def asas_by_analysis_set(package, method: str = "wilson", level: float = 0.95) -> pd.DataFrame:
+def asas_by_analysis_set(package, ci_method: CiMethod = CiMethod.WILSON,
+                         confidence_level: float = 0.95) -> pd.DataFrame:
     """ASAS20 and the paper's ASAS-40 under each analysis set, with intervals.
 
     ``reported`` is the paper's "among enrolled" denominator (10, although 13
@@ -510,7 +523,7 @@ def asas_by_analysis_set(package, method: str = "wilson", level: float = 0.95) -
         sets = stats.analysis_sets(count, denominator, enrolled, completed)
         for analysis_set in ANALYSIS_SETS:
             k, n = (int(x) for x in sets.loc[analysis_set, ["k", "n"]])
-            proportion, low, high = interval(k, n, method, level)
+            proportion, low, high = interval(k, n, ci_method, confidence_level)
             records.append(
                 {
                     "outcome": outcome,
@@ -583,7 +596,8 @@ def response_by_subtype(package) -> pd.DataFrame:
 # context studies
 
 
-def _context_rows(package, condition: str, method: str, level: float, rounding: str) -> list[dict]:
+def _context_rows(package, condition: str, ci_method: CiMethod, confidence_level: float,
+                  rounding: Rounding) -> list[dict]:
     studies = package.studies.set_index("study_id")
     table = package.context_outcomes
     table = table[table["study_id"].map(studies["condition"]).eq(condition)]
@@ -650,7 +664,7 @@ def _context_rows(package, condition: str, method: str, level: float, rounding: 
                              f"the {bound} enrolled that gives it")
                     options.append((k, n, basis, f"{percent}%, inferred {k}/{n} (n not stated)"))
         for k, n, basis, count_text in options:
-            proportion, low, high = interval(k, n, method, level)
+            proportion, low, high = interval(k, n, ci_method, confidence_level)
             design = studies.loc[row["study_id"], "design"]
             arm = row["arm"]
             records.append(
@@ -700,9 +714,9 @@ def context_table(
     package,
     condition: str,
     analysis_set: str = "itt",
-    method: str = "wilson",
-    level: float = 0.95,
-    rounding: str = "half-up",
+    ci_method: CiMethod = CiMethod.WILSON,
+    confidence_level: float = 0.95,
+    rounding: Rounding = Rounding.HALF_UP,
 ) -> pd.DataFrame:
     """The source study's main response beside the context studies' thalidomide results, unpooled.
 
@@ -721,8 +735,8 @@ def context_table(
     condition : {"crohns", "as"}
     analysis_set : {"itt", "reported", "complete-case"}
         For the source study's rows.
-    method, level, rounding
-        Interval method and level; rounding for inferred counts.
+    ci_method, confidence_level, rounding
+        Interval method and confidence level; rounding for inferred counts.
 
     Returns
     -------
@@ -763,7 +777,7 @@ def context_table(
     records = []
     if condition == "crohns":
         dose = f"{fact(package, study, 'dose_mg_per_day_min')}-{fact(package, study, 'dose_mg_per_day_max')} mg/day"
-        remission = remission_table(package, analysis_set, method, level, rounding).set_index("week")
+        remission = remission_table(package, analysis_set, ci_method, confidence_level, rounding).set_index("week")
         for week in (8, 12):
             row = remission.loc[week]
             records.append(
@@ -777,7 +791,7 @@ def context_table(
                 )
             )
     else:
-        asas = asas_by_analysis_set(package, method, level)
+        asas = asas_by_analysis_set(package, ci_method, confidence_level)
         dose = (
             f"{fact(package, study, 'dose_mg_per_day_start')} mg/day for "
             f"{fact(package, study, 'dose_start_weeks')} week, then "
@@ -797,7 +811,7 @@ def context_table(
                 )
             )
     context = sorted(
-        _context_rows(package, condition, method, level, rounding),
+        _context_rows(package, condition, ci_method, confidence_level, rounding),
         key=lambda r: (r["year"], r["study_id"], {"thalidomide": 0, "placebo": 1, "pooled": 2}[r["kind"]], -r["n"]),
     )
     return pd.DataFrame.from_records(records + context)

@@ -80,14 +80,16 @@ def multiverse(package) -> pd.DataFrame:
     """
     counts = {(s, r): _counts(package, s, r) for s, r in itertools.product(ANALYSIS_SETS, ROUNDINGS)}
     rows = []
-    for method, analysis_set, level, rounding in itertools.product(CI_METHODS, ANALYSIS_SETS, LEVELS, ROUNDINGS):
-        choice = {"ci_method": method, "analysis_set": analysis_set, "confidence_level": level, "rounding": rounding}
+    for ci_method, analysis_set, confidence_level, rounding in itertools.product(CI_METHODS, ANALYSIS_SETS, LEVELS,
+                                                                                 ROUNDINGS):
+        choice = {"ci_method": ci_method, "analysis_set": analysis_set, "confidence_level": confidence_level,
+                  "rounding": rounding}
         for outcome, count in counts[(analysis_set, rounding)].items():
             if isinstance(count, str):
                 rows.append({"outcome": outcome, **choice, "note": count})
                 continue
             k, n = count
-            low, high = stats.proportion_ci(k, n, method, level)
+            low, high = stats.proportion_ci(k, n, ci_method, confidence_level)
             rows.append({"outcome": outcome, **choice, "k": k, "n": n, "proportion": k / n, "low": low,
                          "high": high, "note": ""})
     table = pd.DataFrame(rows)

@@ -1,26 +1,30 @@
 """Parameter values: the one check, whoever asks (``thalbook build`` or a chapter run by papermill).
 
-A parameter value is judged by the JSON Schema of
-:data:`thalbook.core.vocabulary.SCHEMA` (through ``jsonschema``), after two
+A parameter value is judged by the JSON Schema derived from
+:data:`thalbook.core.vocabulary.OPTIONS` (through ``jsonschema``), after two
 checks a JSON Schema cannot make: a number must be finite (NaN passes every
 range, since each comparison with it is false) and an integer must be small
 enough to print (Python refuses ``str`` of one beyond 4300 digits, which would
-break the schema's own message). :func:`check` runs them all on a mapping of
-parameters and raises one :class:`~thalbook.core.errors.ParameterError` naming
-the first parameter at fault; the build floor adds where the value came from
-(a file, ``--set``), a chapter raises it as it is.
+break the schema's own message). :func:`parse` runs them all on a mapping of
+parameters and returns a :class:`Parameters`, or raises one
+:class:`~thalbook.core.errors.ParameterError` naming the first parameter at
+fault; the build floor adds where the value came from (a file, ``--set``), a
+chapter raises it as it is. It is the one place a parameter value given by a
+user is checked: below it, functions receive :class:`Parameters` fields, whose
+types (:class:`~thalbook.core.vocabulary.CiMethod`, ...) hold only allowed values.
 
 :func:`describe` shows any value in a few dozen characters, so that a message
 stays one short line whatever was passed.
 
 Examples
 --------
->>> check({"confidence_level": 0.9, "ci_method": "wilson"})
->>> check({"confidence_level": float("nan")})
+>>> parse({"confidence_level": 0.9, "ci_method": "wilson"}).ci_method
+<CiMethod.WILSON: 'wilson'>
+>>> parse({"confidence_level": float("nan")})
 Traceback (most recent call last):
 ...
 thalbook.core.errors.ParameterError: confidence_level: nan is not a finite number
->>> check({"confidence_level": True})
+>>> parse({"confidence_level": True})
 Traceback (most recent call last):
 ...
 thalbook.core.errors.ParameterError: confidence_level: True is not of type 'number'
@@ -34,12 +38,13 @@ import math
 import numbers
 import reprlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 
 from thalbook.core.errors import ParameterError
-from thalbook.core.vocabulary import SCHEMA
+from thalbook.core.vocabulary import OPTIONS, SCHEMA, AnalysisSet, CiMethod, Rounding
 
 #: Longest description of a user value in a message, in characters.
 DESCRIBE_LIMIT = 60
@@ -197,7 +202,7 @@ def problem(name: str, value: Any) -> str | None:
     Parameters
     ----------
     name : str
-        A parameter of :data:`thalbook.core.vocabulary.SCHEMA`.
+        A parameter of :data:`thalbook.core.vocabulary.OPTIONS`.
     value : object
         The value given.
 
@@ -210,7 +215,7 @@ def problem(name: str, value: Any) -> str | None:
     Raises
     ------
     KeyError
-        If ``name`` is not a parameter (:func:`check` refuses it first).
+        If ``name`` is not a parameter (:func:`parse` refuses it first).
 
     Examples
     --------
@@ -237,20 +242,46 @@ def problem(name: str, value: Any) -> str | None:
     return clip(error.message, 120)
 
 
-def check(values: Mapping[Any, Any]) -> None:
-    """Refuse a parameter set, whole or in part, unless every name is known and every value allowed.
+@dataclass(frozen=True)
+class Parameters:
+    """The analytic parameters of a build, checked: what every chapter and core function receives.
+
+    Build one with :func:`parse`; each field defaults to the book as published
+    (:data:`thalbook.core.vocabulary.OPTIONS`). A choice is a member of its
+    enumeration, which is also its text (``Rounding.HALF_UP == "half-up"``).
+
+    Examples
+    --------
+    >>> Parameters().rounding
+    <Rounding.HALF_UP: 'half-up'>
+    """
+
+    confidence_level: float = OPTIONS["confidence_level"].default
+    ci_method: CiMethod = OPTIONS["ci_method"].default
+    analysis_set: AnalysisSet = OPTIONS["analysis_set"].default
+    rounding: Rounding = OPTIONS["rounding"].default
+
+
+def parse(values: Mapping[Any, Any]) -> Parameters:
+    """Check a parameter set, whole or in part, and return it as :class:`Parameters`.
 
     The one check of parameter values: ``thalbook build`` runs it on the
     default set, a parameter file, each ``--set`` and a set passed to
     :func:`thalbook.build.pipeline.run` (adding where the value came from to
-    the message), and every chapter runs it on the values its ``build``
-    receives, so that a chapter run by papermill answers as ``thalbook`` does.
-    Names are checked before values; of several faults of one kind, the first name in order is reported.
+    the message), ``thalbook audit --rounding`` on its option, and every
+    chapter on the values its ``build`` receives, so that a chapter run by
+    papermill answers as ``thalbook`` does. Names are checked before values;
+    of several faults of one kind, the first name in order is reported.
 
     Parameters
     ----------
     values : mapping
         Parameter name -> value; any subset of the parameters.
+
+    Returns
+    -------
+    Parameters
+        The values given, each of its option's type; a parameter not given takes its default.
 
     Raises
     ------
@@ -261,17 +292,21 @@ def check(values: Mapping[Any, Any]) -> None:
 
     Examples
     --------
-    >>> check({})
-    >>> check({"confidence_level": float("inf")})
+    >>> parse({})
+    Parameters(confidence_level=0.95, ci_method=<CiMethod.WILSON: 'wilson'>, \
+analysis_set=<AnalysisSet.ITT: 'itt'>, rounding=<Rounding.HALF_UP: 'half-up'>)
+    >>> parse({"rounding": "truncation"}).rounding
+    <Rounding.TRUNCATION: 'truncation'>
+    >>> parse({"confidence_level": float("inf")})
     Traceback (most recent call last):
     ...
     thalbook.core.errors.ParameterError: confidence_level: inf is not a finite number
-    >>> check({"confidence_level": 0.9, "alpha": 0.05})
+    >>> parse({"confidence_level": 0.9, "alpha": 0.05})
     Traceback (most recent call last):
     ...
     thalbook.core.errors.ParameterError: alpha: unknown parameter (known: confidence_level, ci_method, \
 analysis_set, rounding)
-    >>> check({1: "wilson"})
+    >>> parse({1: "wilson"})
     Traceback (most recent call last):
     ...
     thalbook.core.errors.ParameterError: 1: a parameter name must be text, not int
@@ -279,10 +314,11 @@ analysis_set, rounding)
     for key in values:
         if not isinstance(key, str):
             raise ParameterError(f"{describe(key)}: a parameter name must be text, not {type(key).__name__}")
-    unknown = sorted(set(values) - set(SCHEMA["properties"]))
+    unknown = sorted(set(values) - set(OPTIONS))
     if unknown:
-        raise ParameterError(f"{show_name(unknown[0])}: unknown parameter (known: {', '.join(SCHEMA['properties'])})")
+        raise ParameterError(f"{show_name(unknown[0])}: unknown parameter (known: {', '.join(OPTIONS)})")
     for name in sorted(values):
         found = problem(name, values[name])
         if found is not None:
             raise ParameterError(f"{name}: {found}")
+    return Parameters(**{name: OPTIONS[name].type(value) for name, value in values.items()})

@@ -82,7 +82,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from thalbook.core import stats
-from thalbook.core.vocabulary import ROUNDINGS
+from thalbook.core.vocabulary import Rounding
 
 #: Candidate methods, in the order tables list them.
 METHODS = ("exact", "exact-ties", "normal", "normal-cc", "paired-t")
@@ -176,7 +176,7 @@ def _runs(values: list[int]) -> str:
     return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
-def _rounds_to(p, target: Decimal, decimals: int, rounding: str) -> bool:
+def _rounds_to(p, target: Decimal, decimals: int, rounding: Rounding) -> bool:
     # A float p is rounded as the exact binary fraction it is, never re-parsed from text.
     return stats.round_decimal(Fraction(p), decimals, rounding) == target
 
@@ -348,7 +348,7 @@ def reproducing(p, decimals, n_values, *, rounding="half-up", summaries=None, me
         Numbers of pairs to try: for the signed-rank methods, the number of
         non-zero differences (zeros are dropped, so any n up to the number of
         patients); for ``paired-t`` the number of pairs (n >= 2).
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
     summaries : mapping, optional
         ``mean_before, sd_before, mean_after, sd_after`` (SD with n - 1
         denominator); without it ``paired-t`` is not tried.
@@ -383,7 +383,7 @@ def reproducing(p, decimals, n_values, *, rounding="half-up", summaries=None, me
     """
     func = "reproducing"
     target, decimals = _target(func, p, decimals)
-    rounding = stats.rounding_argument(func, rounding)
+    rounding = Rounding(rounding)
     ns = _n_values(func, n_values)
     chosen = _methods(func, methods)
     s = _summaries(func, summaries)
@@ -418,7 +418,7 @@ def reproducing(p, decimals, n_values, *, rounding="half-up", summaries=None, me
     return table.astype({"n": int, "statistic": float, "p_method": float, "r_low": float, "r_high": float})
 
 
-def method_table(reported: pd.DataFrame, roundings=ROUNDINGS, methods=METHODS) -> pd.DataFrame:
+def method_table(reported: pd.DataFrame, roundings=tuple(Rounding), methods=METHODS) -> pd.DataFrame:
     """For each printed p and rounding convention, which methods reproduce it and with which n.
 
     Parameters
@@ -429,7 +429,7 @@ def method_table(reported: pd.DataFrame, roundings=ROUNDINGS, methods=METHODS) -
         iterable of ints), optionally ``decimals`` (else read from the text of
         ``p``) and ``summaries`` (a mapping for ``paired-t``, or None).
     roundings : iterable of str
-        Conventions to try, among :data:`thalbook.core.vocabulary.ROUNDINGS`.
+        Conventions to try (:class:`~thalbook.core.vocabulary.Rounding`, or their text).
     methods : iterable of str
         Subset of :data:`METHODS`.
 
@@ -461,7 +461,7 @@ def method_table(reported: pd.DataFrame, roundings=ROUNDINGS, methods=METHODS) -
     missing = [c for c in ("id", "group", "p", "n_values") if c not in reported.columns]
     if missing:
         raise ValueError(f"method_table: reported lacks the columns {', '.join(missing)}")
-    roundings = [stats.rounding_argument(func, r) for r in ([roundings] if isinstance(roundings, str) else roundings)]
+    roundings = [Rounding(r) for r in ([roundings] if isinstance(roundings, str) else roundings)]
     chosen = _methods(func, methods)
     rows = []
     for record in reported.to_dict("records"):

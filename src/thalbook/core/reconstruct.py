@@ -60,6 +60,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from thalbook.core import stats
 from thalbook.core.stats import reported_value, round_decimal
+from thalbook.core.vocabulary import Rounding
 
 #: Verdicts of :func:`reconstruct_paired`.
 VERDICTS = ("feasible", "infeasible", "undecided")
@@ -168,7 +169,7 @@ def rank_subsets(n, w) -> tuple[tuple[int, ...], ...]:
     return tuple(found)
 
 
-def signed_rank_w(p, decimals, n, rounding: str = "half-up") -> tuple[int, ...]:
+def signed_rank_w(p, decimals, n, rounding: Rounding = Rounding.HALF_UP) -> tuple[int, ...]:
     """Every signed-rank statistic W whose exact two-sided p with n pairs rounds to the printed p.
 
     A thin reader of :func:`thalbook.core.stats.wilcoxon_matches` for one n.
@@ -181,7 +182,7 @@ def signed_rank_w(p, decimals, n, rounding: str = "half-up") -> tuple[int, ...]:
         Number of decimals it was printed with.
     n : int
         Number of pairs (non-zero, untied differences).
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
 
     Returns
     -------
@@ -261,7 +262,7 @@ def _read_summary(label: str, summary) -> tuple[Decimal, int, Decimal | None, in
     return mean, mean_decimals, sd, sd_decimals
 
 
-def _totals(mean: Decimal, decimals: int, n: int, step: Decimal, rounding: str) -> list[int]:
+def _totals(mean: Decimal, decimals: int, n: int, step: Decimal, rounding: Rounding) -> list[int]:
     """Whole-unit totals T with round(T * step / n) equal to the printed mean.
 
     Rounding is monotone in T for a fixed n, so these totals are contiguous;
@@ -276,7 +277,7 @@ def _totals(mean: Decimal, decimals: int, n: int, step: Decimal, rounding: str) 
     ]
 
 
-def _square_range(total: int, sd: Decimal, decimals: int, n: int, step: Decimal, rounding: str):
+def _square_range(total: int, sd: Decimal, decimals: int, n: int, step: Decimal, rounding: Rounding):
     """The inclusive interval of whole-unit sums of squares Q that give the printed SD with this total, or None.
 
     The SD sqrt((Q - T^2/n) / (n - 1)) * step increases with Q, so the
@@ -512,7 +513,7 @@ def _pair(rng: np.random.Generator, x: list[int], y: list[int], w: int, sign: in
 # verification, independent of the solver
 
 
-def _verify(example, sides: list[_Side], n: int, w, sign: int, rounding: str, low: Decimal, high: Decimal) -> bool:
+def _verify(example, sides: list[_Side], n: int, w, sign: int, rounding: Rounding, low: Decimal, high: Decimal) -> bool:
     for values, side in zip(example, sides, strict=True):
         exact = [Fraction(v) for v in values]
         if len(exact) != n or not all(low <= v <= high for v in values):
@@ -570,7 +571,7 @@ def _within_bounds(squares: tuple[int, int] | None, total: int, n: int, low: int
     return (first, last) if first <= last else None
 
 
-def _side(argument: str, label: str, summary, n: int, step: Decimal, low: int, high: int, rounding: str) -> _Side:
+def _side(argument: str, label: str, summary, n: int, step: Decimal, low: int, high: int, rounding: Rounding) -> _Side:
     mean, mean_decimals, sd, sd_decimals = _read_summary(argument, summary)
     totals = tuple(t for t in _totals(mean, mean_decimals, n, step, rounding) if n * low <= t <= n * high)
     squares = {t: (None if sd is None else _within_bounds(_square_range(t, sd, sd_decimals, n, step, rounding),
@@ -630,7 +631,7 @@ def reconstruct_paired(
     high,
     w,
     direction: str = "decrease",
-    rounding: str = "half-up",
+    rounding: Rounding = Rounding.HALF_UP,
     time_limit: float = 5.0,
     seed: int = 0,
     node_limit: int = 10_000,
@@ -661,7 +662,7 @@ def reconstruct_paired(
     direction : {"decrease", "increase"}
         The change of the majority of patients (the larger rank sum); the
         patients going the other way hold ranks summing to ``w``.
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
         How every printed number was rounded.
     time_limit : float
         Seconds for the whole search, > 0. The seeded search stops when it is
@@ -696,7 +697,7 @@ def reconstruct_paired(
     infeasible (half-up rounding, step 1, values in [0, 5], W = 0): means, SDs and bounds can be met, but not \
 with W = 0 (every patient changing in the decrease direction); 9 of 9 sub-problems proven infeasible
     """
-    rounding = stats.rounding_argument(_FUNC, rounding)
+    rounding = Rounding(rounding)
     n = stats.whole_argument(_FUNC, "n", n, minimum=2)
     if direction not in DIRECTIONS:
         raise ValueError(f"{_FUNC}: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")

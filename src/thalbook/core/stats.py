@@ -10,8 +10,14 @@ counts, GRIM, GRIMMER).
 Every reverse check compares *exact* numbers: a reported value is read as the
 decimal it was printed as (``0.0156`` is 156/10000, not the nearest binary
 float), candidate values are fractions, and rounding is done on fractions
-with the convention named by the caller (one of :data:`ROUNDINGS`), so that a
-float representation error never decides a verdict.
+with the convention named by the caller (a
+:class:`~thalbook.core.vocabulary.Rounding`), so that a float representation
+error never decides a verdict.
+
+A convention or interval method is checked where a user gives it
+(:func:`thalbook.core.parameters.parse`); the public functions here turn text
+into its enumeration (``Rounding(text)``), which raises ``ValueError`` for a
+value that is none: a mistake of the calling code.
 
 Examples
 --------
@@ -37,12 +43,11 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from thalbook.core.vocabulary import BOUNDING_SETS, CI_METHODS, ROUNDINGS
+from thalbook.core.vocabulary import BOUNDING_SETS, CiMethod, Rounding
 
 #: Rows of :func:`analysis_sets`: the parameter's sets, the paper's first, then the bounds.
 SET_ORDER = ("reported", "itt", "complete-case", *BOUNDING_SETS)
 
-_STATSMODELS_METHOD = dict(zip(CI_METHODS, ("wilson", "beta", "jeffreys", "agresti_coull"), strict=True))
 DEFAULT_CORRELATIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -71,19 +76,6 @@ def whole_argument(func: str, name: str, value, minimum: int = 0) -> int:
     if not ok or value < minimum:
         raise ValueError(f"{func}: {name} must be {kind}, got {value!r}")
     return int(value)
-
-
-def rounding_argument(func: str, rounding: str) -> str:
-    """Return ``rounding`` if it is a rounding convention of :data:`ROUNDINGS`, else raise naming ``func``.
-
-    Examples
-    --------
-    >>> rounding_argument("demo", "truncation")
-    'truncation'
-    """
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"{func}: rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
-    return rounding
 
 
 def reported_value(func: str, value, decimals) -> Decimal:
@@ -128,7 +120,7 @@ def reported_value(func: str, value, decimals) -> Decimal:
     return printed
 
 
-def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
+def round_decimal(value, decimals: int, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
     """Round an exact number to ``decimals`` places by the named convention.
 
     ``half-up`` rounds a tie away from zero (as ``decimal.ROUND_HALF_UP``),
@@ -144,7 +136,8 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
         The exact value to round.
     decimals : int
         Digits after the point.
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
+        Or its text (``"half-up"``, ``"half-even"``, ``"truncation"``).
 
     Returns
     -------
@@ -161,15 +154,14 @@ def round_decimal(value, decimals: int, rounding: str = "half-up") -> Decimal:
     >>> round_decimal(Fraction(-1, 8), 2)
     Decimal('-0.13')
     """
-    rounding_argument("round_decimal", rounding)
-    return _round_exact(value, decimals, rounding)
+    return _round_exact(value, decimals, Rounding(rounding))
 
 
 # The audit rounds the same few thousand fractions tens of thousands of times (every n of every
 # lattice, in every check); exact Fraction arithmetic is slow enough for that to matter, and the
 # result depends on the value alone (equal numbers of different types hash alike).
 @functools.lru_cache(maxsize=65536)
-def _round_exact(value, decimals: int, rounding: str) -> Decimal:
+def _round_exact(value, decimals: int, rounding: Rounding) -> Decimal:
     scaled = abs(Fraction(value)) * 10**decimals
     whole = math.floor(scaled)
     rest = scaled - whole
@@ -181,7 +173,7 @@ def _round_exact(value, decimals: int, rounding: str) -> Decimal:
     return Decimal(sign * whole).scaleb(-decimals)
 
 
-def rounding_window(reported: Decimal, decimals: int, rounding: str) -> tuple[Fraction, Fraction]:
+def rounding_window(reported: Decimal, decimals: int, rounding: Rounding) -> tuple[Fraction, Fraction]:
     """The closed range of exact values that could round (or truncate) to ``reported``.
 
     Half a unit either side for half-up and half-even; for truncation the
@@ -227,7 +219,7 @@ def short(value, digits: int = 4) -> str:
 # intervals
 
 
-def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) -> tuple[float, float]:
+def proportion_ci(k, n, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95) -> tuple[float, float]:
     """Two-sided confidence interval for a single binomial proportion k/n.
 
     A validated wrapper around ``statsmodels.stats.proportion.proportion_confint``
@@ -243,7 +235,8 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
         Number of events, 0 <= k <= n.
     n : int
         Number of trials, > 0.
-    method : {"wilson", "clopper-pearson", "jeffreys", "agresti-coull"}
+    ci_method : CiMethod
+        Or its text (``"wilson"``, ``"clopper-pearson"``, ``"jeffreys"``, ``"agresti-coull"``).
     confidence_level : float
         Strictly between 0 and 1.
 
@@ -268,8 +261,6 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
     k = whole_argument("proportion_ci", "k", k)
     if k > n:
         raise ValueError(f"proportion_ci: k must be <= n, got k={k}, n={n}")
-    if method not in CI_METHODS:
-        raise ValueError(f"proportion_ci: method must be one of {', '.join(CI_METHODS)}, got {method!r}")
     if isinstance(confidence_level, bool) or not isinstance(confidence_level, Real):
         raise TypeError(f"proportion_ci: confidence_level must be between 0 and 1, got {confidence_level!r}")
     if not 0 < confidence_level < 1:
@@ -278,7 +269,8 @@ def proportion_ci(k, n, method: str = "wilson", confidence_level: float = 0.95) 
     # only the audit starts faster without it.
     from statsmodels.stats.proportion import proportion_confint
 
-    low, high = proportion_confint(k, n, alpha=1 - confidence_level, method=_STATSMODELS_METHOD[method])
+    low, high = proportion_confint(k, n, alpha=1 - confidence_level,
+                                  method=CiMethod(ci_method).statsmodels)
     low = 0.0 if k == 0 else min(max(float(low), 0.0), 1.0)
     high = 1.0 if k == n else min(max(float(high), 0.0), 1.0)
     return low, high
@@ -348,7 +340,7 @@ def wilcoxon_pvalues(n) -> dict[int, float]:
     return {w: float(p) for w, p in wilcoxon_exact_fractions(n).items()}
 
 
-def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[tuple[int, int, float]]:
+def wilcoxon_matches(p, decimals, n_values, rounding: Rounding = Rounding.HALF_UP) -> list[tuple[int, int, float]]:
     """Every (n, W) whose exact Wilcoxon p-value rounds to a reported p.
 
     Parameters
@@ -360,7 +352,8 @@ def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[t
     n_values : iterable of int
         Numbers of pairs to try (non-zero, untied differences; see
         :func:`wilcoxon_pvalues`).
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
+        Or its text (``"half-up"``, ``"half-even"``, ``"truncation"``).
 
     Returns
     -------
@@ -374,7 +367,7 @@ def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[t
     >>> wilcoxon_matches(0.007, 3, range(1, 11))
     []
     """
-    rounding = rounding_argument("wilcoxon_matches", rounding)
+    rounding = Rounding(rounding)
     target = reported_value("wilcoxon_matches", p, decimals)
     if not 0 <= target <= 1:
         raise ValueError(f"wilcoxon_matches: p must be between 0 and 1, got {p!r}")
@@ -391,7 +384,7 @@ def wilcoxon_matches(p, decimals, n_values, rounding: str = "half-up") -> list[t
 
 
 def percent_to_counts(
-    percent, decimals, n=None, n_max=100, rounding: str = "half-up"
+    percent, decimals, n=None, n_max=100, rounding: Rounding = Rounding.HALF_UP
 ) -> list[tuple[int, int]]:
     """Every count k out of n that reproduces a reported percentage.
 
@@ -405,7 +398,8 @@ def percent_to_counts(
         The stated denominator; when given, only it is tried.
     n_max : int
         When ``n`` is not stated, try every denominator 1 .. n_max.
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
+        Or its text (``"half-up"``, ``"half-even"``, ``"truncation"``).
 
     Returns
     -------
@@ -419,7 +413,7 @@ def percent_to_counts(
     >>> percent_to_counts(80, 0, n_max=13)
     [(4, 5), (8, 10)]
     """
-    rounding = rounding_argument("percent_to_counts", rounding)
+    rounding = Rounding(rounding)
     target = reported_value("percent_to_counts", percent, decimals)
     if not 0 <= target <= 100:
         raise ValueError(f"percent_to_counts: percent must be between 0 and 100, got {percent!r}")
@@ -445,7 +439,7 @@ class Verdict:
     consistent : bool
         Whether some integer data reproduce the reported numbers.
     rounding : str
-        The rounding convention the verdict assumes (one of :data:`ROUNDINGS`).
+        The rounding convention the verdict assumes.
     detail : str
         One sentence saying why, naming the rounding.
     informative : bool
@@ -455,12 +449,12 @@ class Verdict:
     """
 
     consistent: bool
-    rounding: str
+    rounding: Rounding
     detail: str
     informative: bool = True
 
 
-def _grim_totals(mean: Decimal, decimals: int, n: int, rounding: str) -> list[int]:
+def _grim_totals(mean: Decimal, decimals: int, n: int, rounding: Rounding) -> list[int]:
     low, high = rounding_window(mean, decimals, rounding)
     return [
         total
@@ -469,7 +463,7 @@ def _grim_totals(mean: Decimal, decimals: int, n: int, rounding: str) -> list[in
     ]
 
 
-def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
+def grim(mean, decimals, n, rounding: Rounding = Rounding.HALF_UP) -> Verdict:
     """GRIM test: can n integer values have this reported mean?
 
     Brown & Heathers (Soc Psychol Personal Sci 2017;8:363-369): the mean of n
@@ -485,7 +479,8 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
         Number of decimals it was printed with.
     n : int
         Number of values behind the mean.
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
+        Or its text (``"half-up"``, ``"half-even"``, ``"truncation"``).
 
     Returns
     -------
@@ -499,7 +494,7 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
     >>> grim(70.03, 2, 10).consistent
     False
     """
-    rounding = rounding_argument("grim", rounding)
+    rounding = Rounding(rounding)
     n = whole_argument("grim", "n", n, minimum=1)
     value = reported_value("grim", mean, decimals)
     informative = n < 10 ** int(decimals)
@@ -521,7 +516,7 @@ def grim(mean, decimals, n, rounding: str = "half-up") -> Verdict:
     return Verdict(False, rounding, detail, informative)
 
 
-def sd_rounds_to(variance: Fraction, sd: Decimal, decimals: int, rounding: str) -> bool:
+def sd_rounds_to(variance: Fraction, sd: Decimal, decimals: int, rounding: Rounding) -> bool:
     """Whether sqrt(variance), rounded, equals ``sd``, decided without a square root.
 
     Examples
@@ -539,7 +534,7 @@ def sd_rounds_to(variance: Fraction, sd: Decimal, decimals: int, rounding: str) 
     return False
 
 
-def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") -> Verdict:
+def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: Rounding = Rounding.HALF_UP) -> Verdict:
     """GRIMMER test: can n integer values have this reported mean and SD?
 
     Anaya (PeerJ Preprints 2016;4:e2400v1) and Allard (2018): for integer data
@@ -558,7 +553,8 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
         Number of decimals of each as printed.
     n : int
         Number of values, >= 2.
-    rounding : {"half-up", "half-even", "truncation"}
+    rounding : Rounding
+        Or its text (``"half-up"``, ``"half-even"``, ``"truncation"``).
 
     Returns
     -------
@@ -575,7 +571,7 @@ def grimmer(mean, sd, mean_decimals, sd_decimals, n, rounding: str = "half-up") 
     >>> verdict.consistent, verdict.detail[:58]
     (False, 'inconsistent (half-up rounding): the mean passes GRIM, but')
     """
-    rounding = rounding_argument("grimmer", rounding)
+    rounding = Rounding(rounding)
     n = whole_argument("grimmer", "n", n, minimum=2)
     m = reported_value("grimmer", mean, mean_decimals)
     s = reported_value("grimmer", sd, sd_decimals)
