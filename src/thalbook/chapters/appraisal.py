@@ -30,6 +30,7 @@ from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import caption, escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import appraisal, cohort, efficacy, multiverse
+from thalbook.core.parameters import Parameters
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_NAMES
 
 #: The parameters the chapter declares.
@@ -76,22 +77,21 @@ def build(package, params: dict[str, Any]) -> View:
         If a value is not one the parameter schema allows.
     """
     check_names("appraisal", params, PARAMETERS)
-    check_values(params)
-    level, method, analysis_set = params["confidence_level"], params["ci_method"], params["analysis_set"]
+    p = check_values(params)
     labels = study_labels(package)
     minors = appraisal.minors(package)
-    means = efficacy.as_outcomes_table(package, level)
-    graded = appraisal.summary_of_findings(package, method, level, analysis_set, minors, means)
+    means = efficacy.as_outcomes_table(package, p.confidence_level)
+    graded = appraisal.summary_of_findings(package, p.ci_method, p.confidence_level, p.analysis_set, minors, means)
     indirect = appraisal.indirectness(package)
     reg = appraisal.registration(package)
     harms = appraisal.harms_reporting(package)
-    families = appraisal.multiplicity(package, means, level)
+    families = appraisal.multiplicity(package, means, p.confidence_level)
 
     values = {
         "n_outcomes": len(graded),
         "n_very_low": int(graded["certainty"].eq("very low").sum()),
-        "set_name": SET_NAMES[analysis_set],
-        "interval_text": results.interval_text(method, level),
+        "set_name": SET_NAMES[p.analysis_set],
+        "interval_text": results.interval_text(p.ci_method, p.confidence_level),
         "levels_text": ", ".join(f"{level:g}" for level in multiverse.LEVELS),
         "n_levels": len(multiverse.LEVELS),
         "he2017_enrolled": cohort.enrolled(package, "he2017"),
@@ -103,7 +103,7 @@ def build(package, params: dict[str, Any]) -> View:
     values |= _multiplicity_values(package, families)
     tables = {
         "tbl-appraisal-minors": _minors_table(minors, labels),
-        "tbl-appraisal-certainty": _certainty_table(graded, labels, method, level, analysis_set),
+        "tbl-appraisal-certainty": _certainty_table(graded, labels, p),
         "tbl-appraisal-imprecision": _imprecision_table(package, graded, labels),
         "tbl-appraisal-indirectness": frame_table(
             pd.DataFrame({"study": indirect["study"].map(labels), "question": indirect["domain"],
@@ -230,8 +230,7 @@ def _certainty_values(package, graded: pd.DataFrame, indirect: pd.DataFrame) -> 
     }
 
 
-def _certainty_table(graded: pd.DataFrame, labels: dict[str, str], method: str, level: float,
-                     analysis_set: str) -> str:
+def _certainty_table(graded: pd.DataFrame, labels: dict[str, str], p: Parameters) -> str:
     shown = pd.DataFrame({
         "outcome": graded["study"].map(labels) + ": " + graded["outcome"],
         "chosen by": graded["chosen_by"],
@@ -243,8 +242,8 @@ def _certainty_table(graded: pd.DataFrame, labels: dict[str, str], method: str, 
                     for s, r, i, p in graded[["start", "risk_of_bias", "indirectness", "imprecision"]].to_numpy()],
     })
     return frame_table(
-        shown, caption("tbl-appraisal-certainty", set=SET_NAMES[analysis_set],
-                       interval=results.interval_text(method, level)),
+        shown, caption("tbl-appraisal-certainty", set=SET_NAMES[p.analysis_set],
+                       interval=results.interval_text(p.ci_method, p.confidence_level)),
         "tbl-appraisal-certainty", widths=[15, 13, 7, 20, 10, 35])
 
 

@@ -23,6 +23,7 @@ from thalbook.chapters import figures, results
 from thalbook.chapters.tables import caption
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import audit, cohort, efficacy, statement_checks, stats, summary_checks
+from thalbook.core.parameters import Parameters
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The parameters the chapter declares, in the order of its parameters cell.
@@ -105,21 +106,21 @@ def build(package, params: Mapping[str, Any]) -> View:
     thalbook.core.errors.ParameterError: ci_method: 'wald' is not one of ['wilson', 'clopper-pearson', 'jeffreys', \
 'agresti-coull']
     """
-    level, method, analysis_set = _checked(params)
+    p = _checked(params)
     study = cohort.source_study(package, "as")
     audit_table = audit.run_audit(package, ROUNDING)
-    outcomes = efficacy.as_outcomes_table(package, level, ROUNDING, audit_table)
-    asas = efficacy.asas_by_analysis_set(package, method, level)
+    outcomes = efficacy.as_outcomes_table(package, p.confidence_level, ROUNDING, audit_table)
+    asas = efficacy.asas_by_analysis_set(package, p.ci_method, p.confidence_level)
     subtypes = efficacy.response_by_subtype(package)
-    context = efficacy.context_table(package, "as", analysis_set, method, level)
-    interval_text = results.interval_text(method, level)
+    context = efficacy.context_table(package, "as", p.analysis_set, p.ci_method, p.confidence_level)
+    interval_text = results.interval_text(p.ci_method, p.confidence_level)
 
     values: dict[str, Any] = {name: cohort.fact(package, study, fact) for name, fact in _FACTS.items()}
     values |= {
-        "set_name": SET_NAMES[analysis_set],
-        "set_label": SET_LABELS[analysis_set],
+        "set_name": SET_NAMES[p.analysis_set],
+        "set_label": SET_LABELS[p.analysis_set],
         "interval_text": interval_text,
-        "level_pct": 100 * level,
+        "level_pct": 100 * p.confidence_level,
         "alpha": cohort.fact(package, study, "significance_level"),
         "r_min": f"{min(efficacy.CORRELATIONS):g}",
         "r_max": f"{max(efficacy.CORRELATIONS):g}",
@@ -137,7 +138,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     reconstructions = _week24_reconstructions(package, study)
     values |= _reconstruction_values(reconstructions)
     values |= _multiplicity_values(outcomes, values["alpha"], values["completed"])
-    values |= _asas_values(asas, analysis_set, values)
+    values |= _asas_values(asas, p.analysis_set, values)
     values |= _subtype_values(subtypes)
     values |= _context_values(package, context)
 
@@ -145,7 +146,8 @@ def build(package, params: Mapping[str, Any]) -> View:
         "tbl-as-means": results.markdown_table(
             results.as_means_display(outcomes),
             "tbl-as-means",
-            caption("tbl-as-means", level=f"{100 * level:g}", typical_r=f"{efficacy.TYPICAL_CORRELATION:g}"),
+            caption("tbl-as-means", level=f"{100 * p.confidence_level:g}",
+                    typical_r=f"{efficacy.TYPICAL_CORRELATION:g}"),
             widths=(3, 2, 3, 3, 2, 3, 3, 4),
         ),
         "tbl-as-pvalues": results.markdown_table(
@@ -155,7 +157,7 @@ def build(package, params: Mapping[str, Any]) -> View:
             widths=(2, 2, 2, 6, 3, 3, 2),
         ),
         "tbl-as-asas": results.markdown_table(
-            results.asas_display(asas, analysis_set),
+            results.asas_display(asas, p.analysis_set),
             "tbl-as-asas",
             caption("tbl-as-asas", interval=interval_text),
         ),
@@ -175,7 +177,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     shown = {
         "fig-as-clinical": figures.as_means(outcomes, efficacy.CLINICAL_MEASURES, 10),
         "fig-as-laboratory": figures.as_means(outcomes, efficacy.LABORATORY_MEASURES),
-        "fig-as-asas": figures.asas_sets(asas, analysis_set, interval_text),
+        "fig-as-asas": figures.asas_sets(asas, p.analysis_set, interval_text),
         "fig-as-subtypes": figures.subtype_responses(subtypes),
         "fig-as-context": figures.forest(context, interval_text, "Responders (%)"),
         "fig-as-reconstructed": figures.reconstructed_trajectories(_reconstructed_examples(reconstructions)),
@@ -190,11 +192,10 @@ def build(package, params: Mapping[str, Any]) -> View:
 # parameters
 
 
-def _checked(params: Mapping[str, Any]) -> tuple[float, str, str]:
+def _checked(params: Mapping[str, Any]) -> Parameters:
     """The parameter values, checked against the schema the build validates with."""
     check_names("as_results", params, PARAMETERS)
-    check_values(params)
-    return float(params["confidence_level"]), params["ci_method"], params["analysis_set"]
+    return check_values(params)
 
 
 # --------------------------------------------------------------------------

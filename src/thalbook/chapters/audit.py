@@ -102,8 +102,7 @@ def build(package, params: dict[str, Any]) -> View:
     ['tbl-audit-summary', 'tbl-audit-findings', 'audit-findings', 'audit-rows-he2017']
     """
     check_names("audit", params, PARAMETERS)
-    check_values(params)
-    rounding = params["rounding"]
+    rounding = check_values(params).rounding
     table = checks.run_audit(package, rounding=rounding)
     labels = study_labels(package)
     ordered = order_audit(table, list(package.studies["study_id"]))
@@ -134,7 +133,7 @@ def build(package, params: dict[str, Any]) -> View:
         values[f"{study}_findings_short"] = (f"{_plural(len(mine), 'finding')} of every kind, "
                                              f"{int(mine['kind'].eq(found.IMPOSSIBLE).sum())} impossible as printed")
         values[f"{study}_checks"] = int(summary.loc[study].sum())
-    values.update(other_rounding=" or ".join(others), rounding=rounding, n_rounding_sensitive=len(changed))
+    values.update(other_rounding=" or ".join(others), rounding=str(rounding), n_rounding_sensitive=len(changed))
 
     shown = summary.reset_index()
     shown.insert(1, "findings (every kind)", shown["study"].map(per_study).fillna(0).astype(int).to_numpy())

@@ -83,22 +83,21 @@ def build(package, params: Mapping[str, Any]) -> View:
     ['fig-crohns-context', 'fig-crohns-endoscopy', 'fig-crohns-remission']
     """
     check_names("crohns_results", params, PARAMETERS)
-    check_values(params)
-    analysis_set, method, level = params["analysis_set"], params["ci_method"], params["confidence_level"]
+    p = check_values(params)
     study = cohort.source_study(package, "crohns")
-    interval_text = results.interval_text(method, level)
+    interval_text = results.interval_text(p.ci_method, p.confidence_level)
     inference = counts.count_inference(package, study, OUTCOMES)
-    remission = efficacy.remission_table(package, analysis_set, method, level)
-    remission_sets = efficacy.remission_by_set(package, method, level)
-    endoscopy = efficacy.endoscopy_table(package, analysis_set, method, level)
-    endoscopy_sets = efficacy.endoscopy_by_set(package, method, level)
-    context = efficacy.context_table(package, "crohns", analysis_set, method, level)
+    remission = efficacy.remission_table(package, p.analysis_set, p.ci_method, p.confidence_level)
+    remission_sets = efficacy.remission_by_set(package, p.ci_method, p.confidence_level)
+    endoscopy = efficacy.endoscopy_table(package, p.analysis_set, p.ci_method, p.confidence_level)
+    endoscopy_sets = efficacy.endoscopy_by_set(package, p.ci_method, p.confidence_level)
+    context = efficacy.context_table(package, "crohns", p.analysis_set, p.ci_method, p.confidence_level)
 
     values = {name: cohort.fact(package, study, fact) for name, fact in FACTS.items()}
     values |= {
         "cdai_threshold": efficacy.CDAI_REMISSION_THRESHOLD,
-        "set_name": SET_NAMES[analysis_set],
-        "set_label": SET_LABELS[analysis_set],
+        "set_name": SET_NAMES[p.analysis_set],
+        "set_label": SET_LABELS[p.analysis_set],
         "interval_text": interval_text,
         "n_inferred": len(inference),
         "half_even_changes": counts.rounding_changes(package, study, OUTCOMES, "half-even"),
@@ -114,12 +113,12 @@ def build(package, params: Mapping[str, Any]) -> View:
             caption("tbl-crohns-counts"),
         ),
         "tbl-crohns-remission": results.markdown_table(
-            results.remission_display(remission_sets, analysis_set),
+            results.remission_display(remission_sets, p.analysis_set),
             "tbl-crohns-remission",
             caption("tbl-crohns-remission", interval=interval_text),
         ),
         "tbl-crohns-endoscopy": results.markdown_table(
-            results.endoscopy_display(endoscopy_sets, analysis_set),
+            results.endoscopy_display(endoscopy_sets, p.analysis_set),
             "tbl-crohns-endoscopy",
             caption("tbl-crohns-endoscopy", interval=interval_text),
         ),
@@ -133,7 +132,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     }
     made = {
         "fig-crohns-remission": figures.remission_over_time(remission, interval_text),
-        "fig-crohns-endoscopy": figures.endoscopy_ranges(endoscopy, interval_text, SET_NAMES[analysis_set]),
+        "fig-crohns-endoscopy": figures.endoscopy_ranges(endoscopy, interval_text, SET_NAMES[p.analysis_set]),
         "fig-crohns-context": figures.forest(context, interval_text, "Patients in remission (%)"),
     }
     for figure in made.values():

@@ -89,9 +89,8 @@ def build(package, params: dict[str, Any]) -> View:
     ('0.007812', '34.3', '34.2')
     """
     check_names("methods", params, PARAMETERS)
-    level, method, analysis_set = params["confidence_level"], params["ci_method"], params["analysis_set"]
-    check_values(params)
-    level_text = f"{100 * level:g}%"
+    p = check_values(params)
+    level_text = f"{100 * p.confidence_level:g}%"
     values: dict[str, Any] = {}
     tables: dict[str, str] = {}
 
@@ -109,7 +108,7 @@ def build(package, params: dict[str, Any]) -> View:
         level=level_text,
         n_params=len(SCHEMA["properties"]),
         n_ci_methods=len(CI_METHODS),
-        method=method,
+        method=str(p.ci_method),
     )
     tables["tbl-methods-parameters"] = frame_table(
         parameter_table(defaults, toc.declared_parameters()),
@@ -133,7 +132,7 @@ def build(package, params: dict[str, Any]) -> View:
         (f"AS, ASAS20 as reported: {asas_k}/{asas_n}", asas_k, asas_n),
         (f"AS, neuropathy: {int(neuro['count'])}/{as_enrolled}", int(neuro["count"]), as_enrolled),
     ]
-    comparison = interval_comparison(cases, level)
+    comparison = interval_comparison(cases, p.confidence_level)
     widths = comparison.groupby("method")["width"].mean()
     zero = comparison[comparison["k"].eq(0)].set_index("method")["high"]
     wei = cohort.facts(package, "wei2003")
@@ -145,18 +144,18 @@ def build(package, params: dict[str, Any]) -> View:
         smallest_n=completed, largest_n=cohort.enrolled(package, "he2017"),
     )
     tables["tbl-methods-intervals"] = frame_table(
-        interval_rows(comparison, method),
+        interval_rows(comparison, p.ci_method),
         caption("tbl-methods-intervals", level=level_text),
         "tbl-methods-intervals", widths=[38, 22, 24, 16], markup=["method"])
-    values["fig_methods_intervals"] = figures.interval_methods(comparison, method, level)
+    values["fig_methods_intervals"] = figures.interval_methods(comparison, p.ci_method, p.confidence_level)
 
     # Analysis sets: ASAS20 in the AS study.
-    sets = analysis_set_table(asas_k, asas_n, as_enrolled, completed, method, level)
+    sets = analysis_set_table(asas_k, asas_n, as_enrolled, completed, p.ci_method, p.confidence_level)
     values.update(asas_k=asas_k, asas_n=asas_n, as_enrolled=as_enrolled, as_completed=completed,
-                  set_in_force=analysis_set, set_k=int(sets.loc[analysis_set, "k"]),
-                  set_n=int(sets.loc[analysis_set, "n"]))
+                  set_in_force=str(p.analysis_set), set_k=int(sets.loc[p.analysis_set, "k"]),
+                  set_n=int(sets.loc[p.analysis_set, "n"]))
     tables["tbl-methods-analysis-sets"] = frame_table(
-        analysis_set_rows(sets, analysis_set, method, level_text),
+        analysis_set_rows(sets, p.analysis_set, p.ci_method, level_text),
         caption("tbl-methods-analysis-sets"),
         "tbl-methods-analysis-sets", widths=[30, 25, 45], markup=["analysis set"])
 

@@ -32,7 +32,8 @@ import pandas as pd
 
 from thalbook.chapters import data_provenance, figures, tables
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import cohort, safety, stats, vocabulary
+from thalbook.core import cohort, safety, stats
+from thalbook.core.parameters import Parameters
 from thalbook.core.statement_checks import statement_rows
 
 #: The parameters the chapter declares, as its notebook's parameters cell does.
@@ -43,11 +44,10 @@ COMMON_EVENTS = {"dry_mouth": "dry mouth", "constipation": "constipation", "dizz
                  "drowsy": "daytime drowsiness"}
 
 
-def _checked(params: Mapping[str, Any]) -> dict[str, Any]:
+def _checked(params: Mapping[str, Any]) -> Parameters:
     """The parameter values, checked as ``thalbook`` checks them (:func:`thalbook.chapters.view.check_values`)."""
     check_names("safety", params, PARAMETERS)
-    check_values(params)
-    return {name: params[name] for name in PARAMETERS}
+    return check_values(params)
 
 
 def _percent(proportion: float, digits: int = 1) -> str:
@@ -101,21 +101,21 @@ def build(package, params: Mapping[str, Any]) -> View:
     ...
     thalbook.core.errors.ParameterError: confidence_level: 0.3 is less than the minimum of 0.5
     """
-    chosen = _checked(params)
-    level, method = chosen["confidence_level"], chosen["ci_method"]
-    events = safety.adverse_events(package, method, level)
-    level_text = f"{100 * level:g}%"
-    interval = f"{level_text} {vocabulary.METHOD_NAMES[method]}"
+    p = _checked(params)
+    events = safety.adverse_events(package, p.ci_method, p.confidence_level)
+    level_text = f"{100 * p.confidence_level:g}%"
+    interval = f"{level_text} {p.ci_method.label}"
     labels = data_provenance.study_labels(package, with_disease=True)
-    view = View(chosen, {"level": level_text, "ci_method_name": vocabulary.METHOD_NAMES[method]})
-    _events(view, events, labels, level, interval)
-    _withdrawals(view, package, labels, level_text, interval)
+    view = View({name: params[name] for name in PARAMETERS}, {"level": level_text, "ci_method_name": p.ci_method.label})
+    _events(view, events, labels, p.confidence_level, interval)
+    _withdrawals(view, package, p, labels, level_text, interval)
     _as_withdrawals(view, package, events)
-    _neuropathy_and_somnolence(view, package, events)
+    _neuropathy_and_somnolence(view, package, p, events)
     return view
 
 
-def _events(view: View, events: pd.DataFrame, labels: dict[str, str], level: float, interval: str) -> None:
+def _events(view: View, events: pd.DataFrame, labels: dict[str, str], confidence_level: float,
+            interval: str) -> None:
     """Adverse events in both studies: the two tables, the dot plot and the numbers the prose quotes."""
     he_any = safety.event_row(events, _HE, "any adverse event")
     he_stop = safety.event_row(events, _HE, "adverse event necessitating therapy discontinuation")
@@ -141,17 +141,17 @@ def _events(view: View, events: pd.DataFrame, labels: dict[str, str], level: flo
     for study in dict.fromkeys(events["study"]):
         name = f"tbl-safety-events-{study}"
         view.tables[name] = tables.frame_table(
-            safety.adverse_event_table(events[events["study"].eq(study)], level),
+            safety.adverse_event_table(events[events["study"].eq(study)], confidence_level),
             tables.caption("tbl-safety-events-<study>", study=labels[study], interval=interval),
             name, widths=[22, 12, 12, 20, 17, 17])
-    view.values["fig_safety_events"] = _closed(figures.events_figure(events, labels, level))
+    view.values["fig_safety_events"] = _closed(figures.events_figure(events, labels, confidence_level))
 
 
-def _withdrawals(view: View, package, labels: dict[str, str], level_text: str, interval: str) -> None:
+def _withdrawals(view: View, package, p: Parameters, labels: dict[str, str], level_text: str,
+                 interval: str) -> None:
     """Withdrawals for adverse events beside the dose: the table and each source study's numbers."""
-    method, level = view.params["ci_method"], view.params["confidence_level"]
-    source = safety.ae_withdrawals(package, method, level)
-    context = safety.context_ae_withdrawals(package, method, level)
+    source = safety.ae_withdrawals(package, p.ci_method, p.confidence_level)
+    context = safety.context_ae_withdrawals(package, p.ci_method, p.confidence_level)
     for study, key in ((_HE, "he"), (_WEI, "wei")):
         row = source.set_index("study").loc[study]
         view.values.update({
@@ -239,7 +239,7 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
         "tbl-safety-as-places")
 
 
-def _neuropathy_and_somnolence(view: View, package, events: pd.DataFrame) -> None:
+def _neuropathy_and_somnolence(view: View, package, p: Parameters, events: pd.DataFrame) -> None:
     """The numbers of the section on neuropathy and somnolence."""
     neuro = safety.event_row(events, _WEI, "neuropathy")
     numb = safety.event_row(events, _WEI, "numbness of the hands")
@@ -251,8 +251,7 @@ def _neuropathy_and_somnolence(view: View, package, events: pd.DataFrame) -> Non
     left = sorted({w for _, w in account.withdrawals if w is not None})
     left_text = " or ".join(filter(None, [", ".join(map(cohort.week_text, left[:-1])),
                                           cohort.week_text(left[-1]) if left else "an unstated week"]))
-    whole_high = stats.proportion_ci(int(neuro["k"]), whole, view.params["ci_method"],
-                                     view.params["confidence_level"])[1]
+    whole_high = stats.proportion_ci(int(neuro["k"]), whole, p.ci_method, p.confidence_level)[1]
     view.values.update({
         "neuro_k": int(neuro["k"]),
         "neuro_n": int(neuro["n"]),

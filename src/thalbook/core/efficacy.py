@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,7 @@ from thalbook.core.counts import count_inference
 from thalbook.core.data import printed
 from thalbook.core.errors import InputError
 from thalbook.core.statement_checks import reconciled_count
-from thalbook.core.vocabulary import ANALYSIS_SETS, METHOD_NAMES, SET_LABELS, SET_NAMES, AnalysisSet, CiMethod, Rounding  # noqa: F401
+from thalbook.core.vocabulary import ANALYSIS_SETS, SET_NAMES, AnalysisSet, CiMethod, Rounding
 
 OUTCOME_LABELS = {
     "clinical_remission": "clinical remission",
@@ -86,11 +85,20 @@ CDAI_REMISSION_THRESHOLD = 150
 # small helpers
 
 
-def _check_set(analysis_set: str, allowed: Iterable[str] = ANALYSIS_SETS) -> str:
-    allowed = tuple(allowed)
-    if analysis_set not in allowed:
-        raise ValueError(f"analysis_set must be one of {', '.join(allowed)}, got {analysis_set!r}")
-    return analysis_set
+def _analysis_set(value: str) -> AnalysisSet:
+    """``value`` as an :class:`AnalysisSet`, refused in words that name the argument.
+
+    Examples
+    --------
+    >>> _analysis_set("per-protocol")
+    Traceback (most recent call last):
+    ...
+    ValueError: analysis_set must be one of itt, reported, complete-case, got 'per-protocol'
+    """
+    try:
+        return AnalysisSet(value)
+    except ValueError:
+        raise ValueError(f"analysis_set must be one of {', '.join(ANALYSIS_SETS)}, got {value!r}") from None
 
 
 def study_label(study_id: str) -> str:
@@ -166,7 +174,7 @@ def remission_table(
     >>> t[["week", "k", "n", "n_min"]].to_numpy().tolist()
     [[4, 7, 47, 42], [8, 11, 47, 42], [12, 22, 47, 42], [24, 25, 47, 42]]
     """
-    _check_set(analysis_set)
+    analysis_set = _analysis_set(analysis_set)
     study = source_study(package, "crohns")
     enrolled = fact(package, study, "enrolled")
     inferred = count_inference(package, study, ["clinical_remission"], rounding)
@@ -189,7 +197,7 @@ def remission_table(
             {
                 "week": int(row["week"]),
                 "percent": row["percent"],
-                "analysis_set": analysis_set,
+                "analysis_set": analysis_set.value,  # plain text, as every reader of the table expects
                 "k": k,
                 "n": n,
                 "proportion": proportion,
@@ -259,7 +267,7 @@ def endoscopy_table(
     >>> t[["k", "n", "best_k", "best_n"]].to_numpy().tolist()
     [[13, 34, 28, 34], [14, 47, 29, 47], [9, 47, 24, 47]]
     """
-    _check_set(analysis_set)
+    analysis_set = _analysis_set(analysis_set)
     study = source_study(package, "crohns")
     missing = fact(package, study, "enrolled") - fact(package, study, "endoscopy_n")
     inferred = count_inference(package, study, ENDOSCOPIC_OUTCOMES, rounding)
@@ -276,7 +284,7 @@ def endoscopy_table(
                 "k_reported": int(row["k"]),
                 "n_reported": n_rep,
                 "not_endoscoped": missing,
-                "analysis_set": analysis_set,
+                "analysis_set": analysis_set.value,
                 "k": k,
                 "n": n,
                 "proportion": proportion,
@@ -713,7 +721,7 @@ def _own_estimate(common: dict, row: pd.Series, analysis_set: str, **fields) -> 
 def context_table(
     package,
     condition: str,
-    analysis_set: str = "itt",
+    analysis_set: AnalysisSet = AnalysisSet.ITT,
     ci_method: CiMethod = CiMethod.WILSON,
     confidence_level: float = 0.95,
     rounding: Rounding = Rounding.HALF_UP,
@@ -761,7 +769,7 @@ def context_table(
     """
     if condition not in CONTEXT_OUTCOMES:
         raise ValueError(f"context_table: condition must be one of {', '.join(CONTEXT_OUTCOMES)}, got {condition!r}")
-    _check_set(analysis_set)
+    analysis_set = _analysis_set(analysis_set)
     study = source_study(package, condition)
     info = package.studies.set_index("study_id").loc[study]
     common = {
