@@ -49,10 +49,10 @@ KINDS: tuple[str, ...] = tuple(getattr(found, "KINDS", ()))
 KIND_DESCRIPTIONS: dict[str, str] = dict(getattr(found, "KIND_DESCRIPTIONS", {}))
 
 
-def _finding_keys(audit: pd.DataFrame) -> set[tuple[str, str]]:
-    """Each finding as (study, quantity), comparable across rounding conventions."""
-    table = found.summary(audit)
-    return set(zip(table["study"], table["quantity"], strict=True))
+def _finding_ids(audit: pd.DataFrame) -> set[str]:
+    """The audit's finding ids; an id is made from structured keys alone, so it is the same finding under
+    every rounding convention even when its first check's quantity differs."""
+    return set(found.summary(audit)["finding"])
 
 
 def build(package, params: dict[str, Any]) -> View:
@@ -112,8 +112,8 @@ def build(package, params: dict[str, Any]) -> View:
     per_study = listed["study"].value_counts()
     counts = table["status"].value_counts()
     others = vocabulary.other_roundings(rounding)
-    mine = _finding_keys(table)
-    changed = set().union(*(mine ^ _finding_keys(checks.run_audit(package, rounding=o)) for o in others))
+    mine = _finding_ids(table)
+    changed = set().union(*(mine ^ _finding_ids(checks.run_audit(package, rounding=o)) for o in others))
     values = {
         "n_findings": int(per_study.sum()),
         "findings_by_kind": kinds_text(listed),
