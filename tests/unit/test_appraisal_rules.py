@@ -20,7 +20,7 @@ import pytest
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
-from thalbook.core import appraisal, paths
+from thalbook.core import appraisal, grade, paths
 
 
 def rows(name: str) -> list[dict[str, str]]:
@@ -120,7 +120,7 @@ def test_ois_reproduces_cohens_worked_example():
     documentation of R's pwr package works it (``ES.h``, ``pwr.p.test``): h = ES.h(0.5, 0.4) = 0.2013579; a
     two-sided one-sample test at alpha 0.05 with n = 60 has power 0.3447014. Asked for that power, the OIS
     function must give back n = 60."""
-    assert appraisal.ois_proportion(0.4, 0.5, alpha=0.05, power=0.3447014) == pytest.approx(60, abs=0.01)
+    assert grade.ois_proportion(0.4, 0.5, alpha=0.05, power=0.3447014) == pytest.approx(60, abs=0.01)
 
 
 def test_ois_for_a_proportion_against_the_normal_formula():
@@ -129,9 +129,9 @@ def test_ois_for_a_proportion_against_the_normal_formula():
     for reference, threshold in ((0.10, 0.25), (0.25, 0.40), (0.05, 0.15), (0.50, 0.60)):
         h = 2 * np.arcsin(np.sqrt(threshold)) - 2 * np.arcsin(np.sqrt(reference))
         by_hand = ((norm.ppf(0.975) + norm.ppf(0.8)) / h) ** 2
-        assert appraisal.ois_proportion(reference, threshold) == pytest.approx(by_hand, rel=1e-3)
+        assert grade.ois_proportion(reference, threshold) == pytest.approx(by_hand, rel=1e-3)
     with pytest.raises(ValueError):
-        appraisal.ois_proportion(0.2, 0.2)
+        grade.ois_proportion(0.2, 0.2)
 
 
 def test_ois_for_a_mean_change_against_guenthers_approximation():
@@ -139,14 +139,14 @@ def test_ois_for_a_mean_change_against_guenthers_approximation():
     for difference, sd in ((-1.0, 2.0), (-1.0, 1.4146), (0.5, 1.0)):
         d = abs(difference) / sd
         by_hand = ((norm.ppf(0.975) + norm.ppf(0.8)) / d) ** 2 + norm.ppf(0.975) ** 2 / 2
-        assert appraisal.ois_mean_change(difference, sd) == pytest.approx(by_hand, abs=0.3)
+        assert grade.ois_mean_change(difference, sd) == pytest.approx(by_hand, abs=0.3)
 
 
 def test_the_remission_reference_is_the_placebo_arm_of_the_one_trial(package):
     placebo = next(r for r in rows("context_outcomes.csv") if r["id"] == "lazzerini2013-remission-w8-placebo")
     k, n = int(placebo["count"]), int(placebo["denominator"])
     assert (k, n) == (3, 26)
-    limit = appraisal.thresholds(package)["remission"]
+    limit = grade.thresholds(package)["remission"]
     assert limit.reference == pytest.approx(3 / 26) and limit.threshold == pytest.approx(3 / 26 + 0.15)
     # 26.5% against 11.5%: h = 0.389, n = 51.8, so 52 patients; He et al. had 47
     h = 2 * np.arcsin(np.sqrt(3 / 26 + 0.15)) - 2 * np.arcsin(np.sqrt(3 / 26))
@@ -158,15 +158,15 @@ def test_the_remission_reference_is_the_placebo_arm_of_the_one_trial(package):
 
 def test_imprecision_by_its_two_criteria():
     # the interval crosses the threshold: serious, whatever the size
-    assert appraisal.imprecision(0.136, 0.372, 0.265, 100, 52)[0] == "serious"
+    assert grade.imprecision(0.136, 0.372, 0.265, 100, 52)[0] == "serious"
     # wholly above it, but fewer patients than the OIS: serious
-    level, reason = appraisal.imprecision(0.333, 0.608, 0.265, 47, 51.8)
+    level, reason = grade.imprecision(0.333, 0.608, 0.265, 47, 51.8)
     assert level == "serious" and "lies above" in reason and "fewer than the 52" in reason
     # wholly above it and enough patients: not serious
-    assert appraisal.imprecision(0.333, 0.608, 0.265, 52, 51.8)[0] == "not serious"
+    assert grade.imprecision(0.333, 0.608, 0.265, 52, 51.8)[0] == "not serious"
     # a change, where lower is better
-    assert appraisal.imprecision(-4.20, -1.42, -1.0, 30, 24, "mean change")[0] == "not serious"
-    assert appraisal.imprecision(-3.05, -0.69, -1.0, 30, 18, "mean change")[0] == "serious"
+    assert grade.imprecision(-4.20, -1.42, -1.0, 30, 24, "mean change")[0] == "not serious"
+    assert grade.imprecision(-3.05, -0.69, -1.0, 30, 18, "mean change")[0] == "serious"
 
 
 def _outcome(**fields):
@@ -184,18 +184,18 @@ def test_certainty_counts_each_reason_from_low():
         _outcome(outcome="d", low=0.30, risk_of_bias="serious", indirectness="serious"),  # 3 levels
         _outcome(outcome="e", low=0.30, patients=13, risk_of_bias="very serious", indirectness="serious"),  # 4
     ])
-    graded = appraisal.certainty(table).set_index("outcome")
+    graded = grade.certainty(table).set_index("outcome")
     assert graded["downgrades"].to_dict() == {"a": 0, "b": 1, "c": 1, "d": 3, "e": 4}
     assert graded["certainty"].to_dict() == {"a": "low", "b": "very low", "c": "very low", "d": "very low",
                                              "e": "very low"}
     assert graded.loc["c", "imprecision"].startswith("serious") and graded.loc["a", "imprecision"].startswith(
         "not serious")
     with pytest.raises(ValueError, match="risk_of_bias"):
-        appraisal.certainty(pd.DataFrame([_outcome(risk_of_bias="grave")]))
+        grade.certainty(pd.DataFrame([_outcome(risk_of_bias="grave")]))
 
 
 def test_each_outcome_of_the_summary_is_graded_from_its_numbers(package):
-    graded = appraisal.summary_of_findings(package).set_index(["study", "outcome"])
+    graded = grade.summary_of_findings(package).set_index(["study", "outcome"])
     # remission at week 8: 11/47, Wilson (13.6% to 37.2%) crosses 26.5%, and 47 < 52
     low, high = proportion_confint(11, 47, method="wilson")
     assert low < 3 / 26 + 0.15 < high
@@ -225,7 +225,7 @@ def test_each_outcome_of_the_summary_is_graded_from_its_numbers(package):
 
 
 def test_complete_case_asas20_is_precise_by_the_threshold_but_not_by_the_ois(package):
-    graded = appraisal.summary_of_findings(package, analysis_set="complete-case").set_index(["study", "outcome"])
+    graded = grade.summary_of_findings(package, analysis_set="complete-case").set_index(["study", "outcome"])
     low, _ = proportion_confint(8, 8, method="wilson")  # 67.6%: above the 40% threshold
     assert low > 0.25 + 0.15
     h = 2 * np.arcsin(np.sqrt(0.40)) - 2 * np.arcsin(np.sqrt(0.25))

@@ -275,3 +275,49 @@ def test_the_audit_text_check_finds_what_it_should():
         ''')
     hits = parsed_audit_text(code, "probe")
     assert [hit.split(":")[1] for hit in hits] == ["3", "5", "6", "7", "11"], hits
+
+
+# --------------------------------------------------------------------------
+# studies are data: their ids and conditions stay out of the code
+
+#: The views of one study's chapter, where its wording belongs.
+PER_STUDY_VIEWS = frozenset({"thalbook.chapters.crohns_results", "thalbook.chapters.as_results"})
+#: The most study literals the rest of the code may hold (the issue's bar; see the test's message for them).
+MAX_STUDY_LITERALS = 10
+
+
+def study_words() -> set[str]:
+    """Study ids and conditions of ``data/studies.csv``: the words a literal naming a study is made of."""
+    import csv
+
+    with (ROOT / "data" / "studies.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {r["study_id"] for r in rows} | {r["condition"] for r in rows}
+
+
+def study_literals(source: str, words: set[str]) -> list[tuple[int, str]]:
+    """Each string constant (docstrings aside) that is a study id or condition, or a key built on a study id."""
+    tree = ast.parse(source)
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    ids = {w for w in words if any(c.isdigit() for c in w)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            text = node.value
+            if text in words or any(text.startswith((f"{i}-", f"{i}_")) for i in ids):
+                found.append((node.lineno, text))
+    return sorted(found)
+
+
+def test_study_literals_live_in_the_data_and_the_per_study_views():
+    words = study_words()
+    found = [f"{module_name(path)}:{line}: {text!r}" for name, path in sorted(modules().items())
+             if name not in PER_STUDY_VIEWS for line, text in study_literals(path.read_text(encoding="utf-8"), words)]
+    assert len(found) <= MAX_STUDY_LITERALS, "\n".join(found)
+
+
+def test_the_study_literal_count_sees_literals():
+    planted = 'x = {"he2017": 1, "crohns": 2}\ny = "wei2003_enrolled"\n"""not a docstring here"""'
+    assert study_literals(planted, study_words()) == [(1, "crohns"), (1, "he2017"), (2, "wei2003_enrolled")]

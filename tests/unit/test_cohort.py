@@ -25,7 +25,8 @@ def pkg():
 
 
 def test_the_source_studies_and_their_sizes(pkg):
-    assert (cohort.source_study(pkg, "crohns"), cohort.source_study(pkg, "as")) == ("he2017", "wei2003")
+    assert (cohort.source_study(pkg, "clinical_remission"), cohort.source_study(pkg, "asas20")) == ("he2017", "wei2003")
+    assert cohort.source_studies(pkg, "crohns") == ["he2017"]
     assert (cohort.enrolled(pkg, "he2017"), cohort.enrolled(pkg, "wei2003")) == (47, 13)
     assert cohort.fact(pkg, "wei2003", "completed") == 8
     assert cohort.facts(pkg, "wei2003")["completed"] == "8"
@@ -115,4 +116,6 @@ def test_unknown_studies_raise(pkg):
     with pytest.raises(InputError, match="study_facts.csv"):
         cohort.fact(pkg, "nobody1900", "enrolled")
     with pytest.raises(InputError, match="studies.csv"):
-        cohort.source_study(pkg, "gout")
+        cohort.source_study(pkg, "gout_flare")
+    with pytest.raises(InputError, match="he2017.*not a source study reporting asas20 .those that do: wei2003"):
+        cohort.source_study(pkg, "asas20", study="he2017")

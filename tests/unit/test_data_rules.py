@@ -168,7 +168,7 @@ def test_unsafe_resource_path(copy):
     descriptor = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
     descriptor["resources"].append({"name": "secrets", "path": "../../etc/passwd"})
     (copy / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
-    assert_reported(copy, "datapackage.json", None, "resources[10]", "plain file name")
+    assert_reported(copy, "datapackage.json", None, f"resources[{len(descriptor['resources']) - 1}]", "plain file name")
 
 
 def test_empty_file(copy):
@@ -299,6 +299,12 @@ def test_source_study_in_context_file(copy):
     line = edit(copy, "context_outcomes.csv", "zhu2010-withdrawal-ae", study_id="wei2003",
                 id="wei2003-withdrawal-ae")
     assert_reported(copy, "context_outcomes.csv", line, "study_id", "source study")
+
+
+def test_citation_key_missing_from_the_bibliography(copy):
+    # the chapters cite a study by this key; references.bib has no entry he2017x
+    line = edit(copy, "studies.csv", "he2017", citation_key="he2017x")
+    assert_reported(copy, "studies.csv", line, "citation_key", "'he2017x' is no entry of references.bib")
 
 
 def test_unit_differs_from_measure(copy):
@@ -627,7 +633,7 @@ def test_a_dollar_in_labels_is_drawn_as_text(copy):
     pkg = data.load(copy)
     matplotlib.rcdefaults()  # each figure function sets the book's style itself
     events = safety.adverse_events(pkg)
-    steps = safety.as_accounting(pkg)
+    steps = safety.as_accounting(pkg, "wei2003")
     figures_drawn = [
         figures.events_figure(events, data_provenance.study_labels(pkg), 0.95),
         figures.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),

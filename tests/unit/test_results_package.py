@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from thalbook.build import results as written
-from thalbook.core import appraisal, multiverse, results
+from thalbook.core import grade, multiverse, results
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS
 
 DEFAULTS = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt", "rounding": "half-up"}
@@ -104,8 +104,8 @@ def test_the_multiverse_has_every_combination_once_per_outcome(made):
 def test_the_findings_are_the_audits_and_the_certainty_table_grades_every_headline_outcome(made, package):
     audit_findings = set(made["audit"]["finding"].dropna()) - {""}
     assert set(made["findings"]["finding"]) == audit_findings
-    assert len(made["certainty"]) == len(appraisal.headline_outcomes(package))
-    assert set(made["certainty"]["certainty"]) <= set(appraisal.GRADE_LEVELS)
+    assert len(made["certainty"]) == len(grade.headline_outcomes(package))
+    assert set(made["certainty"]["certainty"]) <= set(grade.GRADE_LEVELS)
     assert made["minors"].groupby("study").size().to_dict() == {"he2017": 8, "wei2003": 8}
 
 

@@ -18,7 +18,7 @@ from statsmodels.stats.proportion import proportion_confint
 from tests.conftest import ROOT, chapter_prose, shown_names
 from thalbook.chapters import appraisal
 from thalbook.core import appraisal as judged
-from thalbook.core import data, paths, toc
+from thalbook.core import data, grade, paths, toc
 from thalbook.core.errors import InputError
 
 NOTEBOOK = ROOT / "chapters" / "appraisal.ipynb"
@@ -80,7 +80,7 @@ def test_every_support_is_a_quote_of_the_data_package_or_not_reported(package):
             assert support == "not reported" or support in quotes, support
     assert (judged.minors(package)["support"] == "not reported").sum() == 4  # consecutive and size, twice
     # indirectness: a quote, or the book's reading where no row says it (the comparator, the outcomes)
-    indirect = judged.indirectness(package)
+    indirect = grade.indirectness(package)
     for support in indirect["support"]:
         assert support == "the book's reading" or support in quotes, support
     assert (indirect["support"] == "the book's reading").sum() == 3

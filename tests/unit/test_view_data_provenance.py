@@ -81,6 +81,8 @@ def test_counts_are_those_of_the_csv_files(view):
 
 
 def test_each_file_table_has_every_row_its_caption_names_the_file_and_it_is_folded(view):
+    # the two files without quotes: the measures' definitions, the appraisal's judgements in the book's words
+    shown_with = {"measures": "its definition", "appraisal": "its reason"}
     for resource in resources():
         myst = view.tables[data_provenance.table_name(resource["name"])]
         body = sum(1 for line in myst.splitlines() if line.startswith("* - ")) - 1
@@ -88,7 +90,7 @@ def test_each_file_table_has_every_row_its_caption_names_the_file_and_it_is_fold
         # folded: the table stands in a dropdown whose title counts its rows
         lines = myst.splitlines()
         assert lines[0].replace("\\", "") == (f":::{{dropdown}} All {body} rows of {resource['path']}, each with "
-                                               f"{'its definition' if resource['name'] == 'measures' else 'its quote'}")
+                                               f"{shown_with.get(resource['name'], 'its quote')}")
         assert lines[-1] == ":::"
         caption = next(line for line in lines if line.startswith("````{list-table}")).replace("\\", "")
         assert caption.startswith(f"````{{list-table}} {resource['path']}: "), caption

@@ -29,7 +29,7 @@ from thalbook.chapters import figures, results
 from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import caption, escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import appraisal, cohort, efficacy, multiverse
+from thalbook.core import appraisal, cohort, efficacy, grade, multiverse
 from thalbook.core.parameters import Parameters
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_NAMES
 
@@ -78,11 +78,12 @@ def build(package, params: dict[str, Any]) -> View:
     """
     check_names("appraisal", params, PARAMETERS)
     p = check_values(params)
+    he, wei = results.source_pair(package)
     labels = study_labels(package)
     minors = appraisal.minors(package)
     means = efficacy.as_outcomes_table(package, p.confidence_level)
-    graded = appraisal.summary_of_findings(package, p.ci_method, p.confidence_level, p.analysis_set, minors, means)
-    indirect = appraisal.indirectness(package)
+    graded = grade.summary_of_findings(package, p.ci_method, p.confidence_level, p.analysis_set, minors, means)
+    indirect = grade.indirectness(package)
     reg = appraisal.registration(package)
     harms = appraisal.harms_reporting(package)
     families = appraisal.multiplicity(package, means, p.confidence_level)
@@ -94,7 +95,7 @@ def build(package, params: dict[str, Any]) -> View:
         "interval_text": results.interval_text(p.ci_method, p.confidence_level),
         "levels_text": ", ".join(f"{level:g}" for level in multiverse.LEVELS),
         "n_levels": len(multiverse.LEVELS),
-        "he2017_enrolled": cohort.enrolled(package, "he2017"),
+        f"{he}_enrolled": cohort.enrolled(package, he),
     }
     values |= _minors_values(package, minors)
     values |= _certainty_values(package, graded, indirect)
@@ -130,9 +131,9 @@ def build(package, params: dict[str, Any]) -> View:
     choices = {"ci_method": list(CI_METHODS), "analysis_set": list(ANALYSIS_SETS),
                "confidence_level": list(multiverse.LEVELS), "rounding": list(ROUNDINGS)}
     shown = {"fig-appraisal-minors": figure}
-    for study, name in (("he2017", "fig-appraisal-multiverse"), ("wei2003", "fig-appraisal-multiverse-as")):
+    for study, name in ((he, "fig-appraisal-multiverse"), (wei, "fig-appraisal-multiverse-as")):
         shown[name] = figures.specification_curve(
-            specifications[specifications["outcome"].isin(multiverse.OUTCOMES[study])], choices)
+            specifications[specifications["outcome"].isin(multiverse.outcomes(package)[study])], choices)
     for fig in shown.values():
         plt.close(fig)  # drawn only when a display cell shows it
     return View(dict(params), values, tables, shown)
@@ -158,30 +159,32 @@ def _listed(items: list[str], last: str = "and") -> str:
 
 def _minors_values(package, minors: pd.DataFrame) -> dict[str, Any]:
     """MINORS in numbers and in words: the totals, the items both studies score alike, those they differ on."""
+    he, wei = results.source_pair(package)
     scores = minors.pivot(index="item", columns="study", values="score").reindex(list(appraisal.MINORS_ITEMS))
     questions = {item: q[0].lower() + q[1:] for item, q in appraisal.MINORS_ITEMS.items()}
-    alike = scores["he2017"].eq(scores["wei2003"])
+    alike = scores[he].eq(scores[wei])
     values: dict[str, Any] = {f"{study}_minors": total for study, total in appraisal.minors_totals(minors).items()}
     for score in appraisal.MINORS_SCORES:
-        both = scores.index[alike & scores["he2017"].eq(score)]
+        both = scores.index[alike & scores[he].eq(score)]
         values[f"minors_both_{score}"] = _listed([questions[i] for i in both])
-    values["minors_differ"] = _listed([f"{questions[i]} (He et al. {scores.loc[i, 'he2017']}, Wei et al. "
-                                       f"{scores.loc[i, 'wei2003']})" for i in scores.index[~alike]])
+    short = {s: efficacy.study_label(s, year=False) for s in (he, wei)}
+    values["minors_differ"] = _listed([f"{questions[i]} ({short[he]} {scores.loc[i, he]}, {short[wei]} "
+                                       f"{scores.loc[i, wei]})" for i in scores.index[~alike]])
     values |= {
         "n_minors_items": len(appraisal.MINORS_ITEMS),
         "minors_best": 2 * len(appraisal.MINORS_ITEMS),
         "minors_loss_pct": f"{100 * appraisal.MINORS_LOSS:g}%",
         "minors_scale": _listed([f"{score} ({meaning})" for score, meaning in appraisal.MINORS_SCORES.items()],
                                 "or"),
-        "he2017_basis": appraisal.BASIS["he2017"],
+        f"{he}_basis": appraisal.basis(package)[he],
     }
-    for study, assessed in (("he2017", "endoscopy_n"), ("wei2003", "completed")):
+    for study, assessed in ((he, "endoscopy_n"), (wei, "completed")):
         enrolled, final = cohort.enrolled(package, study), cohort.fact(package, study, assessed)
         values |= {f"{study}_assessed": final, f"{study}_lost": enrolled - final,
                    f"{study}_lost_pct": f"{100 * (enrolled - final) / enrolled:.0f}%",
                    f"{study}_loss_score": int(minors.set_index(["study", "item"]).loc[(study, "loss"), "score"])}
-    values["wei2003_enrolled"] = cohort.enrolled(package, "wei2003")
-    values["endoscopy_week"] = cohort.fact(package, "he2017", "endoscopy_week")
+    values[f"{wei}_enrolled"] = cohort.enrolled(package, wei)
+    values["endoscopy_week"] = cohort.fact(package, he, "endoscopy_week")
     return values
 
 
@@ -197,19 +200,20 @@ def _minors_table(minors: pd.DataFrame, labels: dict[str, str]) -> str:
 
 def _certainty_values(package, graded: pd.DataFrame, indirect: pd.DataFrame) -> dict[str, Any]:
     """The assumptions of the imprecision judgement and what it found, for the prose."""
-    limits = appraisal.thresholds(package)
+    he, _ = results.source_pair(package)
+    limits = grade.thresholds(package)
     remission = limits["remission"]
-    placebo = package.context_outcomes.set_index("id").loc[appraisal.REMISSION_REFERENCE]
+    placebo = package.context_outcomes.set_index("id").loc[grade.REMISSION_REFERENCE]
     first = graded.iloc[0]
     serious = graded["imprecision"].str.startswith("serious")
     crossing = [lo < t < hi for lo, hi, t in graded[["low", "high", "threshold"]].to_numpy()]
     short = [n < math.ceil(o) for n, o in graded[["patients", "ois"]].to_numpy()]
     return {
-        "ois_alpha": f"{appraisal.OIS_ALPHA:g}",
-        "ois_power": f"{appraisal.OIS_POWER:g}",
-        "benefit_difference": f"{100 * appraisal.BENEFIT_DIFFERENCE:g}",
-        "harm_difference": f"{100 * appraisal.HARM_DIFFERENCE:g}",
-        "change_difference": f"{abs(appraisal.CHANGE_DIFFERENCE):g}",
+        "ois_alpha": f"{grade.OIS_ALPHA:g}",
+        "ois_power": f"{grade.OIS_POWER:g}",
+        "benefit_difference": f"{100 * grade.BENEFIT_DIFFERENCE:g}",
+        "harm_difference": f"{100 * grade.HARM_DIFFERENCE:g}",
+        "change_difference": f"{abs(grade.CHANGE_DIFFERENCE):g}",
         "remission_reference": f"{round(100 * remission.reference, 1):g}%",
         "remission_reference_k": int(placebo["count"]),
         "remission_reference_n": int(placebo["denominator"]),
@@ -224,8 +228,8 @@ def _certainty_values(package, graded: pd.DataFrame, indirect: pd.DataFrame) -> 
         "n_indirect": int(graded["indirectness"].str.startswith("serious").sum()),
         "indirect_studies": _listed(sorted({efficacy.study_label(s) for s in
                                             indirect.loc[indirect["rating"].eq("serious"), "study"]})),
-        "he_primary_week": cohort.fact(package, "he2017", "primary_endpoint_week"),
-        "he_optimal_week": cohort.fact(package, "he2017", "suggested_optimal_induction_week"),
+        "he_primary_week": cohort.fact(package, he, "primary_endpoint_week"),
+        "he_optimal_week": cohort.fact(package, he, "suggested_optimal_induction_week"),
         "cdai_threshold": efficacy.CDAI_REMISSION_THRESHOLD,
     }
 
@@ -248,7 +252,7 @@ def _certainty_table(graded: pd.DataFrame, labels: dict[str, str], p: Parameters
 
 
 def _imprecision_table(package, graded: pd.DataFrame, labels: dict[str, str]) -> str:
-    limits = appraisal.thresholds(package)
+    limits = grade.thresholds(package)
     rows = []
     for _, g in graded.iterrows():
         limit = limits[g["key"]]
@@ -266,28 +270,30 @@ def _imprecision_table(package, graded: pd.DataFrame, labels: dict[str, str]) ->
                      "optimal information size": f"{math.ceil(g['ois'])} ({g['patients']} in the study)",
                      "imprecision": f"{level}: {why}"})
     return frame_table(
-        pd.DataFrame(rows), caption("tbl-appraisal-imprecision", ois_alpha=f"{appraisal.OIS_ALPHA:g}",
-                                    ois_power=f"{appraisal.OIS_POWER:g}",
+        pd.DataFrame(rows), caption("tbl-appraisal-imprecision", ois_alpha=f"{grade.OIS_ALPHA:g}",
+                                    ois_power=f"{grade.OIS_POWER:g}",
                                     typical_r=f"{efficacy.TYPICAL_CORRELATION:g}"),
         "tbl-appraisal-imprecision", widths=[16, 20, 20, 9, 11, 24])
 
 
 def _registration_values(package, reg: pd.DataFrame) -> dict[str, Any]:
+    he, wei = results.source_pair(package)
     registry = reg.set_index("study")
     return {
-        "he2017_record": registry.loc["he2017", "record"],
-        "he2017_received": registry.loc["he2017", "first_received"],
-        "he2017_period": registry.loc["he2017", "study_period"],
-        "registration_verdict": registry.loc["he2017", "verdict"],
-        "wei2003_registration": registry.loc["wei2003", "verdict"],
-        "wei2003_published": int(package.studies.set_index("study_id").loc["wei2003", "year"]),
+        f"{he}_record": registry.loc[he, "record"],
+        f"{he}_received": registry.loc[he, "first_received"],
+        f"{he}_period": registry.loc[he, "study_period"],
+        "registration_verdict": registry.loc[he, "verdict"],
+        f"{wei}_registration": registry.loc[wei, "verdict"],
+        f"{wei}_published": int(package.studies.set_index("study_id").loc[wei, "year"]),
         "icmje_date": appraisal.icmje_text(),
     }
 
 
 def _multiplicity_values(package, families: pd.DataFrame) -> dict[str, Any]:
-    alpha = cohort.fact(package, "wei2003", "significance_level")
-    pairs = cohort.fact(package, "wei2003", "completed")
+    _, wei = results.source_pair(package)
+    alpha = cohort.fact(package, wei, "significance_level")
+    pairs = cohort.fact(package, wei, "completed")
     declared = families[families["declared"]]
     total = len(families)
     return {
@@ -353,11 +359,11 @@ def bottom_line_values(graded: pd.DataFrame) -> dict[str, str]:
         values[f"bl_{slug}_estimate"] = row["estimate"]
         values[f"bl_{slug}_certainty"] = row["certainty"]
     for study, rows in graded.groupby("study", sort=False):
-        levels = sorted(set(rows["certainty"]), key=appraisal.GRADE_LEVELS.index, reverse=True)
+        levels = sorted(set(rows["certainty"]), key=grade.GRADE_LEVELS.index, reverse=True)
         values[f"bl_{study}_certainty"] = " to ".join(dict.fromkeys([levels[0], levels[-1]]))
         # the statement of the least certain outcome: the bottom line claims no more than its weakest part
         values[f"bl_{study}_words"] = INFORMATIVE[levels[0]]
-    values["bl_least_certainty"] = max(graded["certainty"], key=appraisal.GRADE_LEVELS.index)
+    values["bl_least_certainty"] = max(graded["certainty"], key=grade.GRADE_LEVELS.index)
     values["bl_least_words"] = INFORMATIVE[values["bl_least_certainty"]]
     return values
 

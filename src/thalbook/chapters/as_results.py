@@ -107,7 +107,7 @@ def build(package, params: Mapping[str, Any]) -> View:
 'agresti-coull']
     """
     p = _checked(params)
-    study = cohort.source_study(package, "as")
+    study = cohort.source_study(package, efficacy.ASAS)
     audit_table = audit.run_audit(package, ROUNDING)
     outcomes = efficacy.as_outcomes_table(package, p.confidence_level, ROUNDING, audit_table)
     asas = efficacy.asas_by_analysis_set(package, p.ci_method, p.confidence_level)

@@ -14,16 +14,27 @@ from typing import Any
 from thalbook import __version__
 from thalbook.chapters.tables import caption, escape, list_table
 from thalbook.chapters.view import View, check_names
-from thalbook.core import audit, citation, findings, paths
+from thalbook.core import audit, citation, cohort, findings, paths
 from thalbook.core.errors import InputError
 
 #: The parameters the chapter declares (none).
 PARAMETERS: tuple[str, ...] = ()
-#: The source studies' keys in ``references.bib``: the chapter's prose cites the same two.
-SOURCE_KEYS = ("he2017", "wei2003")
 #: The audit chapter (in the project's ``chapters/``), whose findings are cited by the identifier that is
 #: their address on its page.
 AUDIT_CHAPTER = "audit.ipynb"
+
+
+def source_keys(package) -> list[str]:
+    """The source studies' keys in ``references.bib``, in the package's order: the chapter's prose cites them.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> source_keys(data.load())
+    ['he2017', 'wei2003']
+    """
+    studies = package.studies.set_index("study_id")
+    return [str(studies.loc[s, "citation_key"]) for s in cohort.source_studies(package)]
 
 
 def build(package, params: dict[str, Any], cff_path=None, bib_path=None) -> View:
@@ -61,7 +72,7 @@ def build(package, params: dict[str, Any], cff_path=None, bib_path=None) -> View
         If ``params`` does not hold exactly :data:`PARAMETERS`.
     InputError
         If ``CITATION.cff`` does not validate, or ``references.bib`` lacks an
-        entry of :data:`SOURCE_KEYS`.
+        entry of :func:`source_keys`.
 
     Examples
     --------
@@ -98,7 +109,7 @@ def build(package, params: dict[str, Any], cff_path=None, bib_path=None) -> View
         "tbl-citing-references": list_table([[escape(r["work"]), escape(r["identifiers"])] for r in references],
                                             ["work", "identifiers"], caption("tbl-citing-references"),
                                             "tbl-citing-references", widths=[64, 36]),
-        "bibtex-sources": "\n\n".join(bibtex_block(citation.bib_entry(key, bib_path)) for key in SOURCE_KEYS),
+        "bibtex-sources": "\n\n".join(bibtex_block(citation.bib_entry(key, bib_path)) for key in source_keys(package)),
     }
     return View(dict(params), values, tables)
 

@@ -84,7 +84,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     """
     check_names("crohns_results", params, PARAMETERS)
     p = check_values(params)
-    study = cohort.source_study(package, "crohns")
+    study = cohort.source_study(package, efficacy.REMISSION)
     interval_text = results.interval_text(p.ci_method, p.confidence_level)
     inference = counts.count_inference(package, study, OUTCOMES)
     remission = efficacy.remission_table(package, p.analysis_set, p.ci_method, p.confidence_level)

@@ -39,6 +39,8 @@ from thalbook.core.errors import InputError
 PARAMETERS: tuple[str, ...] = ()
 DESCRIPTOR = "datapackage.json"
 DISEASES = {"crohns": "Crohn's disease", "as": "ankylosing spondylitis"}
+#: What each row of a file is shown with, where it is not a quote: its own words, not the paper's.
+SHOWN_WITH = {"measures": "its definition", "appraisal": "its reason"}
 
 
 def build(package, params: dict[str, Any]) -> View:
@@ -72,7 +74,7 @@ def build(package, params: dict[str, Any]) -> View:
     >>> from thalbook.core import data
     >>> view = build(data.load(), {})
     >>> view.value("n_files"), view.value("n_sources")
-    (10, 2)
+    (11, 2)
     >>> [name for name in view.tables][:4]
     ['tbl-data-summary', 'data-downloads', 'results-downloads', 'tbl-data-studies']
     """
@@ -92,7 +94,7 @@ def build(package, params: dict[str, Any]) -> View:
               "data-downloads": download_list(package.data_dir), "results-downloads": results_list()}
     for name, table in raw.items():
         path = listed.loc[name, "path"]
-        each = "its definition" if name == "measures" else "its quote"
+        each = SHOWN_WITH.get(name, "its quote")
         tables[table_name(name)] = fold(f"All {len(table)} rows of {escape(path)}, each with {each}",
                                         file_table(name, table, listed.loc[name, "description"], path))
     return View(dict(params), values, tables)
@@ -107,8 +109,8 @@ def summary_table(raw: dict[str, pd.DataFrame], package) -> str:
     >>> from thalbook.core import data
     >>> package = data.load()
     >>> table = summary_table(raw_tables(package.data_dir), package)
-    >>> sum(line.startswith("* - ") for line in table.splitlines()) - 1  # a row for each of the 10 files, and all
-    11
+    >>> sum(line.startswith("* - ") for line in table.splitlines()) - 1  # a row for each of the 11 files, and all
+    12
     """
     labels = study_labels(package)
     sources = package.studies.loc[package.studies["role"].eq("source"), "study_id"].tolist()
@@ -207,6 +209,9 @@ def reported(name: str, row: pd.Series) -> str:
     ...                  "mean": "34.2", "sd": "28", "n": "8", "p_value": "0.0156", "unit": "mm/h"})
     >>> reported("continuous_outcomes", row)
     'esr week 24: 34.2 ± 28 mm/h, n = 8, p = 0.0156 (week 24 vs baseline)'
+    >>> reported("appraisal", pd.Series({"instrument": "indirectness", "item": "setting",
+    ...                                  "judgement": "not serious", "short": "one centre"}))
+    'indirectness setting: not serious (one centre)'
     """
     if name == "studies":
         return _join(f"{row['role']} study, {row['condition']}", f"{row['journal']} {row['year']}",
@@ -250,6 +255,9 @@ def reported(name: str, row: pd.Series) -> str:
     if name == "measures":
         scale = f"{row['scale_min']} to {row['scale_max'] or 'no upper bound'}"
         return f"{row['label']} ({row['unit']}, {row['value_type']}, scale {scale})"
+    if name == "appraisal":
+        short = f" ({row['short']})" if row["short"] else ""
+        return f"{row['instrument']} {row['item']}: {row['judgement']}{short}"
     raise InputError(f"reported: unknown data file {name!r}")
 
 
@@ -258,13 +266,26 @@ def file_rows(name: str, table: pd.DataFrame) -> pd.DataFrame:
 
     ``quote`` is MyST: the verbatim quote (escaped) and, in italics, the
     extractor's note when there is one. ``measures.csv`` has no provenance
-    columns: its description and source take their place.
+    columns: its description and source take their place. Nor has
+    ``appraisal.csv``: the row a judgement rests on (or "no row") and the
+    book's reason take them.
+
+    Examples
+    --------
+    >>> row = {"id": "he2017-minors-size", "instrument": "minors", "item": "size", "judgement": "0", "short": "",
+    ...        "reason": "no sample-size calculation", "support_file": "", "support_id": "", "note": ""}
+    >>> file_rows("appraisal", pd.DataFrame([row])).iloc[0][["where", "quote"]].tolist()
+    ['no row', 'no sample-size calculation']
     """
     key = "study_id" if name == "studies" else ("measure" if name == "measures" else "id")
     out = []
     for _, row in table.iterrows():
         if name == "measures":
             where, quote = escape(row["definition_source"]), escape(row["description"])
+        elif name == "appraisal":
+            # empty support: the paper does not report what is judged, or the judgement is the book's reading
+            where = escape(_join(row["support_file"], row["support_id"], sep=" ")) or "no row"
+            quote = escape(row["reason"]) + (f" *Note: {escape(row['note'])}*" if row["note"] else "")
         else:
             where = escape(row["location"])
             quote = "\u201c" + escape(row["quote"]) + "\u201d"
@@ -281,6 +302,8 @@ def file_table(name: str, table: pd.DataFrame, description: str, path: str) -> s
     header = ["id", "reports", "where", "quote (and extractor's note)"]
     if name == "measures":
         header = ["measure", "metadata", "definition from", "definition"]
+    if name == "appraisal":
+        header = ["id", "judgement", "rests on", "reason (and appraiser's note)"]
     text = caption("tbl-data-<file>", path=escape(path), description=escape(description.rstrip(".")), rows=len(rows))
     return list_table(rows.itertuples(index=False), header, text, table_name(name), widths=[22, 26, 12, 40])
 

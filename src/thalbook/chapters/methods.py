@@ -26,7 +26,7 @@ from thalbook.chapters import figures
 from thalbook.chapters.data_provenance import raw_tables
 from thalbook.chapters.tables import caption, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, stats, summary_checks, toc
+from thalbook.core import audit, cohort, efficacy, stats, summary_checks, toc
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values
 
 #: Every kind of check the audit runs, in the order the methods chapter describes them.
@@ -119,13 +119,15 @@ def build(package, params: dict[str, Any]) -> View:
     # Intervals: week-8 remission in Crohn's disease (a count inferred from the percentage), ASAS20 as
     # reported, and neuropathy (no events) among all enrolled AS patients.
     outcomes = package.binary_outcomes
+    he = cohort.source_study(package, efficacy.REMISSION)
+    wei = cohort.source_study(package, efficacy.ASAS)
     remission = outcomes.query(
-        "study_id == 'he2017' and outcome == 'clinical_remission' and timepoint_week == 8").iloc[0]
+        "study_id == @he and outcome == @efficacy.REMISSION and timepoint_week == 8").iloc[0]
     (w8_k, w8_n), = stats.percent_to_counts(remission["percent"], int(remission["percent_decimals"]),
                                             n=int(remission["denominator"]))
-    asas = outcomes.query("id == 'wei2003-asas20-results'").iloc[0]
-    neuro = package.adverse_events.query("id == 'wei2003-neuropathy-results'").iloc[0]
-    as_enrolled = cohort.enrolled(package, "wei2003")
+    asas = outcomes.query("study_id == @wei and outcome == @efficacy.ASAS and location == 'results'").iloc[0]
+    neuro = package.adverse_events.query("study_id == @wei and event == 'neuropathy' and location == 'results'").iloc[0]
+    as_enrolled = cohort.enrolled(package, wei)
     asas_k, asas_n = int(asas["count"]), int(asas["denominator"])
     cases = [
         (f"Crohn's disease, remission at week 8: {w8_k}/{w8_n}", w8_k, w8_n),
@@ -135,13 +137,12 @@ def build(package, params: dict[str, Any]) -> View:
     comparison = interval_comparison(cases, p.confidence_level)
     widths = comparison.groupby("method")["width"].mean()
     zero = comparison[comparison["k"].eq(0)].set_index("method")["high"]
-    wei = cohort.facts(package, "wei2003")
-    completed = int(wei["completed"])
+    completed = int(cohort.facts(package, wei)["completed"])
     values.update(
         w8_percent=remission["percent"], w8_k=w8_k, w8_n=w8_n,
         widest_method=widths.idxmax(), narrowest_method=widths.idxmin(),
         zero_high_min=100 * zero.min(), zero_high_max=100 * zero.max(), zero_n=as_enrolled,
-        smallest_n=completed, largest_n=cohort.enrolled(package, "he2017"),
+        smallest_n=completed, largest_n=cohort.enrolled(package, he),
     )
     tables["tbl-methods-intervals"] = frame_table(
         interval_rows(comparison, p.ci_method),

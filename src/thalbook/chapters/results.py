@@ -11,8 +11,24 @@ from collections.abc import Iterable
 import pandas as pd
 
 from thalbook.chapters import tables
+from thalbook.core import cohort, efficacy
 from thalbook.core.efficacy import CORRELATIONS, OUTCOME_LABELS, TYPICAL_CORRELATION
 from thalbook.core.vocabulary import ANALYSIS_SETS, SET_NAMES, CiMethod
+
+
+def source_pair(package) -> tuple[str, str]:
+    """The Crohn's disease and the AS source study, for the chapters that set them side by side.
+
+    They are the source studies that report clinical remission and the ASAS
+    response (:func:`thalbook.core.cohort.source_study`).
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> source_pair(data.load())
+    ('he2017', 'wei2003')
+    """
+    return cohort.source_study(package, efficacy.REMISSION), cohort.source_study(package, efficacy.ASAS)
 
 
 def interval_text(ci_method: CiMethod, confidence_level: float) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from thalbook.chapters import data_provenance, figures, tables
+from thalbook.chapters import data_provenance, figures, results, tables
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import cohort, safety, stats
 from thalbook.core.parameters import Parameters
@@ -38,7 +38,6 @@ from thalbook.core.statement_checks import statement_rows
 
 #: The parameters the chapter declares, as its notebook's parameters cell does.
 PARAMETERS = ("confidence_level", "ci_method")
-_HE, _WEI = "he2017", "wei2003"
 #: The AS paper's common side effects, which it counts among completers: glue name -> event as worded.
 COMMON_EVENTS = {"dry_mouth": "dry mouth", "constipation": "constipation", "dizziness": "dizziness",
                  "drowsy": "daytime drowsiness"}
@@ -107,7 +106,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     interval = f"{level_text} {p.ci_method.label}"
     labels = data_provenance.study_labels(package, with_disease=True)
     view = View({name: params[name] for name in PARAMETERS}, {"level": level_text, "ci_method_name": p.ci_method.label})
-    _events(view, events, labels, p.confidence_level, interval)
+    _events(view, events, labels, p.confidence_level, interval, results.source_pair(package))
     _withdrawals(view, package, p, labels, level_text, interval)
     _as_withdrawals(view, package, events)
     _neuropathy_and_somnolence(view, package, p, events)
@@ -115,15 +114,16 @@ def build(package, params: Mapping[str, Any]) -> View:
 
 
 def _events(view: View, events: pd.DataFrame, labels: dict[str, str], confidence_level: float,
-            interval: str) -> None:
+            interval: str, studies: tuple[str, str]) -> None:
     """Adverse events in both studies: the two tables, the dot plot and the numbers the prose quotes."""
-    he_any = safety.event_row(events, _HE, "any adverse event")
-    he_stop = safety.event_row(events, _HE, "adverse event necessitating therapy discontinuation")
-    common = {name: safety.event_row(events, _WEI, event, "results") for name, event in COMMON_EVENTS.items()}
+    he, wei = studies
+    he_any = safety.event_row(events, he, "any adverse event")
+    he_stop = safety.event_row(events, he, "adverse event necessitating therapy discontinuation")
+    common = {name: safety.event_row(events, wei, event, "results") for name, event in COMMON_EVENTS.items()}
     dry = common["dry_mouth"]
     view.values.update({
         "n_event_rows": len(events),
-        "he_event_rows": int(events["study"].eq(_HE).sum()),
+        "he_event_rows": int(events["study"].eq(he).sum()),
         "he_ae_k": int(he_any["k"]),
         "he_ae_n": int(he_any["n"]),
         "he_ae_pct": _percent(he_any["k"] / he_any["n"]),
@@ -150,9 +150,10 @@ def _events(view: View, events: pd.DataFrame, labels: dict[str, str], confidence
 def _withdrawals(view: View, package, p: Parameters, labels: dict[str, str], level_text: str,
                  interval: str) -> None:
     """Withdrawals for adverse events beside the dose: the table and each source study's numbers."""
+    he, wei = results.source_pair(package)
     source = safety.ae_withdrawals(package, p.ci_method, p.confidence_level)
     context = safety.context_ae_withdrawals(package, p.ci_method, p.confidence_level)
-    for study, key in ((_HE, "he"), (_WEI, "wei")):
+    for study, key in ((he, "he"), (wei, "wei")):
         row = source.set_index("study").loc[study]
         view.values.update({
             f"{key}_wd_k": int(row["k"]),
@@ -187,8 +188,9 @@ _DISAGREEMENTS = ("withdrawal-reasons", "severe-adverse-events")
 
 def _audit_on_places(package) -> str:
     """What the consistency audit says of the two disagreements the prose describes, from its own verdicts."""
+    _, wei = results.source_pair(package)
     verdicts = {r["subject"]: r["status"] for r in statement_rows(package, "half-up")
-                if r["study"] == _WEI and r["about"] == "statement"}
+                if r["study"] == wei and r["about"] == "statement"}
     judged = [topic for topic in _DISAGREEMENTS if verdicts.get(topic) == "inconsistent"]
     if len(judged) == len(_DISAGREEMENTS):
         return "The consistency audit judges both disagreements, each a finding of its own."
@@ -199,14 +201,15 @@ def _audit_on_places(package) -> str:
 
 def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
     """Who left the AS study, when and why: the flow diagram, its two tables and the story the prose tells."""
-    steps = safety.as_accounting(package, _WEI)
-    facts = cohort.facts(package, _WEI)
-    enrolled, completed = cohort.enrolled(package, _WEI), int(facts["completed"])
+    _, wei = results.source_pair(package)
+    steps = safety.as_accounting(package, wei)
+    facts = cohort.facts(package, wei)
+    enrolled, completed = cohort.enrolled(package, wei), int(facts["completed"])
     first, second, third = (steps.iloc[i] for i in range(3))
     withdrawals = package.withdrawals
-    rash = withdrawals[withdrawals["study_id"].eq(_WEI) & withdrawals["location"].eq("abstract: results")
+    rash = withdrawals[withdrawals["study_id"].eq(wei) & withdrawals["location"].eq("abstract: results")
                        & withdrawals["reason"].eq("rash")]
-    severe = safety.severe_events(events, _WEI)
+    severe = safety.severe_events(events, wei)
     view.values.update({
         "as_enrolled": enrolled,
         "as_completed": completed,
@@ -225,7 +228,7 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
         "n_severe_rows": len(severe),
         "n_severe_patients": int(severe["k"].sum()),
         "audit_on_places": _audit_on_places(package),
-        "fig_safety_as_flow": _closed(figures.flow_figure(steps, enrolled, completed, safety.dose_text(package, _WEI),
+        "fig_safety_as_flow": _closed(figures.flow_figure(steps, enrolled, completed, safety.dose_text(package, wei),
                                                           f"week {facts['duration_weeks']}")),
     })
     steps_shown = pd.DataFrame({
@@ -235,19 +238,20 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
     view.tables["tbl-safety-as-steps"] = tables.frame_table(
         steps_shown, tables.caption("tbl-safety-as-steps"), "tbl-safety-as-steps", widths=[7, 22, 8, 31, 17, 15])
     view.tables["tbl-safety-as-places"] = tables.frame_table(
-        safety.accounting_by_place(package, _WEI).astype(str), tables.caption("tbl-safety-as-places"),
+        safety.accounting_by_place(package, wei).astype(str), tables.caption("tbl-safety-as-places"),
         "tbl-safety-as-places")
 
 
 def _neuropathy_and_somnolence(view: View, package, p: Parameters, events: pd.DataFrame) -> None:
     """The numbers of the section on neuropathy and somnolence."""
-    neuro = safety.event_row(events, _WEI, "neuropathy")
-    numb = safety.event_row(events, _WEI, "numbness of the hands")
-    drowsy = safety.event_row(events, _WEI, "severe drowsiness under the twice-daily regimen")
-    facts = cohort.facts(package, _WEI)
+    _, wei = results.source_pair(package)
+    neuro = safety.event_row(events, wei, "neuropathy")
+    numb = safety.event_row(events, wei, "numbness of the hands")
+    drowsy = safety.event_row(events, wei, "severe drowsiness under the twice-daily regimen")
+    facts = cohort.facts(package, wei)
     # the patients exposed for the whole study: those still in it at its final visit
-    account = cohort.study_accounts(package)[_WEI]
-    whole, _ = cohort.patients_in_study(package, _WEI, account.final_week)
+    account = cohort.study_accounts(package)[wei]
+    whole, _ = cohort.patients_in_study(package, wei, account.final_week)
     left = sorted({w for _, w in account.withdrawals if w is not None})
     left_text = " or ".join(filter(None, [", ".join(map(cohort.week_text, left[:-1])),
                                           cohort.week_text(left[-1]) if left else "an unstated week"]))

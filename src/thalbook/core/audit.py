@@ -623,7 +623,7 @@ def _withdrawal_rows(package, studies: dict[str, StudyAccount], rounding: Roundi
                 "withdrawals-total",
                 "consistent" if ok else "inconsistent",
                 f"{study.enrolled} enrolled - {gone} withdrawn = {study.enrolled - gone}, "
-                f"{'as' if ok else 'but'} {completed} are stated to have completed",
+                f"{'and' if ok else 'but'} {completed} are stated to have completed",
             )
 
 

@@ -5,7 +5,8 @@ still in it at a visit asks here, so that the chapters, the efficacy tables
 and the consistency audit read the papers the same way. One function per
 question:
 
-* :func:`source_study`: which study of a condition the book re-analyses;
+* :func:`source_studies` and :func:`source_study`: which studies the book
+  re-analyses, and which of them reports an outcome;
 * :func:`facts` and :func:`fact`: what a paper states of its study, as text
   or as a number; :func:`enrolled` and :func:`subgroup_sizes`: how many
   patients, in all and in each subgroup;
@@ -21,7 +22,7 @@ Examples
 --------
 >>> from thalbook.core import data
 >>> pkg = data.load()
->>> source_study(pkg, "crohns"), enrolled(pkg, "he2017")
+>>> source_study(pkg, "clinical_remission"), enrolled(pkg, "he2017")
 ('he2017', 47)
 >>> study_accounts(pkg)["wei2003"].in_study(8)
 (8, 10)
@@ -52,20 +53,74 @@ from thalbook.core.errors import InputError
 # which study, and what its paper states of it
 
 
-def source_study(package, condition: str) -> str:
-    """The study id of the source study of a condition (``crohns`` or ``as``).
+def source_studies(package, condition: str | None = None, reports: str | tuple[str, ...] = ()) -> list[str]:
+    """The ids of the studies the book re-analyses (``role`` = ``source``), in the package's order.
+
+    Parameters
+    ----------
+    package : thalbook.core.data.DataPackage
+    condition : str, optional
+        Only the studies of this condition (``studies.csv``).
+    reports : str or tuple of str, optional
+        Only the studies whose results report one of these outcomes
+        (``binary_outcomes.csv``) or measures (``continuous_outcomes.csv``).
 
     Examples
     --------
     >>> from thalbook.core import data
-    >>> source_study(data.load(), "as")
-    'wei2003'
+    >>> source_studies(data.load()), source_studies(data.load(), "as"), source_studies(data.load(), reports="asas20")
+    (['he2017', 'wei2003'], ['wei2003'], ['wei2003'])
     """
     studies = package.studies
-    found = studies[studies["role"].eq("source") & studies["condition"].eq(condition)]["study_id"]
+    chosen = studies["role"].eq("source")
+    if condition is not None:
+        chosen &= studies["condition"].eq(condition)
+    if reports:
+        names = {reports} if isinstance(reports, str) else set(reports)
+        chosen &= studies["study_id"].isin(
+            {*package.binary_outcomes.loc[package.binary_outcomes["outcome"].isin(names), "study_id"],
+             *package.continuous_outcomes.loc[package.continuous_outcomes["measure"].isin(names), "study_id"]})
+    return [str(s) for s in studies.loc[chosen, "study_id"]]
+
+
+def source_study(package, reports: str | tuple[str, ...], study: str | None = None) -> str:
+    """The source study whose results report an outcome or measure: ``study`` if given, else the only one.
+
+    A package may hold several source studies that report the same outcome
+    (a second record of a study, or a new study); an analysis of one of them
+    then names it with ``study``.
+
+    Parameters
+    ----------
+    package : thalbook.core.data.DataPackage
+    reports : str or tuple of str
+        As for :func:`source_studies`.
+    study : str, optional
+        The study asked for; checked to be a source study reporting them.
+
+    Raises
+    ------
+    InputError
+        If no source study reports them, ``study`` does not, or several do
+        and ``study`` is not given (the message names them).
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> source_study(data.load(), "clinical_remission"), source_study(data.load(), ("basdai", "esr"))
+    ('he2017', 'wei2003')
+    """
+    found = source_studies(package, reports=reports)
+    wanted = reports if isinstance(reports, str) else " or ".join(sorted(reports))
+    if study is not None:
+        if study not in found:
+            raise InputError(f"studies.csv: {study!r} is not a source study reporting {wanted} "
+                             f"(those that do: {', '.join(found) or 'none'})")
+        return study
     if len(found) != 1:
-        raise InputError(f"studies.csv: expected one source study for condition {condition!r}, found {len(found)}")
-    return str(found.iloc[0])
+        raise InputError(f"studies.csv: expected one source study reporting {wanted}, found "
+                         f"{len(found)} ({', '.join(found) or 'none'}); name one with study=")
+    return found[0]
 
 
 def facts(package, study_id: str) -> dict[str, str]:

@@ -99,6 +99,7 @@ class DataPackage:
     context_outcomes: pd.DataFrame
     cited_results: pd.DataFrame
     statements: pd.DataFrame
+    appraisal: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every file's table by resource name, in the package's order.

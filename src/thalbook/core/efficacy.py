@@ -20,6 +20,10 @@ Analysis sets (the ``analysis_set`` parameter) for a binary outcome:
     how many that was, the table keeps the count it can justify and gives the
     bound the stated withdrawals allow, labelled as such.
 
+Each table is of the source study that reports its outcome
+(:func:`thalbook.core.cohort.source_study`); where several source studies
+report it, the ``study`` parameter names the one to analyse.
+
 Examples
 --------
 >>> from thalbook.core import data
@@ -39,8 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from thalbook.core import audit, stats
-from thalbook.core.cohort import fact, patients_in_study, source_study, subgroup_sizes
+from thalbook.core import audit, cohort, stats
+from thalbook.core.cohort import fact, patients_in_study, source_studies, source_study, subgroup_sizes
 from thalbook.core.counts import count_inference
 from thalbook.core.data import printed
 from thalbook.core.errors import InputError
@@ -66,11 +70,16 @@ SUBTYPE_LABELS = {
     "peripheral": "AS with peripheral arthritis",
     "psoriatic": "AS with psoriasis",
 }
-#: Context outcomes that are efficacy outcomes comparable in kind with the source study's.
+#: The response outcomes the chapters lead with: clinical remission (Crohn's disease) and the ASAS20 response.
+REMISSION, ASAS = "clinical_remission", "asas20"
+#: Context outcomes that are efficacy outcomes comparable in kind with a source study's response outcome.
 CONTEXT_OUTCOMES = {
-    "crohns": ("clinical_remission",),
-    "as": ("improvement_gt20_4_of_7", "basdai_and_pain_improvement_gt50"),
+    REMISSION: ("clinical_remission",),
+    ASAS: ("improvement_gt20_4_of_7", "basdai_and_pain_improvement_gt50"),
 }
+#: The study facts naming the weeks at which clinical remission is a headline outcome, and whose choice each is.
+REMISSION_WEEKS = {"primary_endpoint_week": "the paper: its primary outcome",
+                   "suggested_optimal_induction_week": "the book: the week the authors' conclusion calls optimal"}
 #: Correlations between baseline and follow-up values assumed for the paired-t bounds.
 CORRELATIONS = stats.DEFAULT_CORRELATIONS
 #: A correlation between a patient's baseline and follow-up values that repeated measures of the same
@@ -101,19 +110,48 @@ def _analysis_set(value: str) -> AnalysisSet:
         raise ValueError(f"analysis_set must be one of {', '.join(ANALYSIS_SETS)}, got {value!r}") from None
 
 
-def study_label(study_id: str) -> str:
-    """``lazzerini2013`` -> ``Lazzerini et al. 2013`` (labels for figures; all studies have co-authors).
+def study_label(study_id: str, year: bool = True) -> str:
+    """``lazzerini2013`` -> ``Lazzerini et al. 2013``, or without the year (labels; all studies have co-authors).
 
     Examples
     --------
-    >>> study_label("he2017")
-    'He et al. 2017'
+    >>> study_label("he2017"), study_label("he2017", year=False)
+    ('He et al. 2017', 'He et al.')
     """
     match = re.fullmatch(r"([a-z]+)(\d{4})[a-z]?", study_id)
     if not match:
         raise ValueError(f"study_label: {study_id!r} is not a study id like he2017")
-    return f"{match.group(1).capitalize()} et al. {match.group(2)}"
+    return f"{match.group(1).capitalize()} et al." + (f" {match.group(2)}" if year else "")
 
+
+
+def remission_weeks(package, study: str) -> dict[int, str]:
+    """The weeks at which a study's clinical remission is a headline outcome, with whose choice each is.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> remission_weeks(data.load(), "he2017")
+    {8: 'the paper: its primary outcome', 12: "the book: the week the authors' conclusion calls optimal"}
+    """
+    stated = cohort.facts(package, study)
+    return {int(float(stated[name])): chosen for name, chosen in REMISSION_WEEKS.items() if name in stated}
+
+
+def response_week(package, study: str, outcome: str = ASAS) -> int:
+    """The week at which a study reports a response outcome: the latest of its rows (``binary_outcomes.csv``).
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> response_week(data.load(), "wei2003")
+    24
+    """
+    rows = package.binary_outcomes
+    weeks = rows.loc[rows["study_id"].eq(study) & rows["outcome"].eq(outcome), "timepoint_week"].dropna()
+    if weeks.empty:
+        raise InputError(f"binary_outcomes.csv: {study}: no {outcome} row states its week")
+    return int(weeks.max())
 
 
 def interval(k: int, n: int, ci_method: CiMethod, confidence_level: float) -> tuple[float, float, float]:
@@ -139,6 +177,7 @@ def remission_table(
     ci_method: CiMethod = CiMethod.WILSON,
     confidence_level: float = 0.95,
     rounding: Rounding = Rounding.HALF_UP,
+    study: str | None = None,
 ) -> pd.DataFrame:
     """Clinical remission at each reported week under one analysis set.
 
@@ -175,9 +214,9 @@ def remission_table(
     [[4, 7, 47, 42], [8, 11, 47, 42], [12, 22, 47, 42], [24, 25, 47, 42]]
     """
     analysis_set = _analysis_set(analysis_set)
-    study = source_study(package, "crohns")
+    study = source_study(package, REMISSION, study)
     enrolled = fact(package, study, "enrolled")
-    inferred = count_inference(package, study, ["clinical_remission"], rounding)
+    inferred = count_inference(package, study, [REMISSION], rounding)
     records = []
     for _, row in inferred.iterrows():
         k, stated = int(row["k"]), int(row["n"])
@@ -212,7 +251,7 @@ def remission_table(
 
 
 def remission_by_set(package, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95,
-                     rounding: Rounding = Rounding.HALF_UP) -> pd.DataFrame:
+                     rounding: Rounding = Rounding.HALF_UP, study: str | None = None) -> pd.DataFrame:
     """:func:`remission_table` under every analysis set, stacked (sets in :data:`ANALYSIS_SETS` order).
 
     Examples
@@ -221,7 +260,7 @@ def remission_by_set(package, ci_method: CiMethod = CiMethod.WILSON, confidence_
     >>> remission_by_set(data.load()).groupby("analysis_set", sort=False).size().to_dict()
     {'itt': 4, 'reported': 4, 'complete-case': 4}
     """
-    return pd.concat([remission_table(package, s, ci_method, confidence_level, rounding) for s in ANALYSIS_SETS],
+    return pd.concat([remission_table(package, s, ci_method, confidence_level, rounding, study) for s in ANALYSIS_SETS],
                      ignore_index=True)
 
 
@@ -231,6 +270,7 @@ def endoscopy_table(
     ci_method: CiMethod = CiMethod.WILSON,
     confidence_level: float = 0.95,
     rounding: Rounding = Rounding.HALF_UP,
+    study: str | None = None,
 ) -> pd.DataFrame:
     """Endoscopic outcomes at week 24 under one analysis set, with best and worst cases.
 
@@ -268,7 +308,7 @@ def endoscopy_table(
     [[13, 34, 28, 34], [14, 47, 29, 47], [9, 47, 24, 47]]
     """
     analysis_set = _analysis_set(analysis_set)
-    study = source_study(package, "crohns")
+    study = source_study(package, ENDOSCOPIC_OUTCOMES, study)
     missing = fact(package, study, "enrolled") - fact(package, study, "endoscopy_n")
     inferred = count_inference(package, study, ENDOSCOPIC_OUTCOMES, rounding)
     records = []
@@ -302,7 +342,7 @@ def endoscopy_table(
 
 
 def endoscopy_by_set(package, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95,
-                     rounding: Rounding = Rounding.HALF_UP) -> pd.DataFrame:
+                     rounding: Rounding = Rounding.HALF_UP, study: str | None = None) -> pd.DataFrame:
     """:func:`endoscopy_table` under every analysis set, stacked.
 
     Examples
@@ -312,7 +352,7 @@ def endoscopy_by_set(package, ci_method: CiMethod = CiMethod.WILSON, confidence_
     >>> t[t.outcome == "mucosal_healing"][["analysis_set", "k", "n"]].to_numpy().tolist()
     [['itt', 9, 47], ['reported', 9, 32], ['complete-case', 9, 32]]
     """
-    return pd.concat([endoscopy_table(package, s, ci_method, confidence_level, rounding) for s in ANALYSIS_SETS],
+    return pd.concat([endoscopy_table(package, s, ci_method, confidence_level, rounding, study) for s in ANALYSIS_SETS],
                      ignore_index=True)
 
 
@@ -334,6 +374,7 @@ def as_outcomes_table(
     audit_table: pd.DataFrame | None = None,
     correlations=CORRELATIONS,
     location: str = "results",
+    study: str | None = None,
 ) -> pd.DataFrame:
     """BASDAI, BASFI, BAS-G, ESR, CRP and IgA: reported means, change, p-values and paired-t bounds.
 
@@ -387,7 +428,7 @@ def as_outcomes_table(
     >>> t.loc[t.measure == "basfi", ["week", "n_min", "lattice"]].to_numpy().tolist()
     [[24, 8, 'n = 8, W = 0 (p = 0.0078125)']]
     """
-    study = source_study(package, "as")
+    study = source_study(package, AS_MEASURES, study)
     table = package.continuous_outcomes[package.continuous_outcomes["study_id"].eq(study)]
     measures = package.measures.drop_duplicates("measure").set_index("measure")
     if audit_table is None:
@@ -486,7 +527,7 @@ def as_outcomes_table(
 
 
 def asas_by_analysis_set(package, ci_method: CiMethod = CiMethod.WILSON,
-                         confidence_level: float = 0.95) -> pd.DataFrame:
+                         confidence_level: float = 0.95, study: str | None = None) -> pd.DataFrame:
     """ASAS20 and the paper's ASAS-40 under each analysis set, with intervals.
 
     ``reported`` is the paper's "among enrolled" denominator (10, although 13
@@ -508,7 +549,7 @@ def asas_by_analysis_set(package, ci_method: CiMethod = CiMethod.WILSON,
     >>> t[t.outcome == "asas20"][["analysis_set", "k", "n"]].to_numpy().tolist()
     [['itt', 8, 13], ['reported', 8, 10], ['complete-case', 8, 8]]
     """
-    study = source_study(package, "as")
+    study = source_study(package, ASAS, study)
     enrolled, completed = fact(package, study, "enrolled"), fact(package, study, "completed")
     table = package.binary_outcomes
     basis = {
@@ -548,7 +589,7 @@ def asas_by_analysis_set(package, ci_method: CiMethod = CiMethod.WILSON,
     return pd.DataFrame.from_records(records)
 
 
-def response_by_subtype(package) -> pd.DataFrame:
+def response_by_subtype(package, study: str | None = None) -> pd.DataFrame:
     """Response categories at week 24 by disease subtype, as the results section and abstract give them.
 
     The subtype sizes are those of the place that lists every subtype (the
@@ -569,7 +610,7 @@ def response_by_subtype(package) -> pd.DataFrame:
     >>> response_by_subtype(data.load())[["subtype", "n", "gt40", "from20to40", "other"]].to_numpy().tolist()
     [['juvenile', 3, 2, 0, 1], ['axial', 5, 0, 2, 3], ['peripheral', 4, 1, 2, 1], ['psoriatic', 1, 1, 0, 0]]
     """
-    study = source_study(package, "as")
+    study = source_study(package, ASAS, study)
     sizes = subgroup_sizes(package, study, "subtype_count", SUBTYPES)
     table = package.binary_outcomes
     ours = table[table["study_id"].eq(study) & table["count"].notna()]
@@ -604,12 +645,12 @@ def response_by_subtype(package) -> pd.DataFrame:
 # context studies
 
 
-def _context_rows(package, condition: str, ci_method: CiMethod, confidence_level: float,
+def _context_rows(package, condition: str, response: str, ci_method: CiMethod, confidence_level: float,
                   rounding: Rounding) -> list[dict]:
     studies = package.studies.set_index("study_id")
     table = package.context_outcomes
     table = table[table["study_id"].map(studies["condition"]).eq(condition)]
-    table = table[table["outcome"].isin(CONTEXT_OUTCOMES[condition])]
+    table = table[table["outcome"].isin(CONTEXT_OUTCOMES[response])]
     records = []
     for _, row in table.iterrows():
         population = row["population"] if isinstance(row["population"], str) else ""
@@ -725,6 +766,7 @@ def context_table(
     ci_method: CiMethod = CiMethod.WILSON,
     confidence_level: float = 0.95,
     rounding: Rounding = Rounding.HALF_UP,
+    study: str | None = None,
 ) -> pd.DataFrame:
     """The source study's main response beside the context studies' thalidomide results, unpooled.
 
@@ -745,6 +787,8 @@ def context_table(
         For the source study's rows.
     ci_method, confidence_level, rounding
         Interval method and confidence level; rounding for inferred counts.
+    study : str, optional
+        The source study, where the condition has more than one.
 
     Returns
     -------
@@ -767,10 +811,15 @@ def context_table(
      ['lazzerini2013', 'thalidomide', 13, 28],
      ['lazzerini2013', 'placebo', 3, 26], ['bramuzzo2016', 'pooled', 220, 427]]
     """
-    if condition not in CONTEXT_OUTCOMES:
-        raise ValueError(f"context_table: condition must be one of {', '.join(CONTEXT_OUTCOMES)}, got {condition!r}")
+    if condition not in set(package.studies["condition"]):
+        known = ", ".join(sorted(set(package.studies["condition"])))
+        raise ValueError(f"context_table: condition must be one of {known}, got {condition!r}")
     analysis_set = _analysis_set(analysis_set)
-    study = source_study(package, condition)
+    # the response the condition's source study reports decides the rows: remission, or the ASAS responses
+    ours = source_studies(package, condition) if study is None else [study]
+    reported = set(package.binary_outcomes.loc[package.binary_outcomes["study_id"].isin(ours), "outcome"])
+    response = next((o for o in CONTEXT_OUTCOMES if o in reported), REMISSION)
+    study = source_study(package, response, study)
     info = package.studies.set_index("study_id").loc[study]
     common = {
         "study_id": study,
@@ -783,9 +832,10 @@ def context_table(
         "arm": "thalidomide",
     }
     records = []
-    if condition == "crohns":
+    if response == REMISSION:
         dose = f"{fact(package, study, 'dose_mg_per_day_min')}-{fact(package, study, 'dose_mg_per_day_max')} mg/day"
-        remission = remission_table(package, analysis_set, ci_method, confidence_level, rounding).set_index("week")
+        remission = remission_table(package, analysis_set, ci_method, confidence_level, rounding, study)
+        remission = remission.set_index("week")
         for week in (8, 12):
             row = remission.loc[week]
             records.append(
@@ -799,7 +849,7 @@ def context_table(
                 )
             )
     else:
-        asas = asas_by_analysis_set(package, ci_method, confidence_level)
+        asas = asas_by_analysis_set(package, ci_method, confidence_level, study)
         dose = (
             f"{fact(package, study, 'dose_mg_per_day_start')} mg/day for "
             f"{fact(package, study, 'dose_start_weeks')} week, then "
@@ -819,7 +869,7 @@ def context_table(
                 )
             )
     context = sorted(
-        _context_rows(package, condition, ci_method, confidence_level, rounding),
+        _context_rows(package, condition, response, ci_method, confidence_level, rounding),
         key=lambda r: (r["year"], r["study_id"], {"thalidomide": 0, "placebo": 1, "pooled": 2}[r["kind"]], -r["n"]),
     )
     return pd.DataFrame.from_records(records + context)

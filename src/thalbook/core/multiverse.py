@@ -29,7 +29,7 @@ import itertools
 
 import pandas as pd
 
-from thalbook.core import efficacy, stats
+from thalbook.core import cohort, efficacy, stats
 from thalbook.core.errors import InputError
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS
 
@@ -37,28 +37,54 @@ from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS
 LEVELS = (0.8, 0.9, 0.95, 0.99)
 #: The choices, in the order the specification curve marks them.
 CHOICES = ("ci_method", "analysis_set", "confidence_level", "rounding")
-#: The headline outcomes of each study, as the multiverse labels them.
-OUTCOMES = {
-    "he2017": ("He et al.: clinical remission, week 8", "He et al.: clinical remission, week 12"),
-    "wei2003": ("Wei et al.: ASAS20 response, week 24",),
-}
 #: The proportions the conclusions are stated against, with their names.
 THRESHOLDS = {0.25: "one quarter", 0.5: "one half"}
+def _remission_weeks(package, study: str) -> list[int]:
+    return list(efficacy.remission_weeks(package, study))
+
+
+def outcomes(package) -> dict[str, tuple[str, ...]]:
+    """The headline outcomes of each source study, as the multiverse labels them.
+
+    Clinical remission at the weeks its paper names
+    (:data:`thalbook.core.efficacy.REMISSION_WEEKS`)
+    for a study reporting remission; the ASAS20 response at the last visit
+    for a study reporting it.
+
+    Examples
+    --------
+    >>> from thalbook.core import data
+    >>> outcomes(data.load())
+    {'he2017': ('He et al.: clinical remission, week 8', 'He et al.: clinical remission, week 12'), \
+'wei2003': ('Wei et al.: ASAS20 response, week 24',)}
+    """
+    found: dict[str, tuple[str, ...]] = {}
+    for study in cohort.source_studies(package, reports=efficacy.REMISSION):
+        name = efficacy.study_label(study, year=False)
+        found[study] = tuple(f"{name}: clinical remission, week {w}" for w in _remission_weeks(package, study))
+    for study in cohort.source_studies(package, reports=efficacy.ASAS):
+        name = efficacy.study_label(study, year=False)
+        found[study] = (f"{name}: ASAS20 response, week {efficacy.response_week(package, study)}",)
+    return found
 
 
 def _counts(package, analysis_set: str, rounding: str) -> dict[str, tuple[int, int] | str]:
     """Outcome -> (k, n) under one analysis set and rounding, or why it cannot be had."""
     found: dict[str, tuple[int, int] | str] = {}
-    try:
-        remission = efficacy.remission_table(package, analysis_set, rounding=rounding).set_index("week")
-        for week, outcome in zip((8, 12), OUTCOMES["he2017"], strict=True):
-            found[outcome] = tuple(int(remission.loc[week, c]) for c in "kn")
-    except InputError as error:  # a printed percentage no count reproduces under this rounding
-        for outcome in OUTCOMES["he2017"]:
-            found[outcome] = str(error)
-    asas = efficacy.asas_by_analysis_set(package)
-    r = asas[asas["outcome"].eq("asas20") & asas["analysis_set"].eq(analysis_set)].iloc[0]
-    found[OUTCOMES["wei2003"][0]] = (int(r["k"]), int(r["n"]))
+    labels = outcomes(package)
+    for study in cohort.source_studies(package, reports=efficacy.REMISSION):
+        try:
+            remission = efficacy.remission_table(package, analysis_set, rounding=rounding, study=study)
+            remission = remission.set_index("week")
+            for week, outcome in zip(_remission_weeks(package, study), labels[study], strict=True):
+                found[outcome] = tuple(int(remission.loc[week, c]) for c in "kn")
+        except InputError as error:  # a printed percentage no count reproduces under this rounding
+            for outcome in labels[study]:
+                found[outcome] = str(error)
+    for study in cohort.source_studies(package, reports=efficacy.ASAS):
+        asas = efficacy.asas_by_analysis_set(package, study=study)
+        r = asas[asas["outcome"].eq(efficacy.ASAS) & asas["analysis_set"].eq(analysis_set)].iloc[0]
+        found[labels[study][0]] = (int(r["k"]), int(r["n"]))
     return found
 
 

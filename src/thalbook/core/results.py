@@ -33,13 +33,12 @@ import pandas as pd
 import yaml
 
 from thalbook import __version__
-from thalbook.core import appraisal, audit, cohort, counts, efficacy, findings, multiverse, verdicts
+from thalbook.core import appraisal, audit, cohort, counts, efficacy, findings, grade, multiverse, verdicts
 from thalbook.core.vocabulary import AnalysisSet, CiMethod
 
 #: Parameters the results depend on, the build's whole parameter set.
 PARAMETERS = ("confidence_level", "ci_method", "analysis_set", "rounding")
 #: The study whose counts are inferred from percentages, and the outcomes (as the Crohn's chapter shows them).
-INFERRED_STUDY = "he2017"
 INFERRED_OUTCOMES = ("clinical_remission", *efficacy.ENDOSCOPIC_OUTCOMES)
 NAME = "thalbook-results"
 DESCRIPTOR = "datapackage.json"
@@ -122,22 +121,29 @@ def _check(params: dict[str, Any]) -> None:
 
 
 def _inferred(package) -> pd.DataFrame:
-    table = counts.count_inference(package, INFERRED_STUDY, INFERRED_OUTCOMES)
+    table = pd.concat([counts.count_inference(package, study, INFERRED_OUTCOMES).assign(study=study)
+                       for study in cohort.source_studies(package, reports=INFERRED_OUTCOMES)], ignore_index=True)
     table["candidates"] = table["candidates"].map(lambda pairs: "; ".join(f"{k}/{n}" for k, n in pairs))
     table["stated_n"] = table["stated_n"].astype("Int64")
-    return table.assign(study=INFERRED_STUDY)
+    return table
 
 
 def _intervals(package, ci_method: CiMethod, confidence_level: float, analysis_set: AnalysisSet) -> pd.DataFrame:
-    remission = efficacy.remission_table(package, analysis_set, ci_method, confidence_level).assign(
-        study="he2017", outcome="clinical_remission")
-    endoscopy = efficacy.endoscopy_table(package, analysis_set, ci_method, confidence_level).assign(
-        study="he2017", week=24, basis="")
-    # ASAS response is assessed at the last visit of the schedule the paper states.
-    final = int(cohort.study_accounts(package)["wei2003"].final_week)
-    asas = efficacy.asas_by_analysis_set(package, ci_method, confidence_level)
-    asas = asas[asas["analysis_set"].eq(analysis_set)].assign(study="wei2003", week=final)
-    table = pd.concat([remission, endoscopy, asas], ignore_index=True)
+    def each(reports, table) -> list[pd.DataFrame]:
+        return [table(study).assign(study=study) for study in cohort.source_studies(package, reports=reports)]
+
+    accounts = cohort.study_accounts(package)
+    table = pd.concat([
+        *each(efficacy.REMISSION, lambda study: efficacy.remission_table(
+            package, analysis_set, ci_method, confidence_level, study=study).assign(outcome=efficacy.REMISSION)),
+        *each(efficacy.ENDOSCOPIC_OUTCOMES, lambda study: efficacy.endoscopy_table(
+            package, analysis_set, ci_method, confidence_level, study=study).assign(
+                week=int(cohort.fact(package, study, "endoscopy_week")), basis="")),
+        # the ASAS response is assessed at the last visit of the schedule the paper states
+        *each(efficacy.ASAS, lambda study: efficacy.asas_by_analysis_set(
+            package, ci_method, confidence_level, study=study).loc[lambda t: t["analysis_set"].eq(analysis_set)].assign(
+                week=int(accounts[study].final_week))),
+    ], ignore_index=True)
     return table.assign(ci_method=ci_method, confidence_level=confidence_level)
 
 
@@ -161,17 +167,19 @@ def tables(package, params: dict[str, Any]) -> dict[str, pd.DataFrame]:
     analysis_set, rounding = params["analysis_set"], params["rounding"]
     checks = audit.run_audit(package, rounding=rounding)
     # The changes are read with the AS chapter's rounding, half-up: the audit is run once when it is that.
-    means = efficacy.as_outcomes_table(package, confidence_level, "half-up", checks if rounding == "half-up" else None)
+    reused = checks if rounding == "half-up" else None
+    means = pd.concat([efficacy.as_outcomes_table(package, confidence_level, "half-up", reused, study=study).assign(
+        study=study) for study in cohort.source_studies(package, reports=efficacy.AS_MEASURES)], ignore_index=True)
     minors = appraisal.minors(package)
     made = {
         "inferred_counts": _inferred(package),
         "intervals": _intervals(package, ci_method, confidence_level, analysis_set),
-        "changes": means.assign(study="wei2003", confidence_level=confidence_level),
+        "changes": means.assign(confidence_level=confidence_level),
         "multiverse": multiverse.multiverse(package),
         "audit": checks,
         "findings": findings.summary(checks),
         "minors": minors,
-        "certainty": appraisal.summary_of_findings(package, ci_method, confidence_level, analysis_set, minors, means),
+        "certainty": grade.summary_of_findings(package, ci_method, confidence_level, analysis_set, minors, means),
         "registration": appraisal.registration(package),
         "harms_reporting": appraisal.harms_reporting(package),
     }

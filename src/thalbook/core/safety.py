@@ -298,7 +298,7 @@ def accounting_by_place(package, study_id: str) -> pd.DataFrame:
     return counts.reset_index()
 
 
-def as_accounting(package, study_id: str = "wei2003") -> pd.DataFrame:
+def as_accounting(package, study_id: str) -> pd.DataFrame:
     """Who left a study, when and why, step by step, from its most detailed place.
 
     The place chosen is the one stating the most withdrawal rows with a

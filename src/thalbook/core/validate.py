@@ -22,9 +22,9 @@ with the book, and listed with its checksum, is only what the descriptor names
 (:func:`named_files`); anything else in the directory is left behind
 (:func:`unpublished_files`).
 
-This module imports nothing beyond the standard library when it is imported
-(the frictionless pass and the quote rule import theirs when they run), so
-that the build floor reads descriptors through it without pandas.
+This module imports nothing beyond the standard library and PyYAML when it is
+imported (the frictionless pass and the quote rule import theirs when they
+run), so that the build floor reads descriptors through it without pandas.
 
 Examples
 --------
@@ -47,6 +47,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from thalbook.core import paths
 from thalbook.core.errors import Problem
@@ -71,6 +73,7 @@ RESOURCES = (
     "context_outcomes",
     "cited_results",
     "statements",
+    "appraisal",
 )
 
 _PROVENANCE = ("study_id", "location", "quote")
@@ -94,95 +97,20 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
                          "denominator", "percent", "n_enrolled", "dose", "population", *_PROVENANCE),
     "cited_results": ("id", "cited_reference", "quantity", "value", "denominator", "unit", *_PROVENANCE),
     "statements": ("id", "topic", "kind", "value", *_PROVENANCE),
+    "appraisal": ("id", "study_id", "instrument", "item", "judgement", "reason", "support_file", "support_id"),
 }
 
 
-def _rows(file: str, column: str, *values: str, **cells: str) -> tuple[tuple[str, dict[str, str]], ...]:
-    """One required row per value of ``column`` (the cell a chapter names), with the same other ``cells``."""
-    return tuple((file, {**cells, column: value}) for value in values)
-
-
-#: Rows that a chapter finds by their text (an id, a study, a fact name, an
-#: event or a reason as worded), because its prose, tables or figures are
-#: written about them. Chapter (notebook stem) -> (file, the cells that
-#: identify the row; the last is the one the chapter names). Such a row
-#: renamed or deleted leaves the package valid by its schema but fails the
-#: chapter, so the validator requires each one (:func:`_rule_required`). A
-#: chapter that looks up a new row by its text lists it here:
-#: ``tests/unit/test_data_rules.py`` renames every string literal of the
-#: package and the chapters that names a cell of the data, and fails unless
-#: the validator objects or the chapters still run.
+#: Rows that a chapter finds by their text, so the validator requires each one
+#: (:func:`_rule_required`). Chapter (notebook stem) -> (file, the cells that
+#: identify the row; the last is the one the chapter names). They name studies,
+#: so they are data: ``required_rows.yaml`` beside this module, which says more.
+#: Every value is read as text (``BaseLoader``), as the package's cells are.
 REQUIRED_ROWS: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
-    "background": (
-        *_rows("studies", "study_id", "he2017", "wei2003"),
-        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
-        *_rows("study_facts", "fact", "enrolled", "duration_months", "stable_background_months", study_id="wei2003"),
-        *_rows("context_outcomes", "id", "lazzerini2013-remission-w8-thalidomide",
-               "lazzerini2013-remission-w8-placebo"),
-        *_rows("context_outcomes", "study_id", "huang2002"),
-    ),
-    "audit": _rows("studies", "study_id", "he2017", "wei2003"),
-    "methods": (
-        *_rows("studies", "study_id", "he2017", "wei2003"),
-        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
-        *_rows("study_facts", "fact", "enrolled", "completed", study_id="wei2003"),
-        *_rows("binary_outcomes", "outcome", "clinical_remission", study_id="he2017", timepoint_week="8"),
-        *_rows("binary_outcomes", "id", "wei2003-asas20-results"),
-        *_rows("adverse_events", "id", "wei2003-neuropathy-results"),
-        *_rows("continuous_outcomes", "id", "wei2003-esr-w24-results", "wei2003-esr-w24-fig2",
-               "wei2003-basdai-baseline-for-w24-fig1", "wei2003-basdai-w24-fig1"),
-    ),
-    "crohns_results": (
-        *_rows("study_facts", "fact", "enrolled", "dose_mg_per_day_min", "dose_mg_per_day_max", "primary_endpoint_week",
-               "endoscopy_week", "endoscopy_n", "suggested_optimal_induction_week",
-               "complete_endoscopic_remission_cdeis_lt", "endoscopic_response_baseline_cdeis_min",
-               "endoscopic_response_cdeis_decrease_gt", study_id="he2017"),
-        *_rows("context_outcomes", "outcome", "clinical_remission", arm="thalidomide"),
-        *_rows("context_outcomes", "outcome", "clinical_remission", arm="placebo"),
-    ),
-    "as_results": (
-        *_rows("studies", "study_id", "wei2003", "huang2002", "zhu2010"),
-        *_rows("study_facts", "fact", "enrolled", "completed", "stable_background_months", "dose_mg_per_day_start",
-               "dose_start_weeks", "dose_mg_per_day_maintenance", "dose_maintenance_weeks", "duration_weeks",
-               "significance_level", "subtype_count", study_id="wei2003"),
-        *_rows("continuous_outcomes", "measure", "basdai", "basfi", "basg", "esr", "crp", "iga", study_id="wei2003",
-               comparison="week 24 vs baseline", location="results"),
-        *_rows("continuous_outcomes", "measure", "basdai", study_id="wei2003", comparison="week 8 vs baseline",
-               location="results"),
-        *_rows("withdrawals", "id", "wei2003-drug-eruption-results", "wei2003-dizziness-drowsiness-results",
-               "wei2003-lack-of-efficacy-results", "wei2003-side-effects-results"),
-        *_rows("context_outcomes", "id", "huang2002-improvement-gt20-12m"),
-        *_rows("context_outcomes", "outcome", "improvement_gt20_4_of_7", study_id="huang2002"),
-        *_rows("context_outcomes", "outcome", "basdai_and_pain_improvement_gt50", study_id="zhu2010"),
-        *_rows("cited_results", "id", "wei2003-cited-huang-improved"),
-    ),
-    "appraisal": (
-        *_rows("studies", "study_id", "he2017", "wei2003"),
-        *_rows("statements", "id", "he2017-aim-abs-background", "wei2003-aim-abs-objective",
-               "wei2003-asas20-definition-methods", "wei2003-safety-questionnaires-methods",
-               "wei2003-safety-questionnaires-results", "wei2003-severe-events-results", "he2017-design-conference",
-               "he2017-population-abs-methods", "he2017-funder-record-page", "wei2003-population-abs-methods",
-               "wei2003-anti-tnf-access-discussion", "wei2003-setting-methods",
-               "wei2003-primary-outcome-measures-methods", "wei2003-background-treatment-methods"),
-        *_rows("study_facts", "id", "he2017-primary-endpoint-week-abs-methods", "he2017-endoscopy-week-abs-methods",
-               "wei2003-completed-results", "wei2003-assessment-weeks-methods", "wei2003-completed-fig1",
-               "he2017-dose-mg-per-day-min-abs-methods", "wei2003-hla-b27-positive-results"),
-        *_rows("study_facts", "fact", "registration_first_received", "endoscopy_n", study_id="he2017"),
-        *_rows("adverse_events", "id", "he2017-any-ae-abs-results", "wei2003-minor-side-effects-results"),
-    ),
-    "safety": (
-        *_rows("studies", "study_id", "he2017", "wei2003"),
-        *_rows("study_facts", "fact", "enrolled", study_id="he2017"),
-        *_rows("study_facts", "fact", "enrolled", "completed", "duration_weeks", "duration_months", "bedtime_dose_mg",
-               "rash_resolution_weeks", "dizziness_resolution_days", "numbness_resolution_weeks", study_id="wei2003"),
-        *_rows("adverse_events", "event", "any adverse event", "adverse event necessitating therapy discontinuation",
-               study_id="he2017"),
-        *_rows("adverse_events", "event", "dry mouth", "constipation", "dizziness", "daytime drowsiness",
-               study_id="wei2003", location="results"),
-        *_rows("adverse_events", "event", "neuropathy", "numbness of the hands",
-               "severe drowsiness under the twice-daily regimen", study_id="wei2003"),
-        *_rows("withdrawals", "reason", "rash", study_id="wei2003", location="abstract: results"),
-    ),
+    chapter: tuple((entry["file"], {**entry.get("cells", {}), entry["column"]: value})
+                   for entry in entries for value in entry["values"])
+    for chapter, entries in yaml.load(Path(__file__).with_name("required_rows.yaml").read_text(encoding="utf-8"),
+                                      Loader=yaml.BaseLoader).items()
 }
 
 # (part, whole): the part may not exceed the whole on any row.
@@ -197,7 +125,7 @@ _BOUNDED_BY: dict[str, tuple[tuple[str, str], ...]] = {
 # Files about the source studies only, and about context studies only: the
 # book must never mix a context study into a source study's results.
 _SOURCE_FILES = ("study_facts", "withdrawals", "binary_outcomes", "continuous_outcomes", "adverse_events",
-                 "cited_results")
+                 "cited_results", "appraisal")
 _CONTEXT_FILES = ("context_outcomes",)
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_.-]+\.csv$")
@@ -911,6 +839,39 @@ def _rule_quotes(tables: _Tables, types: _Types) -> Iterator[Problem]:
                                   f"{value!r} does not appear in the quote as written")
 
 
+def _rule_supports(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    """Every judgement's support names a row of the package: ``support_id`` in ``support_file``, or neither."""
+    table = tables.get("appraisal")
+    if table is None:
+        return
+    files = {f"{name}.csv": name for name in RESOURCES}
+    for line, row in table.rows:
+        file, row_id = row.get("support_file", ""), row.get("support_id", "")
+        if bool(file) != bool(row_id):
+            empty, given = ("support_file", "support_id") if row_id else ("support_id", "support_file")
+            yield Problem(table.file, line, empty, f"empty, though {given} is {row.get(given)!r}")
+            continue
+        supported = tables.get(files.get(file, ""))
+        if not file or supported is None:
+            continue  # the schema reports a file outside the package; a missing file is reported already
+        key = "study_id" if file == "studies.csv" else "id"
+        if not any(other.get(key) == row_id for _, other in supported.rows):
+            yield Problem(table.file, line, "support_id", f"{row_id!r} is no {key} of {file}")
+
+
+def _rule_citation_keys(tables: _Tables, types: _Types) -> Iterator[Problem]:
+    """Every study's ``citation_key`` is an entry of the project's ``references.bib``, which the chapters cite."""
+    from thalbook.core.citation import bib_keys
+
+    table, bib = tables.get("studies"), paths.project().references
+    if table is None or "citation_key" not in table.header or not bib.is_file():
+        return
+    keys = set(bib_keys(bib))
+    for line, row in table.rows:
+        if row.get("citation_key") and row["citation_key"] not in keys:
+            yield Problem(table.file, line, "citation_key", f"{row['citation_key']!r} is no entry of references.bib")
+
+
 def _rule_required(tables: _Tables, types: _Types) -> Iterator[Problem]:
     needed: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = defaultdict(list)
     for chapter, rows in REQUIRED_ROWS.items():
@@ -944,6 +905,8 @@ RULES = (
     _rule_statements,
     _rule_scale,
     _rule_quotes,
+    _rule_citation_keys,
+    _rule_supports,
 )
 
 

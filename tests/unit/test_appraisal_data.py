@@ -1,0 +1,86 @@
+"""The appraisal's judgements as data: ``appraisal.csv``, its validation, and what the appraisal reads from it.
+
+The file is read here with the csv module, not through the package's code;
+broken copies of the package are made with the helpers of
+``test_data_rules.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+
+import pytest
+
+from tests.unit import test_data_rules
+from tests.unit.test_data_rules import ANY, assert_reported, edit
+from thalbook.core import appraisal, paths, validate
+from thalbook.core.errors import InputError
+
+FILE = "appraisal.csv"
+#: A copy of the data package to break (the fixture of test_data_rules.py).
+copy = test_data_rules.copy
+
+
+def judgements() -> list[dict[str, str]]:
+    with (paths.project().data / FILE).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# ---------------------------------------------------------------- validation
+
+
+def test_a_support_naming_a_missing_row_is_reported(copy):
+    line = edit(copy, FILE, "he2017-minors-aim", support_id="he2017-aim-nowhere")
+    assert_reported(copy, FILE, line, "support_id", "'he2017-aim-nowhere'", "statements.csv")
+
+
+def test_a_support_in_studies_csv_is_looked_up_by_study_id(copy):
+    assert not [p for p in validate.validate(copy) if p.file == FILE]  # the row names wei2003, a study
+    line = edit(copy, FILE, "wei2003-minors-unbiased", support_id="nobody2000")
+    assert_reported(copy, FILE, line, "support_id", "'nobody2000'", "study_id of studies.csv")
+
+
+def test_half_a_support_is_reported(copy):
+    line = edit(copy, FILE, "he2017-minors-aim", support_file="")
+    assert_reported(copy, FILE, line, "support_file", "empty", "he2017-aim-abs-background")
+
+
+def test_a_judgement_of_a_context_study_is_reported(copy):
+    line = edit(copy, FILE, "he2017-minors-aim", study_id="lazzerini2013", id="lazzerini2013-minors-aim")
+    assert_reported(copy, FILE, line, "study_id", "context study")
+
+
+def test_a_judgement_outside_its_scale_is_reported(copy):
+    edit(copy, FILE, "he2017-minors-aim", judgement="3")
+    assert_reported(copy, FILE, ANY, "judgement", "'3'")
+
+
+# ---------------------------------------------------------------- what the appraisal reads
+
+
+def test_the_minors_totals_are_the_csv_scores_and_the_computed_loss(package):
+    by_hand = {}
+    for row in judgements():
+        if row["instrument"] == "minors":
+            by_hand[row["study_id"]] = by_hand.get(row["study_id"], 0) + int(row["judgement"])
+    assert by_hand == {"he2017": 6, "wei2003": 7}  # the loss to follow-up is not judged: it is computed
+    table = appraisal.minors(package)
+    loss = table[table["item"].eq("loss")].set_index("study")["score"].to_dict()
+    assert loss == {"he2017": 1, "wei2003": 1}
+    assert appraisal.minors_totals(table) == {s: by_hand[s] + loss[s] for s in by_hand} == {"he2017": 7, "wei2003": 8}
+
+
+def test_every_source_study_is_judged_on_every_item(package):
+    rows = judgements()
+    for study in appraisal.source_ids(package):
+        minors = {r["item"] for r in rows if r["study_id"] == study and r["instrument"] == "minors"}
+        harms = {r["item"] for r in rows if r["study_id"] == study and r["instrument"] == "harms"}
+        assert minors == set(appraisal.MINORS_ITEMS) - {"loss"} and harms == set(appraisal.HARMS_ITEMS)
+
+
+def test_a_missing_judgement_names_the_study_and_the_item(package):
+    table = package.appraisal
+    broken = dataclasses.replace(package, appraisal=table[table["id"].ne("wei2003-harms-timing")])
+    with pytest.raises(InputError, match=r"appraisal\.csv: no harms judgement of wei2003 on 'timing'"):
+        appraisal.harms_reporting(broken)
