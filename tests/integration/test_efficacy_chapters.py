@@ -22,7 +22,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from tests.conftest import ROOT, glued
-from thalbook.core import data, efficacy
+from thalbook.core import changes, data, efficacy
 
 CHAPTERS = ("crohns_results", "as_results")
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
@@ -89,7 +89,7 @@ def expected_as(package, params: dict) -> dict:
         "asas20_reported_n": 10,
         "asas20_complete_case_n": 8,
     }
-    outcomes = efficacy.as_outcomes_table(package, params["confidence_level"]).set_index(["measure", "week"])
+    outcomes = changes.as_outcomes_table(package, params["confidence_level"]).set_index(["measure", "week"])
     for (measure, week), r in outcomes.iterrows():
         values |= {
             f"{measure}_w{week}_change": r["change"],

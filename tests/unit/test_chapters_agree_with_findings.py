@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from thalbook.chapters import as_results
-from thalbook.core import audit, efficacy, statement_checks
+from thalbook.core import audit, context, statement_checks
 
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
 
@@ -46,7 +46,7 @@ def test_huang_is_reconciled_by_hand_at_21_patients(package):
 
 @pytest.mark.parametrize("condition", ["as", "crohns"])
 def test_every_context_table_shows_the_audits_count(package, condition):
-    assert disagreements(package, efficacy.context_table(package, condition)) == []
+    assert disagreements(package, context.context_table(package, condition)) == []
 
 
 def test_the_as_chapter_glues_the_audits_count_and_rates(package):
@@ -66,7 +66,7 @@ def test_the_finding_says_the_count_the_chapter_shows(package):
 
 def test_a_planted_disagreement_fails_the_check(package):
     """A chapter that inferred 24 of the 30 recruited (80%, the count the AS chapter once showed)."""
-    shown = efficacy.context_table(package, "as")
+    shown = context.context_table(package, "as")
     planted = shown.copy()
     huang = planted["study_id"].eq("huang2002")
     planted.loc[huang, ["k", "n"]] = [24, 30]

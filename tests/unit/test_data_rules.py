@@ -24,8 +24,8 @@ import nbformat
 import pytest
 
 from thalbook.build import cli
-from thalbook.chapters import data_provenance, figures, tables
-from thalbook.core import data, efficacy, paths, safety, validate
+from thalbook.chapters import data_provenance, diagrams, figures, tables
+from thalbook.core import changes, context, data, paths, safety, validate
 from thalbook.core.errors import DataError, Problem
 
 matplotlib.use("Agg")
@@ -635,10 +635,10 @@ def test_a_dollar_in_labels_is_drawn_as_text(copy):
     events = safety.adverse_events(pkg)
     steps = safety.as_accounting(pkg, "wei2003")
     figures_drawn = [
-        figures.events_figure(events, data_provenance.study_labels(pkg), 0.95),
-        figures.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),
-        figures.as_means(efficacy.as_outcomes_table(pkg), efficacy.CLINICAL_MEASURES, 10),
-        figures.forest(efficacy.context_table(pkg, "as"), "95% Wilson interval", "Responders (%)"),
+        diagrams.events_figure(events, data_provenance.study_labels(pkg), 0.95),
+        diagrams.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),
+        figures.as_means(changes.as_outcomes_table(pkg), changes.CLINICAL_MEASURES, 10),
+        figures.forest(context.context_table(pkg, "as"), "95% Wilson interval", "Responders (%)"),
     ]
     for figure in figures_drawn:
         _png_and_svg(figure)

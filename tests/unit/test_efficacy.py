@@ -17,7 +17,8 @@ import pytest
 from scipy import stats as scipy_stats
 
 from thalbook.chapters import figures, results
-from thalbook.core import efficacy
+from thalbook.core import changes, efficacy
+from thalbook.core.context import context_table
 
 
 def scipy_ci(k: int, n: int, method: str, level: float) -> tuple[float, float]:
@@ -82,7 +83,7 @@ def test_endoscopy_best_and_worst_cases(package):
 
 
 def test_context_rows_keep_each_study_apart_and_label_unstated_denominators(package):
-    context = efficacy.context_table(package, "crohns", "itt", "wilson", 0.95)
+    context = context_table(package, "crohns", "itt", "wilson", 0.95)
     assert context.iloc[0]["study_id"] == "he2017" and context.iloc[0]["role"] == "source"
     by = {(r.study_id, r.kind, r.n): r for r in context.itertuples()}
     assert (by[("lazzerini2013", "thalidomide", 28)].k, by[("lazzerini2013", "placebo", 26)].k) == (13, 3)
@@ -102,7 +103,7 @@ def test_context_rows_keep_each_study_apart_and_label_unstated_denominators(pack
 
 
 def test_as_outcomes_change_and_paired_t_bounds(package):
-    table = efficacy.as_outcomes_table(package, 0.95)
+    table = changes.as_outcomes_table(package, 0.95)
     basdai = table[(table["measure"] == "basdai") & (table["week"] == 24)].iloc[0]
     assert basdai["change"] == pytest.approx(3.1 - 4.97)
     assert basdai["change_percent"] == pytest.approx(100 * (3.1 - 4.97) / 4.97)
@@ -118,11 +119,11 @@ def test_as_outcomes_change_and_paired_t_bounds(package):
     assert (basdai["change_low"], basdai["change_high"]) == pytest.approx((-1.87 - half, -1.87 + half))
     # IgA barely moves: no assumed correlation makes it significant
     assert math.isnan(table.loc[table["measure"] == "iga", "r_needed"].iloc[0])
-    assert list(dict.fromkeys(table["measure"])) == list(efficacy.AS_MEASURES)
+    assert list(dict.fromkeys(table["measure"])) == list(changes.AS_MEASURES)
 
 
 def test_wilcoxon_lattice_matches_scipy_on_constructed_data(package):
-    table = efficacy.as_outcomes_table(package).set_index(["measure", "week"])
+    table = changes.as_outcomes_table(package).set_index(["measure", "week"])
     # every one of 8 patients improves (W = 0): scipy's exact p is 2/2^8
     all_improve = scipy_stats.wilcoxon([-1, -2, -3, -4, -5, -6, -7, -8], method="exact").pvalue
     assert table.loc[("basfi", 24), "matches"] == [(8, 0, pytest.approx(all_improve))]
@@ -166,7 +167,7 @@ def test_huang_is_shown_at_the_count_that_reconciles_the_cited_and_the_printed_p
     count 24/30 = 80% an earlier version inferred contradicts the 70% cited."""
     assert round(100 * 21 / 26) == 81 and round(100 * 20 / 26) == 77 and int(100 * 21 / 26) == 80
     assert 100 * 21 / 30 == pytest.approx(70)
-    context = efficacy.context_table(package, "as")
+    context = context_table(package, "as")
     huang = context[context["study_id"].eq("huang2002")]
     assert huang[["k", "n"]].values.tolist() == [[21, 30], [21, 26]]
     assert all("reconciliation" in basis and "an inference" in basis for basis in huang["basis"])
@@ -208,7 +209,7 @@ def test_figures_are_deterministic_png(package):
         plt.close(fig)
         return buffer.getvalue()
 
-    context = efficacy.context_table(package, "crohns")
+    context = context_table(package, "crohns")
     first = png(figures.forest(context, "95% Wilson interval", "Patients in remission (%)"))
     second = png(figures.forest(context, "95% Wilson interval", "Patients in remission (%)"))
     assert first == second and first[:8] == b"\x89PNG\r\n\x1a\n"
@@ -219,7 +220,7 @@ def test_figures_are_deterministic_png(package):
 
 
 def test_the_change_interval_at_a_typical_correlation_by_hand(package):
-    row = efficacy.as_outcomes_table(package).set_index(["measure", "week"]).loc[("basdai", 24)]
+    row = changes.as_outcomes_table(package).set_index(["measure", "week"]).loc[("basdai", 24)]
     # BASDAI 4.97 ± 2.33 -> 3.1 ± 2.08, n = 8, r = 0.8
     sd = math.sqrt(2.33**2 + 2.08**2 - 2 * 0.8 * 2.33 * 2.08)
     half = scipy_stats.t.ppf(0.975, 7) * sd / math.sqrt(8)
@@ -228,7 +229,7 @@ def test_the_change_interval_at_a_typical_correlation_by_hand(package):
 
 
 def test_vasiliauskas_weeks_5_to_12_are_shown_with_an_inferred_and_labelled_denominator(package):
-    table = efficacy.context_table(package, "crohns").set_index(["study_id", "timepoint"])
+    table = context_table(package, "crohns").set_index(["study_id", "timepoint"])
     row = table.loc[("vasiliauskas1999", "weeks 5-12")]
     # 20% of at most 12 patients: 1/5 or 2/10 (k/12 gives 16.7% or 25%); the larger n is taken, and said to be inferred
     assert [(k, n) for n in range(1, 13) for k in range(n + 1) if round(100 * k / n) == 20] == [(1, 5), (2, 10)]

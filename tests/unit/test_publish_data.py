@@ -27,12 +27,12 @@ import pytest
 
 from thalbook.build import cli, record
 from thalbook.build.publish import Publication
-from thalbook.core import audit, data, paths, results, validate
+from thalbook.core import audit, data, paths, results, rules, validate
 from thalbook.core.errors import DataError
 from thalbook.core.verdicts import COLUMNS
 
 #: What the data package publishes: its descriptor, its readme and the files of its resources.
-NAMED = sorted(["datapackage.json", "README.md", *(f"{name}.csv" for name in validate.RESOURCES)])
+NAMED = sorted(["datapackage.json", "README.md", *(f"{name}.csv" for name in rules.RESOURCES)])
 #: What a data directory may hold besides: each must stay behind, with a warning.
 EXTRA = {".env": "TOKEN=secret\n", ".notes.swp": "b0VIM 8.2\n", "evil.html": "<script>alert(1)</script>\n",
          "notes.txt": "to do\n", "drafts/old.csv": "a,b\n1,2\n"}

@@ -13,7 +13,7 @@ import matplotlib
 import pytest
 import scipy.stats
 
-from thalbook.chapters import figures
+from thalbook.chapters import diagrams
 from thalbook.core import cohort, data, safety
 from thalbook.core.errors import InputError
 
@@ -145,11 +145,11 @@ def test_figures_are_drawn_the_same_every_time(pkg, events):
     import matplotlib.pyplot as plt
 
     steps = safety.as_accounting(pkg, "wei2003")
-    flows = [figures.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24") for _ in range(2)]
+    flows = [diagrams.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24") for _ in range(2)]
     assert _png(flows[0]) == _png(flows[1])
     texts = " ".join(t.get_text() for t in flows[0].axes[0].texts)
     assert "n = 13" in texts and "n = 8" in texts and "8 remain" in texts
     labels = {"he2017": "He", "wei2003": "Wei"}
-    figure = figures.events_figure(events, labels, 0.95)
+    figure = diagrams.events_figure(events, labels, 0.95)
     assert [ax.get_title(loc="left") for ax in figure.axes] == ["He", "Wei"]
     plt.close("all")

@@ -1,4 +1,4 @@
-"""thalbook.core.stats against independent references.
+"""thalbook.core.stats and thalbook.core.granularity against independent references.
 
 Each test names its reference: a published table, a brute-force enumeration
 done here, or a scipy routine that computes the same thing another way.
@@ -15,7 +15,7 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thalbook.core import stats, vocabulary
+from thalbook.core import granularity, stats, vocabulary
 
 FAST = settings(max_examples=60, deadline=None)
 DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN, "truncation": ROUND_DOWN}
@@ -226,41 +226,41 @@ def test_percent_to_counts_matches_enumeration(percent, decimals, rounding):
         for k in range(n + 1)
         if decimal_round(100 * k, n, decimals, rounding) == Decimal(percent)
     ]
-    assert stats.percent_to_counts(percent, decimals, n_max=60, rounding=rounding) == expected
+    assert granularity.percent_to_counts(percent, decimals, n_max=60, rounding=rounding) == expected
 
 
 def test_percent_to_counts_on_the_crohns_abstract():
-    assert stats.percent_to_counts(57.4, 1, n=47) == [(27, 47)]
-    assert stats.percent_to_counts(10.6, 1, n=47) == [(5, 47)]
-    assert stats.percent_to_counts(28.1, 1, n=32) == [(9, 32)]
-    assert stats.percent_to_counts(68.4, 1, n=32) == []
-    assert stats.percent_to_counts(68.4, 1, n_max=32) == [(13, 19)]
+    assert granularity.percent_to_counts(57.4, 1, n=47) == [(27, 47)]
+    assert granularity.percent_to_counts(10.6, 1, n=47) == [(5, 47)]
+    assert granularity.percent_to_counts(28.1, 1, n=32) == [(9, 32)]
+    assert granularity.percent_to_counts(68.4, 1, n=32) == []
+    assert granularity.percent_to_counts(68.4, 1, n_max=32) == [(13, 19)]
 
 
 def test_percent_to_counts_rounding_ties():
     # 1/8 = 12.5% exactly
-    assert stats.percent_to_counts(13, 0, n=8, rounding="half-up") == [(1, 8)]
-    assert stats.percent_to_counts(13, 0, n=8, rounding="half-even") == []
-    assert stats.percent_to_counts(12, 0, n=8, rounding="half-even") == [(1, 8)]
+    assert granularity.percent_to_counts(13, 0, n=8, rounding="half-up") == [(1, 8)]
+    assert granularity.percent_to_counts(13, 0, n=8, rounding="half-even") == []
+    assert granularity.percent_to_counts(12, 0, n=8, rounding="half-even") == [(1, 8)]
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
         (
-            lambda: stats.percent_to_counts(68.4, 1, n=0),
+            lambda: granularity.percent_to_counts(68.4, 1, n=0),
             "percent_to_counts: n must be a positive integer, got 0",
         ),
         (
-            lambda: stats.percent_to_counts(68.45, 1, n=32),
+            lambda: granularity.percent_to_counts(68.45, 1, n=32),
             "percent_to_counts: 68.45 has more than 1 decimals",
         ),
         (
-            lambda: stats.percent_to_counts(101, 0, n=32),
+            lambda: granularity.percent_to_counts(101, 0, n=32),
             "percent_to_counts: percent must be between 0 and 100, got 101",
         ),
         (
-            lambda: stats.percent_to_counts(50, 0, rounding="up"),
+            lambda: granularity.percent_to_counts(50, 0, rounding="up"),
             "'up' is not a valid Rounding",
         ),
     ],
@@ -286,7 +286,7 @@ def test_grim_matches_enumeration_of_integer_samples(n, rounding):
     }
     for hundredths in range(0, 1001):
         mean = Decimal(hundredths).scaleb(-2)
-        assert stats.grim(mean, 2, n, rounding).consistent == (mean in possible), mean
+        assert granularity.grim(mean, 2, n, rounding).consistent == (mean in possible), mean
 
 
 @FAST
@@ -297,17 +297,17 @@ def test_grim_matches_enumeration_of_integer_samples(n, rounding):
 )
 def test_grim_accepts_every_mean_it_generates_from_integers(sample, decimals, rounding):
     mean = decimal_round(sum(sample), len(sample), decimals, rounding)
-    verdict = stats.grim(mean, decimals, len(sample), rounding)
+    verdict = granularity.grim(mean, decimals, len(sample), rounding)
     assert verdict.consistent and verdict.rounding == rounding and rounding in verdict.detail
 
 
 def test_grim_verdicts_say_which_rounding_they_assume():
     # 274/8 = 34.25: a tie that only half-even rounds to 34.2
-    up, even = stats.grim(34.2, 1, 8), stats.grim(34.2, 1, 8, rounding="half-even")
+    up, even = granularity.grim(34.2, 1, 8), granularity.grim(34.2, 1, 8, rounding="half-even")
     assert not up.consistent and "half-up" in up.detail
     assert even.consistent and "half-even" in even.detail
-    assert not stats.grim(70.03, 2, 10).consistent
-    assert not stats.grim(6, 0, 12).informative and stats.grim(5.5, 1, 8).informative
+    assert not granularity.grim(70.03, 2, 10).consistent
+    assert not granularity.grim(6, 0, 12).informative and granularity.grim(5.5, 1, 8).informative
 
 
 def sample_mean_sd(sample, mean_decimals, sd_decimals, rounding):
@@ -328,27 +328,27 @@ def test_grimmer_agrees_with_enumeration_of_integer_samples(n, rounding):
     possible = {sample_mean_sd(s, 1, 2, rounding) for s in itertools.combinations_with_replacement(values, n)}
     # Every reported pair that some integer sample produces is accepted ...
     for mean, sd in possible:
-        assert stats.grimmer(mean, sd, 1, 2, n, rounding).consistent, (mean, sd)
+        assert granularity.grimmer(mean, sd, 1, 2, n, rounding).consistent, (mean, sd)
     # ... and every rejected pair with mean in [2, 7] and SD <= 1.5 has no
     # integer sample: such a sample lies within mean +- (SD + 0.005) sqrt(n - 1),
     # inside the enumerated values.
     rejected_after_grim = 0
     for tenths, hundredths in itertools.product(range(20, 71, 3), range(0, 151)):
         mean, sd = Decimal(tenths).scaleb(-1), Decimal(hundredths).scaleb(-2)
-        verdict = stats.grimmer(mean, sd, 1, 2, n, rounding)
+        verdict = granularity.grimmer(mean, sd, 1, 2, n, rounding)
         if not verdict.consistent:
             assert (mean, sd) not in possible
-            rejected_after_grim += stats.grim(mean, 1, n, rounding).consistent
+            rejected_after_grim += granularity.grim(mean, 1, n, rounding).consistent
     assert rejected_after_grim > 0  # the SD adds evidence beyond GRIM
 
 
 def test_grimmer_flags_when_it_cannot_fail():
-    verdict = stats.grimmer(69.5, 21.2, 1, 1, 8)
+    verdict = granularity.grimmer(69.5, 21.2, 1, 1, 8)
     assert verdict.consistent and not verdict.informative and "adds nothing" in verdict.detail
-    assert stats.grimmer(2.0, 0.5, 1, 1, 3).informative
-    assert not stats.grimmer(34.2, 28, 1, 0, 8).consistent  # GRIM already fails
+    assert granularity.grimmer(2.0, 0.5, 1, 1, 3).informative
+    assert not granularity.grimmer(34.2, 28, 1, 0, 8).consistent  # GRIM already fails
     with pytest.raises(ValueError, match="grimmer: n must be an integer >= 2, got 1"):
-        stats.grimmer(1.0, 0.0, 1, 1, 1)
+        granularity.grimmer(1.0, 0.0, 1, 1, 1)
 
 
 # --------------------------------------------------------------------------

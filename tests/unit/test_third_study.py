@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from thalbook.core import appraisal, audit, cohort, data, efficacy, findings, grade, multiverse, results
+from thalbook.core import appraisal, audit, cohort, context, data, efficacy, findings, grade, multiverse, results
 from thalbook.core.errors import InputError
 
 THIRD, TWIN = "doe2020", "he2017"
@@ -69,13 +69,13 @@ def test_an_outcome_with_two_source_studies_asks_which(pkg):
     with pytest.raises(InputError, match=f"found 2 \\({TWIN}, {THIRD}\\); name one with study="):
         efficacy.remission_table(pkg)
     with pytest.raises(InputError, match=f"found 2 \\({TWIN}, {THIRD}\\)"):
-        efficacy.context_table(pkg, "crohns")
+        context.context_table(pkg, "crohns")
 
 
 def test_the_efficacy_tables_of_the_third_study_are_its_twins(pkg):
     for table in (efficacy.remission_table, efficacy.endoscopy_table, efficacy.remission_by_set):
         pd.testing.assert_frame_equal(table(pkg, study=THIRD), table(pkg, study=TWIN))
-    third = efficacy.context_table(pkg, "crohns", study=THIRD)
+    third = context.context_table(pkg, "crohns", study=THIRD)
     assert third["study_id"].iloc[0] == THIRD and third["label"].iloc[0] == "Doe et al. 2020"
     # 11 of 47 in remission at week 8: He et al.'s 23.4% (hand: 11/47 = 23.40%)
     assert third[third["role"].eq("source")][["k", "n"]].to_numpy().tolist()[0] == [11, 47]

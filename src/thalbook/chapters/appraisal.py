@@ -25,11 +25,11 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from thalbook.chapters import figures, results
+from thalbook.chapters import diagrams, results
 from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import caption, escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import appraisal, cohort, efficacy, grade, multiverse
+from thalbook.core import appraisal, changes, cohort, efficacy, grade, multiverse
 from thalbook.core.parameters import Parameters
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_NAMES
 
@@ -81,7 +81,7 @@ def build(package, params: dict[str, Any]) -> View:
     he, wei = results.source_pair(package)
     labels = study_labels(package)
     minors = appraisal.minors(package)
-    means = efficacy.as_outcomes_table(package, p.confidence_level)
+    means = changes.as_outcomes_table(package, p.confidence_level)
     graded = grade.summary_of_findings(package, p.ci_method, p.confidence_level, p.analysis_set, minors, means)
     indirect = grade.indirectness(package)
     reg = appraisal.registration(package)
@@ -125,14 +125,14 @@ def build(package, params: dict[str, Any]) -> View:
     }
     for name in tables:
         tables[name] = tables[name].replace(escape("\u201c"), "\u201c")
-    figure = figures.traffic_light(minors.assign(study=minors["study"].map(labels)), appraisal.MINORS_SCORES)
+    figure = diagrams.traffic_light(minors.assign(study=minors["study"].map(labels)), appraisal.MINORS_SCORES)
     specifications = multiverse.multiverse(package)
     values |= _multiverse_values(specifications)
     choices = {"ci_method": list(CI_METHODS), "analysis_set": list(ANALYSIS_SETS),
                "confidence_level": list(multiverse.LEVELS), "rounding": list(ROUNDINGS)}
     shown = {"fig-appraisal-minors": figure}
     for study, name in ((he, "fig-appraisal-multiverse"), (wei, "fig-appraisal-multiverse-as")):
-        shown[name] = figures.specification_curve(
+        shown[name] = diagrams.specification_curve(
             specifications[specifications["outcome"].isin(multiverse.outcomes(package)[study])], choices)
     for fig in shown.values():
         plt.close(fig)  # drawn only when a display cell shows it
@@ -221,7 +221,7 @@ def _certainty_values(package, graded: pd.DataFrame, indirect: pd.DataFrame) -> 
         "remission_threshold": f"{round(100 * remission.threshold, 1):g}%",
         "remission_ois": math.ceil(first["ois"]),
         "remission_patients": int(first["patients"]),
-        "typical_r": f"{efficacy.TYPICAL_CORRELATION:g}",
+        "typical_r": f"{changes.TYPICAL_CORRELATION:g}",
         "n_imprecise": int(serious.sum()),
         "n_crossing": int(sum(crossing)),
         "n_short": int(sum(short)),
@@ -272,7 +272,7 @@ def _imprecision_table(package, graded: pd.DataFrame, labels: dict[str, str]) ->
     return frame_table(
         pd.DataFrame(rows), caption("tbl-appraisal-imprecision", ois_alpha=f"{grade.OIS_ALPHA:g}",
                                     ois_power=f"{grade.OIS_POWER:g}",
-                                    typical_r=f"{efficacy.TYPICAL_CORRELATION:g}"),
+                                    typical_r=f"{changes.TYPICAL_CORRELATION:g}"),
         "tbl-appraisal-imprecision", widths=[16, 20, 20, 9, 11, 24])
 
 

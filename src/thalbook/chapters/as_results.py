@@ -22,7 +22,18 @@ import pandas as pd
 from thalbook.chapters import figures, results
 from thalbook.chapters.tables import caption
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, efficacy, statement_checks, stats, summary_checks
+from thalbook.core import (
+    audit,
+    changes,
+    cohort,
+    efficacy,
+    granularity,
+    number_checks,
+    statement_checks,
+    stats,
+    summary_checks,
+)
+from thalbook.core.context import context_table
 from thalbook.core.parameters import Parameters
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
@@ -109,10 +120,10 @@ def build(package, params: Mapping[str, Any]) -> View:
     p = _checked(params)
     study = cohort.source_study(package, efficacy.ASAS)
     audit_table = audit.run_audit(package, ROUNDING)
-    outcomes = efficacy.as_outcomes_table(package, p.confidence_level, ROUNDING, audit_table)
+    outcomes = changes.as_outcomes_table(package, p.confidence_level, ROUNDING, audit_table)
     asas = efficacy.asas_by_analysis_set(package, p.ci_method, p.confidence_level)
     subtypes = efficacy.response_by_subtype(package)
-    context = efficacy.context_table(package, "as", p.analysis_set, p.ci_method, p.confidence_level)
+    context = context_table(package, "as", p.analysis_set, p.ci_method, p.confidence_level)
     interval_text = results.interval_text(p.ci_method, p.confidence_level)
 
     values: dict[str, Any] = {name: cohort.fact(package, study, fact) for name, fact in _FACTS.items()}
@@ -122,11 +133,11 @@ def build(package, params: Mapping[str, Any]) -> View:
         "interval_text": interval_text,
         "level_pct": 100 * p.confidence_level,
         "alpha": cohort.fact(package, study, "significance_level"),
-        "r_min": f"{min(efficacy.CORRELATIONS):g}",
-        "r_max": f"{max(efficacy.CORRELATIONS):g}",
+        "r_min": f"{min(changes.CORRELATIONS):g}",
+        "r_max": f"{max(changes.CORRELATIONS):g}",
         "n_comparisons": len(outcomes),
         "n_measures": outcomes["measure"].nunique(),
-        "typical_r": f"{efficacy.TYPICAL_CORRELATION:g}",
+        "typical_r": f"{changes.TYPICAL_CORRELATION:g}",
         "n_cross_zero": int(((outcomes["change_low"] < 0) & (outcomes["change_high"] > 0)).sum()),
         "n_cross_zero_typical": int(((outcomes["change_low_typical"] < 0)
                                      & (outcomes["change_high_typical"] > 0)).sum()),
@@ -147,7 +158,7 @@ def build(package, params: Mapping[str, Any]) -> View:
             results.as_means_display(outcomes),
             "tbl-as-means",
             caption("tbl-as-means", level=f"{100 * p.confidence_level:g}",
-                    typical_r=f"{efficacy.TYPICAL_CORRELATION:g}"),
+                    typical_r=f"{changes.TYPICAL_CORRELATION:g}"),
             widths=(3, 2, 3, 3, 2, 3, 3, 4),
         ),
         "tbl-as-pvalues": results.markdown_table(
@@ -175,8 +186,8 @@ def build(package, params: Mapping[str, Any]) -> View:
         ),
     }
     shown = {
-        "fig-as-clinical": figures.as_means(outcomes, efficacy.CLINICAL_MEASURES, 10),
-        "fig-as-laboratory": figures.as_means(outcomes, efficacy.LABORATORY_MEASURES),
+        "fig-as-clinical": figures.as_means(outcomes, changes.CLINICAL_MEASURES, 10),
+        "fig-as-laboratory": figures.as_means(outcomes, changes.LABORATORY_MEASURES),
         "fig-as-asas": figures.asas_sets(asas, p.analysis_set, interval_text),
         "fig-as-subtypes": figures.subtype_responses(subtypes),
         "fig-as-context": figures.forest(context, interval_text, "Responders (%)"),
@@ -262,7 +273,7 @@ def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, An
     failing = grim[grim["status"].eq("inconsistent")]
     rescued = failing[[key in passing for key in zip(failing["week"], failing["comparison"], strict=True)]]
     week8 = [Decimal(v) for v in failing.loc[failing["comparison"].eq(WEEK_8), "reported"]]
-    fits_all = next((n for n in range(1, 1000) if all(stats.grim(m, stats.places(m), n, ROUNDING).consistent
+    fits_all = next((n for n in range(1, 1000) if all(granularity.grim(m, stats.places(m), n, ROUNDING).consistent
                                                      for m in week8)), None) if week8 else None
     return {
         "esr_w8_grim_least_n": fits_all or "none below 1000",
@@ -275,7 +286,7 @@ def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, An
 
 def _week24_reconstructions(package, study: str) -> pd.DataFrame:
     """The audit's reconstructions of the comparisons of the results at the last week, with the measures' labels."""
-    found = audit.reconstructed(package, ROUNDING)
+    found = number_checks.reconstructed(package, ROUNDING)
     found = found[found["study"].eq(study) & found["location"].eq("results") & found["week"].eq(found["week"].max())]
     measures = package.measures.drop_duplicates("measure").set_index("measure")
     return found.assign(label=found["measure"].map(measures["label"]), unit=found["measure"].map(measures["unit"]))

@@ -21,6 +21,7 @@ from thalbook.chapters import figures, results
 from thalbook.chapters.tables import caption
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import cohort, counts, efficacy
+from thalbook.core.context import context_table
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The chapter's parameters, as its parameters cell declares them.
@@ -91,7 +92,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     remission_sets = efficacy.remission_by_set(package, p.ci_method, p.confidence_level)
     endoscopy = efficacy.endoscopy_table(package, p.analysis_set, p.ci_method, p.confidence_level)
     endoscopy_sets = efficacy.endoscopy_by_set(package, p.ci_method, p.confidence_level)
-    context = efficacy.context_table(package, "crohns", p.analysis_set, p.ci_method, p.confidence_level)
+    context = context_table(package, "crohns", p.analysis_set, p.ci_method, p.confidence_level)
 
     values = {name: cohort.fact(package, study, fact) for name, fact in FACTS.items()}
     values |= {

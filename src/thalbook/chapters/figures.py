@@ -1,4 +1,6 @@
-"""One plotting style for the whole book: colour-blind-safe, vector, deterministic, legible on a phone.
+"""One plotting style for the whole book, and the results chapters' figures drawn in it.
+
+The style is colour-blind-safe, vector, deterministic and legible on a phone.
 
 Figures are SVG in the HTML book and PDF in the LaTeX one (MyST-NB picks by
 builder), with text kept as text. Every figure is :data:`WIDTH` inches wide
@@ -6,7 +8,9 @@ with no text below :data:`SMALLEST_PT` points: a phone 390 px wide shows the
 book's figures about 342 px wide, which keeps that text at about 9 CSS pixels,
 and in print a figure appears at its own size. So that narrow figures keep
 their room for data, rows carry their labels above their marks (not beside
-them) and legends go below the plot, wrapped.
+them) and legends go below the plot, wrapped. The helpers that lay rows and
+legends out so are shared with :mod:`thalbook.chapters.diagrams`, which draws
+the methods, safety and appraisal chapters' figures in the same style.
 """
 
 from __future__ import annotations
@@ -20,8 +24,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from thalbook.core.safety import STATED_BASIS
-
 #: seaborn's colour-blind-safe palette (after Okabe and Ito), used everywhere.
 PALETTE = sns.color_palette("colorblind")
 #: The width of every figure, in inches.
@@ -32,7 +34,7 @@ SMALLEST_PT = 9.0
 #: Characters of TEXT_PT text that fit across a figure (DejaVu Sans averages about 0.55 em).
 _LINE_CHARS = 58
 #: Height of a line of TEXT_PT text and of a row's marks, in inches, for rows labelled above their marks.
-_LINE_IN = 0.15
+LINE_IN = 0.15
 _MARK_IN = 0.21
 
 
@@ -93,24 +95,24 @@ def wrap(text: str, chars: int = _LINE_CHARS) -> str:
     return "\n".join(textwrap.wrap(str(text), chars, break_on_hyphens=False)) or str(text)
 
 
-def _legend_below(fig, handles, labels, chars: int = _LINE_CHARS - 8) -> None:
+def legend_below(fig, handles, labels, chars: int = _LINE_CHARS - 8) -> None:
     """One legend under the plot, one entry per line, wrapped to the figure's width."""
     fig.legend(handles, [wrap(label, chars) for label in labels], loc="outside lower center", ncol=1,
                frameon=False)
 
 
-def _stacked_rows(labels) -> tuple[np.ndarray, np.ndarray, float]:
+def stacked_rows(labels) -> tuple[np.ndarray, np.ndarray, float]:
     """Where rows go when each carries its label above its marks: tops, centres and total height, in inches."""
     tops, centres, y = [], [], 0.0
     for label in labels:
         lines = label.count("\n") + 1
         tops.append(y)
-        centres.append(y + _LINE_IN * lines + _MARK_IN / 2)
-        y += _LINE_IN * lines + _MARK_IN + 0.03
+        centres.append(y + LINE_IN * lines + _MARK_IN / 2)
+        y += LINE_IN * lines + _MARK_IN + 0.03
     return np.array(tops), np.array(centres), y
 
 
-def _label_rows(ax, labels, tops, centres, total: float) -> None:
+def label_rows(ax, labels, tops, centres, total: float) -> None:
     """Write each row's label above its marks, left-aligned on the axes (y runs down, in inches)."""
     ax.set_yticks(centres, [""] * len(centres))
     ax.tick_params(axis="y", length=0)
@@ -172,7 +174,7 @@ def remission_over_time(table, interval_text: str):
     ax.set_xticks(weeks, [str(w) for w in weeks])
     ax.set_xlabel("Week of treatment")
     _percent_axis(ax, "y", "Patients in remission (%)")
-    _legend_below(fig, *ax.get_legend_handles_labels())
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -197,7 +199,7 @@ def endoscopy_ranges(table, interval_text: str, set_name: str):
     use_book_style()
     labels = [f"{label} ({k}/{n} as reported)"
               for label, k, n in zip(table["label"], table["k_reported"], table["n_reported"], strict=True)]
-    tops, y, total = _stacked_rows(labels)
+    tops, y, total = stacked_rows(labels)
     fig, ax = plt.subplots(figsize=(WIDTH, total + 2.0))
     ax.hlines(y, 100 * table["worst"], 100 * table["best"], color=PALETTE[7], alpha=0.45, linewidth=9,
               label="worst to best case for the patients without endoscopy")
@@ -205,9 +207,9 @@ def endoscopy_ranges(table, interval_text: str, set_name: str):
                 label=f"{set_name} ({interval_text})")
     ax.plot(100 * table["k_reported"] / table["n_reported"], y, "x", color=PALETTE[3], markersize=8,
             markeredgewidth=2, linestyle="none", label="as reported (denominator inferred)")
-    _label_rows(ax, labels, tops, y, total)
+    label_rows(ax, labels, tops, y, total)
     _percent_axis(ax, "x", "Patients at week 24 (%)")
-    _legend_below(fig, *ax.get_legend_handles_labels())
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -221,14 +223,14 @@ def forest(table, interval_text: str, xlabel: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.efficacy.context_table`.
+        :func:`thalbook.core.context.context_table`.
     interval_text, xlabel : str
         Legend text of the bars; x-axis label.
 
     Examples
     --------
-    >>> from thalbook.core import data, efficacy
-    >>> fig = forest(efficacy.context_table(data.load(), "as"), "95% Wilson interval", "Responders (%)")
+    >>> from thalbook.core import context, data
+    >>> fig = forest(context.context_table(data.load(), "as"), "95% Wilson interval", "Responders (%)")
     >>> len(fig.axes[0].get_yticklabels())
     5
     >>> plt.close(fig)
@@ -236,7 +238,7 @@ def forest(table, interval_text: str, xlabel: str):
     use_book_style()
     labels = [wrap(f"{r['label']}, {r['arm']}: {r['outcome_definition']}, {r['timepoint']}; {r['count_text']}")
               for _, r in table.iterrows()]
-    tops, y, total = _stacked_rows(labels)
+    tops, y, total = stacked_rows(labels)
     fig, ax = plt.subplots(figsize=(WIDTH, total + 0.75 + 0.2 * len(set(table["kind"]))))
     seen = set()
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
@@ -246,10 +248,10 @@ def forest(table, interval_text: str, xlabel: str):
                     fmt=marker, color=PALETTE[colour], markerfacecolor=PALETTE[colour] if filled else "white",
                     markersize=6, capsize=3, label=None if row["kind"] in seen else legend)
         seen.add(row["kind"])
-    _label_rows(ax, labels, tops, y, total)
+    label_rows(ax, labels, tops, y, total)
     _percent_axis(ax, "x", xlabel)
     handles, names = ax.get_legend_handles_labels()
-    _legend_below(fig, handles, [f"{n} ({interval_text})" if i == 0 else n for i, n in enumerate(names)])
+    legend_below(fig, handles, [f"{n} ({interval_text})" if i == 0 else n for i, n in enumerate(names)])
     return fig
 
 
@@ -267,7 +269,7 @@ def as_means(table, measures, scale_max: float | None = None):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.efficacy.as_outcomes_table`.
+        :func:`thalbook.core.changes.as_outcomes_table`.
     measures : sequence of str
         Measures to draw, one panel each.
     scale_max : float, optional
@@ -275,8 +277,8 @@ def as_means(table, measures, scale_max: float | None = None):
 
     Examples
     --------
-    >>> from thalbook.core import data, efficacy
-    >>> fig = as_means(efficacy.as_outcomes_table(data.load()), ["basdai", "basfi"], 10)
+    >>> from thalbook.core import changes, data
+    >>> fig = as_means(changes.as_outcomes_table(data.load()), ["basdai", "basfi"], 10)
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['BASDAI (points)', 'BASFI (points)']
     >>> plt.close(fig)
@@ -310,7 +312,7 @@ def as_means(table, measures, scale_max: float | None = None):
         spare[0].set_axis_off()
         spare[0].legend(legend.values(), [wrap(label, 24) for label in legend], loc="center", frameon=False)
     else:
-        _legend_below(fig, legend.values(), legend.keys())
+        legend_below(fig, legend.values(), legend.keys())
     return fig
 
 
@@ -354,104 +356,6 @@ def reconstructed_trajectories(examples: pd.DataFrame):
     return fig
 
 
-def specification_curve(table: pd.DataFrame, choices: dict[str, list]):
-    """A specification curve per outcome: every estimate with its interval, sorted, and the choices below.
-
-    The outcomes are stacked, each with the full width, so that every
-    specification keeps a visible column on a phone. A choice's name labels
-    its first value only, which keeps the labels short.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :func:`thalbook.core.multiverse.multiverse` (rows with a ``note`` are left out).
-    choices : dict
-        Choice -> its values, in the order they are marked.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"outcome": ["x", "x"], "method": ["a", "b"], "proportion": [0.5, 0.6],
-    ...                   "low": [0.3, 0.4], "high": [0.7, 0.8], "note": ["", ""]})
-    >>> fig = specification_curve(t, {"method": ["a", "b"]})
-    >>> [label.get_text() for label in fig.axes[1].get_yticklabels()]
-    ['method: a', 'b']
-    >>> plt.close(fig)
-    """
-    use_book_style()
-    table = table[table["note"].eq("")]
-    outcomes = list(dict.fromkeys(table["outcome"]))
-    rows = [(choice, value) for choice, values in choices.items() for value in values]
-    labels = [f"{choice}: {value}" if value == choices[choice][0] else str(value) for choice, value in rows]
-    matrix_in, curve_in = 0.15 * len(labels), 0.8
-    fig, axes = plt.subplots(2 * len(outcomes), 1, squeeze=False,
-                             figsize=(WIDTH, len(outcomes) * (matrix_in + curve_in + 0.55) + 0.25),
-                             gridspec_kw={"height_ratios": [curve_in, matrix_in] * len(outcomes)})
-    for block, outcome in enumerate(outcomes):
-        part = table[table["outcome"].eq(outcome)].sort_values(["proportion", "low"]).reset_index(drop=True)
-        top, bottom = axes[2 * block][0], axes[2 * block + 1][0]
-        x = range(len(part))
-        top.vlines(x, 100 * part["low"], 100 * part["high"], color=PALETTE[0], linewidth=0.6)
-        top.plot(x, 100 * part["proportion"], "o", color="black", markersize=1.8)
-        top.axhline(50, color="0.5", linewidth=0.7, linestyle="--")
-        top.set_title(outcome, loc="left")
-        top.set_ylim(0, 100)
-        top.set_yticks([0, 50, 100])
-        top.set_ylabel("%")
-        top.tick_params(axis="x", labelbottom=False)
-        for row, (choice, value) in enumerate(rows):
-            marked = [i for i, chosen in enumerate(part[choice]) if chosen == value]
-            bottom.plot(marked, [row] * len(marked), "|", color="black", markersize=3.5)
-        starts = [i for i, (choice, value) in enumerate(rows) if i and value == choices[choice][0]]
-        for start in starts:  # a rule between one choice and the next
-            bottom.axhline(start - 0.5, color="0.8", linewidth=0.6)
-        bottom.set_yticks(range(len(labels)), labels)
-        bottom.tick_params(axis="y", length=0, pad=2)
-        bottom.set_ylim(len(labels) - 0.5, -0.5)
-        bottom.set_xlim(top.get_xlim())
-        bottom.grid(False)
-    axes[-1][0].set_xlabel("specification, sorted by estimate")
-    return fig
-
-
-def traffic_light(table: pd.DataFrame, meanings: dict[int, str]):
-    """A risk-of-bias traffic light: one row per item, one column per study, coloured and marked by its score.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        ``study``, ``question``, ``score`` (0, 1 or 2), one row per study and item.
-    meanings : dict
-        Score -> what it means, for the legend.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"study": ["A", "A"], "question": ["aim", "size"], "score": [2, 0]})
-    >>> fig = traffic_light(t, {0: "not reported", 1: "inadequate", 2: "adequate"})
-    >>> [label.get_text() for label in fig.axes[0].get_xticklabels()]
-    ['A']
-    >>> plt.close(fig)
-    """
-    use_book_style()
-    studies, questions = list(dict.fromkeys(table["study"])), list(dict.fromkeys(table["question"]))
-    colours = {2: PALETTE[2], 1: PALETTE[8], 0: PALETTE[3]}
-    marks = {2: "+", 1: "~", 0: "−"}
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.42 * len(questions) + 1.5))
-    for _, row in table.iterrows():
-        x, y = studies.index(row["study"]), questions.index(row["question"])
-        ax.scatter(x, y, s=300, color=colours[row["score"]], edgecolor="black", linewidth=0.6)
-        ax.text(x, y, marks[row["score"]], ha="center", va="center", fontsize=11, fontweight="bold")
-    ax.set_yticks(range(len(questions)), [wrap(q, 34) for q in questions])
-    ax.set_xticks(range(len(studies)), [wrap(s, 16) for s in studies])
-    ax.xaxis.tick_top()
-    ax.set_xlim(-0.6, len(studies) - 0.4)
-    ax.set_ylim(len(questions) - 0.5, -0.5)
-    ax.grid(False)
-    handles = [plt.Line2D([], [], marker="o", linestyle="", markersize=9, color=colours[score],
-                          markeredgecolor="black") for score in (2, 1, 0)]
-    _legend_below(fig, handles, [f"{marks[score]} {score}: {meanings[score]}" for score in (2, 1, 0)])
-    return fig
-
-
 def asas_sets(table, analysis_set: str, interval_text: str):
     """Responders under each analysis set, the set in force filled.
 
@@ -480,7 +384,7 @@ def asas_sets(table, analysis_set: str, interval_text: str):
              f"{r['k']}/{r['n']}" + (" [in force]" if r["analysis_set"] == analysis_set else ""))
         for _, r in table.iterrows()
     ]
-    tops, y, total = _stacked_rows(labels)
+    tops, y, total = stacked_rows(labels)
     gap = np.where(table["outcome"].eq(table["outcome"].iloc[0]), 0.0, 0.2)  # a gap between outcomes
     tops, y, total = tops + gap, y + gap, total + gap.max()
     fig, ax = plt.subplots(figsize=(WIDTH, total + 0.8))
@@ -491,7 +395,7 @@ def asas_sets(table, analysis_set: str, interval_text: str):
                     xerr=[[100 * (row["proportion"] - row["low"])], [100 * (row["high"] - row["proportion"])]],
                     fmt="o", color=colours[row["outcome"]],
                     markerfacecolor=colours[row["outcome"]] if filled else "white", markersize=7, capsize=3)
-    _label_rows(ax, labels, tops, y, total)
+    label_rows(ax, labels, tops, y, total)
     _percent_axis(ax, "x", wrap(f"Responders at week 24 (%), {interval_text}", 48))
     return fig
 
@@ -514,7 +418,7 @@ def subtype_responses(table):
     """
     use_book_style()
     labels = [f"{r['label']} (n = {r['n']})" for _, r in table.iterrows()]
-    tops, y, total = _stacked_rows(labels)
+    tops, y, total = stacked_rows(labels)
     fig, ax = plt.subplots(figsize=(WIDTH, total + 1.5))
     left = np.zeros(len(table))
     parts = (
@@ -526,165 +430,8 @@ def subtype_responses(table):
         values = table[column].to_numpy()
         ax.barh(y, values, left=left, color=colour, hatch=hatch, edgecolor="white", label=label, height=_MARK_IN)
         left += values
-    _label_rows(ax, labels, tops, y, total)
+    label_rows(ax, labels, tops, y, total)
     ax.set_xlabel("Patients (count)")
     ax.set_xticks(range(int(left.max()) + 1))
-    _legend_below(fig, *ax.get_legend_handles_labels())
-    return fig
-
-
-def interval_methods(table: pd.DataFrame, method_in_force: str, confidence_level: float):
-    """The intervals of every method for each case, stacked under its label; the method in force solid.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :func:`thalbook.chapters.methods.interval_comparison`.
-    method_in_force : str
-        Drawn solid and thick; the others faded.
-    confidence_level : float
-        For the axis label.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Closed (it is drawn when shown or glued).
-    """
-    use_book_style()
-    cases = list(dict.fromkeys(table["case"]))
-    methods = list(dict.fromkeys(table["method"]))
-    spacing = 0.11
-    labels = [wrap(case) for case in cases]
-    tops, centres, total = [], [], 0.0
-    for label in labels:
-        tops.append(total)
-        centres.append(total + _LINE_IN * (label.count("\n") + 1) + 0.16 + spacing * np.arange(len(methods)))
-        total = centres[-1][-1] + 0.2
-    fig, ax = plt.subplots(figsize=(WIDTH, total + 1.7))
-    for case, label, top, ys in zip(cases, labels, tops, centres, strict=True):
-        rows = table[table["case"].eq(case)].set_index("method")
-        for y, method, colour in zip(ys, methods, PALETTE, strict=False):
-            row = rows.loc[method]
-            strong = method == method_in_force
-            name = method + (" (in force)" if strong else "")
-            ax.hlines(y, 100 * row["low"], 100 * row["high"], color=colour, lw=3.2 if strong else 1.8,
-                      alpha=1 if strong else 0.55, label=name if case == cases[0] else None)
-        estimate = rows.iloc[0]["k"] / rows.iloc[0]["n"]
-        ax.plot([100 * estimate] * 2, [ys[0] - 0.06, ys[-1] + 0.06], color="black", lw=1)
-        ax.text(0.01, top + 0.04, label, transform=ax.get_yaxis_transform(), ha="left", va="top")
-    ax.set_yticks([])
-    ax.set_ylim(total, 0)
-    ax.set_xlim(-1, 101)
-    ax.set_xlabel(wrap(f"proportion, % ({100 * confidence_level:g}% interval; black tick: the estimate k/n)", 50))
-    _legend_below(fig, *ax.get_legend_handles_labels())
-    plt.close(fig)
-    return fig
-
-
-# --------------------------------------------------------------------------
-# safety figures
-
-
-def _box_height(text: str) -> float:
-    return _LINE_IN * (text.count("\n") + 1) + 0.14
-
-
-def _box(ax, x, top, width, text, colour) -> float:
-    """A rounded box of text, ``top`` and ``width`` in inches, as tall as its lines; returns its bottom."""
-    from matplotlib.patches import FancyBboxPatch
-
-    height = _box_height(text)
-    ax.add_patch(FancyBboxPatch((x - width / 2, top), width, height, boxstyle="round,pad=0,rounding_size=0.06",
-                                facecolor=(*colour[:3], 0.16), edgecolor=colour, linewidth=1.2))
-    ax.text(x, top + height / 2, text, ha="center", va="center")
-    return top + height
-
-
-def flow_figure(accounting: pd.DataFrame, n_enrolled: int, n_completed: int, dose: str, end: str):
-    """A CONSORT-style flow diagram of one study's patients, from enrolment to the end.
-
-    Laid out in inches: every box is as tall as its wrapped text.
-
-    Parameters
-    ----------
-    accounting : pandas.DataFrame
-        What :func:`as_accounting` returns.
-    n_enrolled, n_completed : int
-        As the paper states them.
-    dose : str
-        The regimen, shown in the enrolment box.
-    end : str
-        The end of treatment as written (e.g. ``week 24``).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Fixed size and fonts, so that the drawing is the same on every run.
-    """
-    use_book_style()
-    colours = {"adverse event": PALETTE[3], "lack of efficacy": PALETTE[0]}
-    spine, side_width = 0.75, 3.0
-    side = WIDTH - 0.05 - side_width / 2
-    enrolled = f"Enrolled and started thalidomide: n = {n_enrolled}\n{wrap(dose)}"
-    completed = f"Completed treatment to {end}: n = {n_completed}"
-    steps = [f"Left {row['when']}: n = {row['left']}\n{wrap(row['reason'], 42)}" for _, row in accounting.iterrows()]
-    gap = 0.22
-    height = 0.1 + _box_height(enrolled) + sum(gap + _box_height(s) for s in steps) + gap + _box_height(completed)
-    fig, ax = plt.subplots(figsize=(WIDTH, height), layout="none")
-    fig.subplots_adjust(0, 0, 1, 1)
-    ax.set_axis_off()
-    ax.set_xlim(0, WIDTH)
-    ax.set_ylim(height, 0)
-    grey = (0.35, 0.35, 0.35)
-    y = start = _box(ax, WIDTH / 2, 0.05, WIDTH - 0.1, enrolled, PALETTE[2])
-    for text, (_, row) in zip(steps, accounting.iterrows(), strict=True):
-        colour = colours.get(row["category"], PALETTE[7])
-        top = y + gap
-        y = _box(ax, side, top, side_width, text, colour)
-        ax.annotate("", xy=(side - side_width / 2, (top + y) / 2), xytext=(spine, (top + y) / 2),
-                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.2})
-        ax.text(spine - 0.06, y + gap / 2, f"{row['remaining']} remain", ha="right", va="center", color=grey)
-    ax.annotate("", xy=(spine, y + gap), xytext=(spine, start),
-                arrowprops={"arrowstyle": "-|>", "color": grey, "lw": 1.2})
-    _box(ax, WIDTH / 2, y + gap, WIDTH - 0.1, completed, PALETTE[2])
-    return fig
-
-
-def events_figure(events: pd.DataFrame, study_labels: dict[str, str], confidence_level: float):
-    """Every counted adverse event with its interval, one panel per study.
-
-    Filled markers: the paper states the denominator; open markers: the
-    denominator is assumed to be every enrolled patient. Totals of other
-    rows are left out.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    use_book_style()
-    shown = events[events["k"].notna() & ~events["is_total"]].copy()
-    studies = list(dict.fromkeys(shown["study"]))
-    panels = []
-    for study in studies:
-        mine = shown[shown["study"].eq(study)]
-        labels = [wrap(f"{e} ({loc}): {int(k)}/{int(n)}")
-                  for e, loc, k, n in zip(mine["event"], mine["location"], mine["k"], mine["n"], strict=True)]
-        panels.append((study, mine, labels, *_stacked_rows(labels)))
-    heights = [total for *_, total in panels]
-    fig, axes = plt.subplots(len(studies), 1, figsize=(WIDTH, sum(heights) + 0.3 * len(studies) + 0.8),
-                             sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, (study, mine, labels, tops, y, total), colour in zip(axes[:, 0], panels, PALETTE, strict=False):
-        p = (mine["k"] / mine["n"]).to_numpy(dtype=float)
-        low, high = mine["low"].to_numpy(dtype=float), mine["high"].to_numpy(dtype=float)
-        stated = (mine["basis"] == STATED_BASIS).to_numpy()
-        ax.hlines(y, 100 * low, 100 * high, color=colour, lw=2)
-        ax.scatter(100 * p[stated], y[stated], color=colour, zorder=3, s=30, label="denominator stated")
-        ax.scatter(100 * p[~stated], y[~stated], facecolor="white", edgecolor=colour, zorder=3, s=30, lw=1.5,
-                   label="denominator assumed (all enrolled)")
-        _label_rows(ax, labels, tops, y, total)
-        ax.set_title(study_labels.get(study, study), loc="left")
-    axes[-1, 0].set_xlim(0, 100)
-    axes[-1, 0].set_xlabel(f"patients with the event, % ({100 * confidence_level:g}% interval)")
-    handles, names = axes[0, 0].get_legend_handles_labels()
-    _legend_below(fig, handles, names)
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig

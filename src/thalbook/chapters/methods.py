@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from thalbook.chapters import figures
+from thalbook.chapters import diagrams
 from thalbook.chapters.data_provenance import raw_tables
 from thalbook.chapters.tables import caption, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, efficacy, stats, summary_checks, toc
+from thalbook.core import audit, cohort, efficacy, granularity, stats, summary_checks, toc
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values
 
 #: Every kind of check the audit runs, in the order the methods chapter describes them.
@@ -123,7 +123,7 @@ def build(package, params: dict[str, Any]) -> View:
     wei = cohort.source_study(package, efficacy.ASAS)
     remission = outcomes.query(
         "study_id == @he and outcome == @efficacy.REMISSION and timepoint_week == 8").iloc[0]
-    (w8_k, w8_n), = stats.percent_to_counts(remission["percent"], int(remission["percent_decimals"]),
+    (w8_k, w8_n), = granularity.percent_to_counts(remission["percent"], int(remission["percent_decimals"]),
                                             n=int(remission["denominator"]))
     asas = outcomes.query("study_id == @wei and outcome == @efficacy.ASAS and location == 'results'").iloc[0]
     neuro = package.adverse_events.query("study_id == @wei and event == 'neuropathy' and location == 'results'").iloc[0]
@@ -148,7 +148,7 @@ def build(package, params: dict[str, Any]) -> View:
         interval_rows(comparison, p.ci_method),
         caption("tbl-methods-intervals", level=level_text),
         "tbl-methods-intervals", widths=[38, 22, 24, 16], markup=["method"])
-    values["fig_methods_intervals"] = figures.interval_methods(comparison, p.ci_method, p.confidence_level)
+    values["fig_methods_intervals"] = diagrams.interval_methods(comparison, p.ci_method, p.confidence_level)
 
     # Analysis sets: ASAS20 in the AS study.
     sets = analysis_set_table(asas_k, asas_n, as_enrolled, completed, p.ci_method, p.confidence_level)

@@ -12,7 +12,8 @@ import pandas as pd
 
 from thalbook.chapters import tables
 from thalbook.core import cohort, efficacy
-from thalbook.core.efficacy import CORRELATIONS, OUTCOME_LABELS, TYPICAL_CORRELATION
+from thalbook.core.changes import CORRELATIONS, TYPICAL_CORRELATION
+from thalbook.core.efficacy import OUTCOME_LABELS
 from thalbook.core.vocabulary import ANALYSIS_SETS, SET_NAMES, CiMethod
 
 
@@ -194,12 +195,12 @@ def endoscopy_display(by_set: pd.DataFrame, in_force: str) -> pd.DataFrame:
 
 
 def context_display(context: pd.DataFrame) -> pd.DataFrame:
-    """:func:`context_table` as shown, each study cited.
+    """:func:`thalbook.core.context.context_table` as shown, each study cited.
 
     Examples
     --------
-    >>> from thalbook.core import audit, data, efficacy
-    >>> context_display(efficacy.context_table(data.load(), "as")).iloc[4, 0]
+    >>> from thalbook.core import audit, context, data
+    >>> context_display(context.context_table(data.load(), "as")).iloc[4, 0]
     '{cite:t}`zhu2010`'
     """
     return pd.DataFrame(
@@ -220,8 +221,8 @@ def as_means_display(table: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from thalbook.core import audit, data, efficacy
-    >>> as_means_display(efficacy.as_outcomes_table(data.load())).iloc[1].tolist()[:4]
+    >>> from thalbook.core import changes, data
+    >>> as_means_display(changes.as_outcomes_table(data.load())).iloc[1].tolist()[:4]
     ['BASDAI (points)', '24', '4.97 ± 2.33', '3.1 ± 2.08']
     """
     return pd.DataFrame(
@@ -253,8 +254,8 @@ def as_pvalues_display(table: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from thalbook.core import audit, data, efficacy
-    >>> as_pvalues_display(efficacy.as_outcomes_table(data.load())).iloc[7].tolist()[2:4]
+    >>> from thalbook.core import changes, data
+    >>> as_pvalues_display(changes.as_outcomes_table(data.load())).iloc[7].tolist()[2:4]
     ['0.375', 'only with fewer non-zero changes: n = 4, W = 2 (p = 0.375); n = 7, W = 8 (p = 0.375)']
     """
     return pd.DataFrame(

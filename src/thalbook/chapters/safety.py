@@ -30,7 +30,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from thalbook.chapters import data_provenance, figures, results, tables
+from thalbook.chapters import data_provenance, diagrams, results, tables
 from thalbook.chapters.view import View, check_names, check_values
 from thalbook.core import cohort, safety, stats
 from thalbook.core.parameters import Parameters
@@ -144,7 +144,7 @@ def _events(view: View, events: pd.DataFrame, labels: dict[str, str], confidence
             safety.adverse_event_table(events[events["study"].eq(study)], confidence_level),
             tables.caption("tbl-safety-events-<study>", study=labels[study], interval=interval),
             name, widths=[22, 12, 12, 20, 17, 17])
-    view.values["fig_safety_events"] = _closed(figures.events_figure(events, labels, confidence_level))
+    view.values["fig_safety_events"] = _closed(diagrams.events_figure(events, labels, confidence_level))
 
 
 def _withdrawals(view: View, package, p: Parameters, labels: dict[str, str], level_text: str,
@@ -228,7 +228,7 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
         "n_severe_rows": len(severe),
         "n_severe_patients": int(severe["k"].sum()),
         "audit_on_places": _audit_on_places(package),
-        "fig_safety_as_flow": _closed(figures.flow_figure(steps, enrolled, completed, safety.dose_text(package, wei),
+        "fig_safety_as_flow": _closed(diagrams.flow_figure(steps, enrolled, completed, safety.dose_text(package, wei),
                                                           f"week {facts['duration_weeks']}")),
     })
     steps_shown = pd.DataFrame({

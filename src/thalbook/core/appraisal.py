@@ -39,7 +39,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from thalbook.core import cohort, efficacy, stats
+from thalbook.core import changes, cohort, stats
 from thalbook.core.errors import InputError
 
 # --------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def _support(package, reference, missing: str = NOT_REPORTED) -> str:
 
     A row the package lacks is said so in the support, and the judgement
     still stands: the validator requires only the rows the chapters cannot do
-    without (:data:`thalbook.core.validate.REQUIRED_ROWS`).
+    without (:data:`thalbook.core.rules.REQUIRED_ROWS`).
     """
     if reference is None:
         return missing
@@ -308,7 +308,7 @@ def declared_primary(package, study: str | None = None) -> list[tuple[str, int]]
     >>> declared_primary(data.load())
     [('basdai', 24), ('basfi', 24), ('basg', 24)]
     """
-    study = cohort.source_study(package, efficacy.AS_MEASURES, study)
+    study = cohort.source_study(package, changes.AS_MEASURES, study)
     table = package.continuous_outcomes
     rows = table[table["study_id"].eq(study) & table["timepoint_week"].gt(0)
                  & table["quote"].str.contains("primary outcome measures", case=False, regex=False)]
@@ -326,7 +326,7 @@ def primary_declaration(package, study: str | None = None) -> str:
     >>> primary_declaration(data.load())[:30]
     'Primary outcome measurements i'
     """
-    study = cohort.source_study(package, efficacy.AS_MEASURES, study)
+    study = cohort.source_study(package, changes.AS_MEASURES, study)
     table = package.statements
     rows = table[table["study_id"].eq(study) & table["topic"].eq(PRIMARY_DECLARATION)]
     return str(rows["quote"].iloc[0]) if len(rows) else f"{NO_ROW}: statements.csv, {study} {PRIMARY_DECLARATION}"
@@ -360,9 +360,9 @@ def multiplicity(package, means: pd.DataFrame | None = None, confidence_level: f
     >>> int(table["declared"].sum()), int(table["declared_holm_reject"].sum()), int(table["all_holm_reject"].sum())
     (3, 3, 0)
     """
-    study = cohort.source_study(package, efficacy.AS_MEASURES)
+    study = cohort.source_study(package, changes.AS_MEASURES)
     alpha = cohort.fact(package, study, "significance_level")
-    means = efficacy.as_outcomes_table(package, confidence_level) if means is None else means
+    means = changes.as_outcomes_table(package, confidence_level) if means is None else means
     primary = set(declared_primary(package))
     out = pd.DataFrame({"measure": means["measure"], "label": means["label"], "week": means["week"].astype(int),
                         "p_text": means["p_text"], "p": means["p_reported"].astype(float)})

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from thalbook.core import stats
+from thalbook.core import granularity
 from thalbook.core.cohort import fact
 from thalbook.core.data import printed
 from thalbook.core.errors import InputError
@@ -85,12 +85,12 @@ def count_inference(package, study_id: str, outcomes: Iterable[str], rounding: s
         size = fact(package, study_id, _SET_FACTS[population]) if population in _SET_FACTS else None
         if not pd.isna(row["denominator"]):
             stated = int(row["denominator"])
-            found = stats.percent_to_counts(row["percent"], decimals, n=stated, rounding=rounding)
+            found = granularity.percent_to_counts(row["percent"], decimals, n=stated, rounding=rounding)
             searched = f"n = {stated} (stated)"
         else:
             stated = None
             bound = size or fact(package, study_id, "enrolled")
-            found = stats.percent_to_counts(row["percent"], decimals, n_max=bound, rounding=rounding)
+            found = granularity.percent_to_counts(row["percent"], decimals, n_max=bound, rounding=rounding)
             searched = f"n = 1 to {bound}" + (f" (the {population} set)" if size else " (enrolled)")
         at_size = [c for c in found if size is not None and c[1] == size]
         if len(found) == 1:

@@ -38,10 +38,10 @@ import pandas as pd
 from thalbook.core import paths, stats
 from thalbook.core.errors import DataError, InputError, Problem
 from thalbook.core.quotes import PLAIN_NUMBER
+from thalbook.core.rules import RESOURCES
 from thalbook.core.validate import (
     DESCRIPTOR,
     MAX_FILE_BYTES,
-    RESOURCES,
     data_directory,
     entry_problems,
     field_types,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from thalbook.core import cohort, efficacy, safety, stats
+from thalbook.core import changes, cohort, efficacy, safety, stats
 from thalbook.core.appraisal import (
     BOOKS_READING,
     basis,
@@ -346,16 +346,16 @@ def _any_ae_bound(package, study, ci_method, confidence_level, limits) -> dict:
 
 def _change_rows(package, study, confidence_level, means, limits) -> list[dict]:
     if means is None or "study" not in means:
-        means = efficacy.as_outcomes_table(package, confidence_level, study=study) if means is None else means
+        means = changes.as_outcomes_table(package, confidence_level, study=study) if means is None else means
     else:
         means = means[means["study"].eq(study)]
     change = limits["change"]
     rows = []
     primary = {m for m, _ in declared_primary(package, study)}
     final = int(means["week"].max())  # the end of the trial: the last week the paper compares with baseline
-    for measure in efficacy.CLINICAL_MEASURES:
+    for measure in changes.CLINICAL_MEASURES:
         m = means.set_index(["measure", "week"]).loc[(measure, final)]
-        r = efficacy.TYPICAL_CORRELATION
+        r = changes.TYPICAL_CORRELATION
         sd = math.sqrt(max(m["baseline_sd"] ** 2 + m["followup_sd"] ** 2
                            - 2 * r * m["baseline_sd"] * m["followup_sd"], 0.0))
         rows.append({
@@ -389,7 +389,7 @@ def _study_rows(package, study, ci_method, confidence_level, analysis_set, means
         rows += _remission_rows(package, study, ci_method, confidence_level, analysis_set, limits)
     if reports("mucosal_healing"):
         rows.append(_healing_row(package, study, ci_method, confidence_level, analysis_set, limits))
-    if reports(efficacy.CLINICAL_MEASURES):
+    if reports(changes.CLINICAL_MEASURES):
         rows += _change_rows(package, study, confidence_level, means, limits)
     if reports(efficacy.ASAS):
         rows.append(_asas_row(package, study, ci_method, confidence_level, analysis_set, limits))
@@ -407,7 +407,7 @@ def headline_outcomes(package, ci_method: CiMethod = CiMethod.WILSON, confidence
     conclusion calls optimal, mucosal healing (its title's claim), any
     adverse event and withdrawals for adverse events. Wei et al.: the changes
     of its declared primary outcomes at week 24, whose interval is taken at
-    the typical correlation :data:`thalbook.core.efficacy.TYPICAL_CORRELATION`
+    the typical correlation :data:`thalbook.core.changes.TYPICAL_CORRELATION`
     (an assumption; the bound at correlation 0 beside it), the ASAS20
     response, any adverse event (bounded: the paper does not count it) and
     withdrawals for adverse events. Harms are over every patient exposed,
@@ -517,7 +517,7 @@ def summary_of_findings(package, ci_method: CiMethod = CiMethod.WILSON, confiden
     MINORS total and what the outcome's reporting leaves open; indirectness
     is the study's (:func:`indirectness`,
     GRADE guidelines 8). ``minors_table`` and ``means`` (:func:`minors`,
-    :func:`thalbook.core.efficacy.as_outcomes_table`) are computed unless
+    :func:`thalbook.core.changes.as_outcomes_table`) are computed unless
     given. ``basis`` says which judgements are provisional.
 
     Examples

@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from thalbook import __version__
-from thalbook.core import appraisal, audit, cohort, counts, efficacy, findings, grade, multiverse, verdicts
+from thalbook.core import appraisal, audit, changes, cohort, counts, efficacy, findings, grade, multiverse, verdicts
 from thalbook.core.vocabulary import AnalysisSet, CiMethod
 
 #: Parameters the results depend on, the build's whole parameter set.
@@ -87,7 +87,7 @@ def described(columns: dict[str, tuple[str, ...]], text: dict[str, Any]) -> dict
     ...
     ValueError: results_descriptor.yaml: field r.b is described but not made
     """
-    values = {"typical_correlation": f"{efficacy.TYPICAL_CORRELATION:g}", "kinds": "; ".join(findings.KINDS),
+    values = {"typical_correlation": f"{changes.TYPICAL_CORRELATION:g}", "kinds": "; ".join(findings.KINDS),
               "abouts": ", ".join(verdicts.ABOUTS), "all_reasons": verdicts.ALL_REASONS}
     resources = text["resources"]
     _same(list(columns), list(resources), "resource {}")
@@ -168,8 +168,8 @@ def tables(package, params: dict[str, Any]) -> dict[str, pd.DataFrame]:
     checks = audit.run_audit(package, rounding=rounding)
     # The changes are read with the AS chapter's rounding, half-up: the audit is run once when it is that.
     reused = checks if rounding == "half-up" else None
-    means = pd.concat([efficacy.as_outcomes_table(package, confidence_level, "half-up", reused, study=study).assign(
-        study=study) for study in cohort.source_studies(package, reports=efficacy.AS_MEASURES)], ignore_index=True)
+    means = pd.concat([changes.as_outcomes_table(package, confidence_level, "half-up", reused, study=study).assign(
+        study=study) for study in cohort.source_studies(package, reports=changes.AS_MEASURES)], ignore_index=True)
     minors = appraisal.minors(package)
     made = {
         "inferred_counts": _inferred(package),

@@ -45,7 +45,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from thalbook.core import pvalue_methods, reconstruct, stats
+from thalbook.core import granularity, pvalue_methods, reconstruct, stats
 from thalbook.core.data import is_stated
 from thalbook.core.stats import places, short
 from thalbook.core.verdicts import Quantity, verdict
@@ -77,11 +77,11 @@ def _grim_reconcile(mean: Decimal, ns: list[int], n_text: str, rounding: str) ->
     options = [
         f"{other} rounding (n = {_numbers(allowed)})"
         for other in other_roundings(rounding)
-        if (allowed := [n for n in ns if stats.grim(mean, decimals, n, other).consistent])
+        if (allowed := [n for n in ns if granularity.grim(mean, decimals, n, other).consistent])
     ]
     options.append("values that are not whole numbers, against the measure's stated granularity")
     reach = min(10**decimals, ns[-1] + 200)
-    others = [n for n in range(1, reach) if n not in ns and stats.grim(mean, decimals, n, rounding).consistent]
+    others = [n for n in range(1, reach) if n not in ns and granularity.grim(mean, decimals, n, rounding).consistent]
     ruled = (
         f"another n ({_numbers(others[:3])}{' or more' if len(others) > 3 else ''}), "
         f"which the text rules out ({_n_limit(ns)})"
@@ -94,7 +94,7 @@ def _grim_reconcile(mean: Decimal, ns: list[int], n_text: str, rounding: str) ->
 def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str] | tuple[str, str, str]:
     """GRIM over every n in ``ns``: consistent if some n allows the mean, naming the other rounding if it would."""
     decimals = places(mean)
-    verdicts = [stats.grim(mean, decimals, n, rounding) for n in ns]
+    verdicts = [granularity.grim(mean, decimals, n, rounding) for n in ns]
     passing = [n for n, v in zip(ns, verdicts, strict=True) if v.consistent]
     if not any(v.informative for v in verdicts):
         return (
@@ -112,7 +112,7 @@ def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tupl
             f"gives {mean}"
         )
     for other_rounding in other_roundings(rounding) if not passing else ():
-        other = [n for n in ns if stats.grim(mean, decimals, n, other_rounding).consistent]
+        other = [n for n in ns if granularity.grim(mean, decimals, n, other_rounding).consistent]
         if other:
             detail += f"; {other_rounding} rounding would allow n = {_numbers(other)}"
     if passing:
@@ -123,13 +123,13 @@ def grim_check(mean: Decimal, ns: list[int], n_text: str, rounding: str) -> tupl
 def grimmer_check(mean: Decimal, sd: Decimal, ns: list[int], n_text: str, rounding: str) -> tuple[str, str]:
     """GRIMMER over the n for which the mean passes GRIM; not checkable where the SD cannot fail."""
     ns = [n for n in ns if n >= 2]
-    grim_ok = [n for n in ns if stats.grim(mean, places(mean), n, rounding).consistent]
+    grim_ok = [n for n in ns if granularity.grim(mean, places(mean), n, rounding).consistent]
     if not grim_ok:
         return (
             "not-checkable",
             f"the mean fails GRIM for every n, so the SD cannot be tested on its own; {n_text}",
         )
-    verdicts = {n: stats.grimmer(mean, sd, places(mean), places(sd), n, rounding) for n in grim_ok}
+    verdicts = {n: granularity.grimmer(mean, sd, places(mean), places(sd), n, rounding) for n in grim_ok}
     if not any(v.informative for v in verdicts.values()):
         return "not-checkable", (
             f"GRIMMER adds nothing to GRIM here: SD {sd} to {places(sd)} decimals admits "
