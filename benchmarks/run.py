@@ -42,9 +42,9 @@ PROJECT_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITAT
                  "requirements.txt", "chapters", "data", "params", "src")
 #: What Jupyter Book needs to build the book by itself.
 BOOK_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff", "chapters", "data")
-#: Flags of the pipeline's own ``jupyter-book build`` (src/thalbook/build/pipeline.py).
+#: Flags of the pipeline's own ``jupyter-book build`` (src/thalbook/press/pipeline.py).
 JB_FLAGS = ("-W", "-n", "--keep-going", "--quiet")
-#: Per-cell time limit, as in the pipeline (src/thalbook/build/execute.py).
+#: Per-cell time limit, as in the pipeline (src/thalbook/press/execute.py).
 CELL_TIMEOUT_S = 300
 SCENARIOS = ("cold", "warm", "one_param", "jb_force", "jb_cache_warm", "pdf", "floor")
 #: ratio name -> (numerator, denominator, target: the ratio must be at most this).
@@ -191,7 +191,7 @@ class Bench:
         return env
 
     def thalbook(self, *args: str) -> list[str]:
-        return [str(self.python), "-m", "thalbook.build.cli", *args]
+        return [str(self.python), "-m", "thalbook.press.cli", *args]
 
     def jupyter_book(self) -> str:
         return str(self.python.with_name("jupyter-book"))

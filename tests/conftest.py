@@ -49,7 +49,7 @@ def thalbook(*args: str, project: Path = ROOT, timeout: float = 1800, **kwargs) 
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     for name in (paths.DATA_DIR_ENV, paths.PROJECT_ENV):  # from --data and the working directory, never the caller
         env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "thalbook.build.cli", *args], cwd=project, env=env,
+    return subprocess.run([sys.executable, "-m", "thalbook.press.cli", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
 
 

@@ -18,7 +18,7 @@ import yaml
 
 from tests.browser.conftest import SCREENSHOTS, Reader, Site, Visit, serve
 from tests.conftest import ROOT, seed_cache, thalbook
-from thalbook.build.params import SCHEMA
+from thalbook.press.params import SCHEMA
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import ROOT, thalbook
 from thalbook import __version__
-from thalbook.core import citation
+from thalbook.core.evidence import citation
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +104,7 @@ def test_both_packages_are_published_whole_and_valid_and_linked_from_the_landing
 def test_the_results_package_is_what_the_build_computed_under_its_parameters(built_book: Path, tmp_path: Path):
     import json
 
-    from thalbook.build import results as written
+    from thalbook.press import results as written
 
     run = json.loads((built_book / "run.json").read_text(encoding="utf-8"))
     published = built_book / "html" / "results"

@@ -345,7 +345,7 @@ def test_the_corpus_is_large_enough():
 
 def test_rewriting_the_data_unchanged_keeps_it_valid(book, tmp_path: Path):
     """The CSV editor alone breaks nothing, so each case fails for the reason it plants."""
-    from thalbook.core import data
+    from thalbook.core.evidence import data
 
     project, _ = book
     copy = shutil.copytree(project / "data", tmp_path / "data")
@@ -374,7 +374,7 @@ def test_bad_input_is_refused_in_one_line_and_loses_nothing(name: str, book, tmp
     assert re.search(culprit, lines[0]), f"{lines[0]!r} does not name the culprit ({culprit})"
     assert published(project) == before, "the last good book changed"
     if case.reason:
-        from thalbook.core import data
+        from thalbook.core.evidence import data
 
         problems = [str(p) for p in data.validate(tmp_path / "data")]
         assert any(re.search(case.reason, p) for p in problems), problems

@@ -23,7 +23,7 @@ from tests.conftest import ROOT, seed_cache, thalbook
 pytestmark = pytest.mark.slow
 
 MARKER = ".thalbook-build"
-#: Every name the build creates inside its directory (src/thalbook/build/builddir.py says the same;
+#: Every name the build creates inside its directory (src/thalbook/press/builddir.py says the same;
 #: written out here so that a name added there without a test here is noticed in review).
 OWNED = (".lock", ".building", "run.json", "cache", "executed", "pending", "failed", "stage", "kernels",
          "jb", "site", "html", ".html.tmp", "pdf", "logs")
@@ -305,7 +305,7 @@ def test_a_missing_python_package_gives_one_line(tmp_path: Path):
     (shadow / "nbformat.py").write_text(
         "raise ModuleNotFoundError(\"No module named 'nbformat'\", name='nbformat')\n")
     env = {**os.environ, "PYTHONPATH": f"{shadow}{os.pathsep}{ROOT / 'src'}"}
-    proc = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--out", str(tmp_path / "out")],
+    proc = subprocess.run([sys.executable, "-m", "thalbook.press.cli", "build", "--out", str(tmp_path / "out")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     refused(proc, 1, r"Python package nbformat is missing .*run `make setup`")
 
@@ -319,7 +319,7 @@ def test_a_missing_jupyter_book_command_gives_one_line(tmp_path: Path, built_boo
     site_packages = [p for p in sys.path if p.endswith("site-packages")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *site_packages])}
     env.pop("THALBOOK_DATA_DIR", None)
-    proc = subprocess.run([str(bin_dir / "python"), "-m", "thalbook.build.cli", "build", "--out", str(out)],
+    proc = subprocess.run([str(bin_dir / "python"), "-m", "thalbook.press.cli", "build", "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -16,7 +16,8 @@ import papermill
 import pytest
 
 from tests.conftest import ROOT
-from thalbook.core import data, paths
+from thalbook.core import paths
+from thalbook.core.evidence import data
 
 pytestmark = pytest.mark.slow
 

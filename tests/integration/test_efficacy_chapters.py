@@ -1,6 +1,6 @@
 """The two efficacy chapters: executed with default and non-default parameters.
 
-The glued values of each executed chapter must equal what ``thalbook.core.efficacy``
+The glued values of each executed chapter must equal what ``thalbook.core.analyses.efficacy``
 computes for the same parameters (and, for the key counts, what a hand
 calculation gives); every figure and table must reach the HTML page and the
 PDF. The default build is the session's ``built_book``; the non-default
@@ -22,7 +22,8 @@ import pytest
 from scipy import stats as scipy_stats
 
 from tests.conftest import ROOT, glued
-from thalbook.core import changes, data, efficacy
+from thalbook.core.analyses import changes, efficacy
+from thalbook.core.evidence import data
 
 CHAPTERS = ("crohns_results", "as_results")
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}

@@ -46,7 +46,7 @@ def start(project: Path, tag: str, *args: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(project / "src"), TAG: tag}
     env.pop("THALBOOK_DATA_DIR", None)
     with open(log, "w") as stderr:
-        return subprocess.Popen([sys.executable, "-m", "thalbook.build.cli", "build", *args], cwd=project, env=env,
+        return subprocess.Popen([sys.executable, "-m", "thalbook.press.cli", "build", *args], cwd=project, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
                                 start_new_session=True)
 
@@ -197,7 +197,7 @@ def test_a_build_killed_with_sigkill_leaves_no_process_and_loses_nothing(
         return any(out.glob("site/.*.tmp"))
 
     ready = {"executing": started.exists, "sphinx": sphinx, "latex": running("xelatex"),
-             "results": running("thalbook.build.results"), "publish": publishing}[stage]
+             "results": running("thalbook.press.results"), "publish": publishing}[stage]
     t0 = time.time()
     proc = start(project, tag, "--format", fmt, log=log)
     try:
@@ -214,7 +214,7 @@ def test_a_build_killed_with_sigkill_leaves_no_process_and_loses_nothing(
     assert_no_survivors(tag, project, grace=2.0)
     if stage == "publish" and published(project) != before:
         # Killed the instant the swap was made: the new book whole, never a mixture.
-        from thalbook.build import publish
+        from thalbook.press import publish
 
         assert publish.site_intact(out) and publish.published_key(out) is not None
     else:
@@ -348,7 +348,7 @@ def test_a_failing_results_package_publishes_no_pdf(published_project: Path, tmp
 
 def publish_current(project: Path, env: dict) -> dict[str, str]:
     """Publish the book as the project now makes it (earlier tests share this project); what a reader sees."""
-    current = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
+    current = subprocess.run([sys.executable, "-m", "thalbook.press.cli", "build", "--format", "all"], cwd=project,
                              env=env, capture_output=True, text=True, timeout=600)
     assert current.returncode == 0, current.stderr
     return published(project)
@@ -356,7 +356,7 @@ def publish_current(project: Path, env: dict) -> dict[str, str]:
 
 def still_published(project: Path, env: dict, before: dict) -> None:
     """The book the build published is still the one its record describes: the next build changes nothing."""
-    rebuilt = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
+    rebuilt = subprocess.run([sys.executable, "-m", "thalbook.press.cli", "build", "--format", "all"], cwd=project,
                              env=env, capture_output=True, text=True, timeout=600)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "html      up to date" in rebuilt.stderr and "pdf       up to date" in rebuilt.stderr
@@ -403,13 +403,13 @@ def test_a_site_changed_after_publication_is_built_again(published_project: Path
     page.write_bytes(original.replace(b"</body>", b"<p>written by someone else</p></body>"))
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     # the same format as the published book (an HTML book built with its PDF is another book)
-    proc = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "all"], cwd=project,
+    proc = subprocess.run([sys.executable, "-m", "thalbook.press.cli", "build", "--format", "all"], cwd=project,
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "changed after it was published" in proc.stderr and "pdf       up to date" in proc.stderr
     rebuilt = (project / "_book" / "html" / "chapters" / "safety.html").read_bytes()
     assert b"written by someone else" not in rebuilt and b"Safety" in rebuilt
-    from thalbook.build import publish
+    from thalbook.press import publish
 
     assert publish.site_intact(project / "_book")
 
@@ -420,7 +420,7 @@ def test_a_site_changed_after_publication_is_built_again(published_project: Path
 def run_build(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     env.pop("THALBOOK_DATA_DIR", None)
-    return subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", *args], cwd=project, env=env,
+    return subprocess.run([sys.executable, "-m", "thalbook.press.cli", "build", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -504,7 +504,7 @@ def test_a_latex_engine_that_dies_before_its_log_is_named(published_project: Pat
     (fake / "xelatex").chmod(0o755)
     env = {**os.environ, "PYTHONPATH": str(project / "src"), TAG: tag,
            "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run([sys.executable, "-m", "thalbook.build.cli", "build", "--format", "pdf"], cwd=project,
+    proc = subprocess.run([sys.executable, "-m", "thalbook.press.cli", "build", "--format", "pdf"], cwd=project,
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -30,8 +30,8 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from thalbook.build.cache import dir_digest
 from thalbook.core import paths
+from thalbook.press.cache import dir_digest
 
 pytestmark = pytest.mark.slow
 

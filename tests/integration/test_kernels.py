@@ -67,7 +67,7 @@ def probe(path: Path) -> str:
 
 def chapter(folder: Path, name: str, *sources: str):
     """A throw-away notebook chapter made of code cells."""
-    from thalbook.build.toc import Chapter
+    from thalbook.press.toc import Chapter
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -79,7 +79,7 @@ def chapter(folder: Path, name: str, *sources: str):
 
 def execute(chapters, out: Path, jobs: int = 1):
     """Run ``chapters`` with the build's executor; return its successes, failures, progress and kernels' log."""
-    from thalbook.build import execute as ex
+    from thalbook.press import execute as ex
 
     tasks = [ex.Task(c, {}, uuid.uuid4().hex) for c in chapters]
     progress: list[str] = []
@@ -182,7 +182,7 @@ def test_builds_started_at_once_do_not_meet(tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     env.pop("THALBOOK_DATA_DIR", None)
     outs = [tmp_path / f"out-{n}" for n in range(3)]
-    procs = [subprocess.Popen([sys.executable, "-m", "thalbook.build.cli", "run", "--out", str(out), "--jobs", "2"],
+    procs = [subprocess.Popen([sys.executable, "-m", "thalbook.press.cli", "run", "--out", str(out), "--jobs", "2"],
                               cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, start_new_session=True)
              for out in outs]
@@ -207,7 +207,7 @@ def flaky_manager(monkeypatch, failures: int, how: str) -> list[str]:
     """Make the first ``failures`` kernel starts fail: ``raise`` in the manager's ``start_kernel``, or
     ``die``: the kernel is killed as soon as it is launched, before it replies to ``kernel_info``.
     Returns the list of what each start did."""
-    from thalbook.build import execute as ex
+    from thalbook.press import execute as ex
 
     base = ex._kernel_manager_class()
     starts: list[str] = []

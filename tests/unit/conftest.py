@@ -2,7 +2,7 @@
 
 import pytest
 
-from thalbook.core import data
+from thalbook.core.evidence import data
 
 
 @pytest.fixture(scope="module")

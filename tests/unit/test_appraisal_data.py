@@ -14,8 +14,10 @@ import pytest
 
 from tests.unit import test_data_rules
 from tests.unit.test_data_rules import ANY, assert_reported, edit
-from thalbook.core import appraisal, paths, validate
+from thalbook.core import paths
+from thalbook.core.analyses import instruments
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import validate
 
 FILE = "appraisal.csv"
 #: A copy of the data package to break (the fixture of test_data_rules.py).
@@ -65,22 +67,22 @@ def test_the_minors_totals_are_the_csv_scores_and_the_computed_loss(package):
         if row["instrument"] == "minors":
             by_hand[row["study_id"]] = by_hand.get(row["study_id"], 0) + int(row["judgement"])
     assert by_hand == {"he2017": 6, "wei2003": 7}  # the loss to follow-up is not judged: it is computed
-    table = appraisal.minors(package)
+    table = instruments.minors(package)
     loss = table[table["item"].eq("loss")].set_index("study")["score"].to_dict()
     assert loss == {"he2017": 1, "wei2003": 1}
-    assert appraisal.minors_totals(table) == {s: by_hand[s] + loss[s] for s in by_hand} == {"he2017": 7, "wei2003": 8}
+    assert instruments.minors_totals(table) == {s: by_hand[s] + loss[s] for s in by_hand} == {"he2017": 7, "wei2003": 8}
 
 
 def test_every_source_study_is_judged_on_every_item(package):
     rows = judgements()
-    for study in appraisal.source_ids(package):
+    for study in instruments.source_ids(package):
         minors = {r["item"] for r in rows if r["study_id"] == study and r["instrument"] == "minors"}
         harms = {r["item"] for r in rows if r["study_id"] == study and r["instrument"] == "harms"}
-        assert minors == set(appraisal.MINORS_ITEMS) - {"loss"} and harms == set(appraisal.HARMS_ITEMS)
+        assert minors == set(instruments.MINORS_ITEMS) - {"loss"} and harms == set(instruments.HARMS_ITEMS)
 
 
 def test_a_missing_judgement_names_the_study_and_the_item(package):
     table = package.appraisal
     broken = dataclasses.replace(package, appraisal=table[table["id"].ne("wei2003-harms-timing")])
     with pytest.raises(InputError, match=r"appraisal\.csv: no harms judgement of wei2003 on 'timing'"):
-        appraisal.harms_reporting(broken)
+        instruments.harms_reporting(broken)

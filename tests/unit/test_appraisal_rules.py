@@ -20,7 +20,8 @@ import pytest
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
-from thalbook.core import appraisal, grade, paths
+from thalbook.core import paths
+from thalbook.core.analyses import grade, instruments
 
 
 def rows(name: str) -> list[dict[str, str]]:
@@ -34,7 +35,7 @@ def fact(study: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def minors(package):
-    return appraisal.minors(package).set_index(["study", "item"])
+    return instruments.minors(package).set_index(["study", "item"])
 
 
 # ---------------------------------------------------------------- MINORS
@@ -42,15 +43,15 @@ def minors(package):
 
 def test_the_loss_item_is_scored_on_minors_own_scale():
     # 0: no loss reported; 1: reported but 5% or more, or not accounted for; 2: reported and below 5%
-    assert appraisal.loss_score(None, 47) == 0
-    assert 15 / 47 > 0.05 and appraisal.loss_score(15, 47) == 1  # 31.9%
-    assert 5 / 13 > 0.05 and appraisal.loss_score(5, 13) == 1  # 38.5%
-    assert 2 / 47 < 0.05 and appraisal.loss_score(2, 47) == 2  # 4.3%
-    assert 1 / 20 == 0.05 and appraisal.loss_score(1, 20) == 1  # exactly 5% is not "less than 5%"
-    assert appraisal.loss_score(0, 47) == 2
-    assert appraisal.loss_score(2, 47, accounted=False) == 1
+    assert instruments.loss_score(None, 47) == 0
+    assert 15 / 47 > 0.05 and instruments.loss_score(15, 47) == 1  # 31.9%
+    assert 5 / 13 > 0.05 and instruments.loss_score(5, 13) == 1  # 38.5%
+    assert 2 / 47 < 0.05 and instruments.loss_score(2, 47) == 2  # 4.3%
+    assert 1 / 20 == 0.05 and instruments.loss_score(1, 20) == 1  # exactly 5% is not "less than 5%"
+    assert instruments.loss_score(0, 47) == 2
+    assert instruments.loss_score(2, 47, accounted=False) == 1
     with pytest.raises(ValueError):
-        appraisal.loss_score(48, 47)
+        instruments.loss_score(48, 47)
 
 
 def test_he_loss_is_counted_from_the_week_24_endoscopy(minors):
@@ -86,9 +87,9 @@ def test_each_minors_score_and_total_by_hand(minors):
            "loss": 1,  # 5 of 13 did not complete: reported, above 5%
            "size": 0}
     for study, expected in (("he2017", he), ("wei2003", wei)):
-        assert {item: int(minors.loc[(study, item), "score"]) for item in appraisal.MINORS_ITEMS} == expected
+        assert {item: int(minors.loc[(study, item), "score"]) for item in instruments.MINORS_ITEMS} == expected
     assert (sum(he.values()), sum(wei.values())) == (7, 8)
-    assert appraisal.minors_totals(minors.reset_index()) == {"he2017": 7, "wei2003": 8}
+    assert instruments.minors_totals(minors.reset_index()) == {"he2017": 7, "wei2003": 8}
 
 
 def test_he_prospective_collection_is_unclear_and_says_why(minors):
@@ -252,7 +253,7 @@ def test_the_declared_family_survives_holm(package):
     holm = [max(3 * 0.0078, 2 * 0.0078, 1 * 0.0156)] * 3  # 0.0234 for each
     assert holm[0] == pytest.approx(0.0234) and all(h < 0.05 for h in holm)
     bonferroni = [3 * x for x in declared]  # 0.0468, 0.0234, 0.0234: all below 0.05
-    table = appraisal.multiplicity(package).set_index(["measure", "week"])
+    table = instruments.multiplicity(package).set_index(["measure", "week"])
     inside = table[table["declared"]]
     assert list(inside.index) == [("basdai", 24), ("basfi", 24), ("basg", 24)]
     assert inside["declared_holm"].tolist() == pytest.approx(holm)
@@ -266,7 +267,7 @@ def test_the_family_of_all_tests_loses_them(package):
     ordered = sorted(p.values())
     assert ordered[0] == 0.007 and 8 * 0.007 > 0.05  # Holm's first step fails, so nothing survives
     holm = np.maximum.accumulate([(8 - i) * x for i, x in enumerate(ordered)])
-    table = appraisal.multiplicity(package)
+    table = instruments.multiplicity(package)
     assert sorted(table["all_holm"]) == pytest.approx(list(holm))
     assert not table["all_holm_reject"].any() and not table["all_bonferroni_reject"].any()
     assert table["all"].all()
@@ -284,27 +285,27 @@ def test_the_declared_primary_outcomes_are_the_papers():
 
 
 def test_a_study_before_the_icmje_requirement_is_not_faulted():
-    icmje, verdict = appraisal.registration_verdict(None, None, None, None, 2003)
+    icmje, verdict = instruments.registration_verdict(None, None, None, None, 2003)
     assert icmje == "did not yet apply: published in 2003"
     assert "no registration stated" in verdict and "was then the norm, not a flaw of this paper" in verdict
     # enrolment stated: from July 1, 2005 on, the requirement applies
-    assert appraisal.registration_verdict(None, None, "June 2005", None, 2006)[0].startswith("did not yet apply")
-    icmje, verdict = appraisal.registration_verdict(None, None, "July 2005", None, 2008)
+    assert instruments.registration_verdict(None, None, "June 2005", None, 2006)[0].startswith("did not yet apply")
+    icmje, verdict = instruments.registration_verdict(None, None, "July 2005", None, 2008)
     assert icmje.startswith("applies") and verdict == "no registration stated, although the ICMJE required it"
-    assert appraisal.icmje_text() == "July 1, 2005"
+    assert instruments.icmje_text() == "July 1, 2005"
 
 
 def test_registration_against_the_study_dates():
-    assert appraisal.registration_verdict("NCT02501291", "May 20, 2015", "January 2013", "April 2015", 2017) == (
+    assert instruments.registration_verdict("NCT02501291", "May 20, 2015", "January 2013", "April 2015", 2017) == (
         "applies: enrolment began January 2013", "registered after the study had ended")
-    assert appraisal.registration_verdict("NCT1", "December 1, 2012", "January 2013", "April 2015", 2017)[1] == (
+    assert instruments.registration_verdict("NCT1", "December 1, 2012", "January 2013", "April 2015", 2017)[1] == (
         "registered before enrolment began")
-    assert appraisal.registration_verdict("NCT1", "June 1, 2013", "January 2013", "April 2015", 2017)[1] == (
+    assert instruments.registration_verdict("NCT1", "June 1, 2013", "January 2013", "April 2015", 2017)[1] == (
         "registered while the study ran")
 
 
 def test_the_studies_registration(package):
-    table = appraisal.registration(package).set_index("study")
+    table = instruments.registration(package).set_index("study")
     assert table.loc["he2017", "verdict"] == "registered after the study had ended"
     assert table.loc["wei2003", "icmje"] == "did not yet apply: published in 2003"
     assert table.loc["wei2003", "verdict"].endswith("was then the norm, not a flaw of this paper")

@@ -2,7 +2,7 @@
 
 Read from the source with ``ast``, so that a violation is found without
 importing anything. Floors, lowest first: ``thalbook.core``, ``thalbook.chapters``,
-``thalbook.build`` (see CONTRIBUTING.md).
+``thalbook.press`` (see CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "thalbook"
-FLOORS = ("core", "chapters", "build")
+FLOORS = ("core", "chapters", "press")
 #: What the first floor may not import: it must run without Jupyter, Sphinx or papermill.
 NOT_IN_CORE = ("IPython", "ipykernel", "jupyter_client", "jupyter_book", "myst_nb", "nbclient", "nbformat",
                "papermill", "sphinx", "matplotlib", "seaborn")
@@ -62,7 +62,7 @@ def graph() -> dict[str, set[str]]:
 
 def test_every_module_lives_on_a_floor():
     stray = [name for name in modules() if name != "thalbook" and floor(name) is None]
-    assert not stray, f"modules outside thalbook.core, thalbook.chapters and thalbook.build: {stray}"
+    assert not stray, f"modules outside thalbook.core, thalbook.chapters and thalbook.press: {stray}"
 
 
 def test_imports_go_down_only():
@@ -100,6 +100,36 @@ def test_no_import_cycles():
         if node not in state:
             visit(node)
     assert not cycles, cycles
+
+
+#: The most lines a module may have: past it, a module holds more than one purpose.
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines():
+    long = {name: n for name, path in modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, long
+
+
+def test_no_module_name_repeats_across_floors():
+    # a name in two floors needs an alias wherever both are imported, and a reader must ask which one is meant
+    by_leaf: dict[str, set[str]] = {}
+    for name in modules():
+        if floor(name) is not None and name.count(".") >= 2:
+            by_leaf.setdefault(name.rsplit(".", 1)[1], set()).add(name)
+    repeated = {leaf: sorted(names) for leaf, names in by_leaf.items()
+                if len({floor(n) for n in names}) > 1 and leaf != "__init__"}
+    assert not repeated, repeated
+
+
+def test_each_room_of_the_core_says_its_purpose():
+    rooms = [path for name, path in modules().items() if path.name == "__init__.py" and name.count(".") == 2
+             and floor(name) == 0]
+    assert len(rooms) >= 4, rooms
+    for path in rooms:
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc and doc.splitlines()[0].startswith("The ") and doc.splitlines()[0].endswith("."), path
 
 
 def test_the_architecture_page_names_every_module():
@@ -156,7 +186,7 @@ def test_a_chapter_cell_is_thin(chapter: str, index: int, source: str):
             assert "DataFrame" not in ast.unparse(node.func), f"{where}: builds a DataFrame"
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            assert not any(n.startswith("thalbook.build") for n in names), f"{where}: imports the build floor"
+            assert not any(n.startswith("thalbook.press") for n in names), f"{where}: imports the build floor"
     ids = data_ids()
     named = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
              and n.value in ids]
@@ -169,9 +199,10 @@ def test_a_chapter_cell_is_thin(chapter: str, index: int, source: str):
 #: the audit and its families of checks, the row shape, the findings, and the computations whose verdicts
 #: carry a ``detail`` of their own (GRIM and the lattices in ``stats``, reconstructions, test methods).
 AUDIT_MODULES = frozenset({
-    "thalbook.core.audit", "thalbook.core.summary_checks", "thalbook.core.statement_checks",
-    "thalbook.core.verdicts", "thalbook.core.findings", "thalbook.core.reconstruct", "thalbook.core.stats",
-    "thalbook.core.pvalue_methods",
+    "thalbook.core.auditing.checks", "thalbook.core.auditing.summary_checks", "thalbook.core.auditing.statement_checks",
+    "thalbook.core.auditing.verdicts", "thalbook.core.auditing.findings", "thalbook.core.inference.reconstruct",
+    "thalbook.core.inference.stats",
+    "thalbook.core.inference.pvalue_methods",
 })
 #: The columns of an audit row written in English for readers.
 TEXT_COLUMNS = ("detail", "quantity")

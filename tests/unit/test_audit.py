@@ -1,4 +1,4 @@
-"""thalbook.core.audit on a small synthetic data package with planted inconsistencies.
+"""thalbook.core.auditing.checks on a small synthetic data package with planted inconsistencies.
 
 Three studies: ``alpha`` (shaped like the AS paper), ``beta`` (like the
 Crohn's abstract) and ``gamma`` (a context study). Every inconsistency of
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thalbook.core import audit
+from thalbook.core.auditing import checks
 from thalbook.core.errors import InputError, ThalbookError
 
 NUMERIC = {
@@ -214,7 +214,7 @@ PLANTED = {
 
 @dataclass(frozen=True)
 class Package:
-    """Stand-in for thalbook.core.data.DataPackage: the tables the audit reads."""
+    """Stand-in for thalbook.core.evidence.data.DataPackage: the tables the audit reads."""
 
     studies: pd.DataFrame
     study_facts: pd.DataFrame
@@ -282,7 +282,7 @@ def only(
 
 @pytest.fixture(scope="module")
 def result() -> pd.DataFrame:
-    return audit.run_audit(synthetic())
+    return checks.run_audit(synthetic())
 
 
 def test_every_planted_inconsistency_is_caught_and_nothing_else(result):
@@ -334,10 +334,10 @@ def test_checks_that_cannot_fail_or_lack_inputs_are_not_checkable(result):
 
 def test_audit_rows_have_the_contract_shape(result):
     # the published columns, then what the verdicts found as data (p-value test methods)
-    assert tuple(result.columns) == (*audit.AUDIT_COLUMNS, "tests", "methods")
-    assert set(result["status"]) <= set(audit.STATUSES)
+    assert tuple(result.columns) == (*checks.AUDIT_COLUMNS, "tests", "methods")
+    assert set(result["status"]) <= set(checks.STATUSES)
     # every cell is filled but a row's order, which only a row of a finding has
-    assert result.loc[:, list(audit.AUDIT_COLUMNS)].drop(columns="order").notna().all().all()
+    assert result.loc[:, list(checks.AUDIT_COLUMNS)].drop(columns="order").notna().all().all()
     assert result["order"].notna().eq(result["finding"].ne("")).all()
     assert not result["detail"].str.contains("\n").any()
     # studies.csv order (beta, alpha, gamma), file order within a study
@@ -362,17 +362,17 @@ def test_details_say_why(result):
 
 
 def test_rounding_convention_is_an_argument_and_named():
-    result = audit.run_audit(synthetic(), rounding="half-even")
+    result = checks.run_audit(synthetic(), rounding="half-even")
     row = only(result, "alpha", "grim", "esr week 24 (week 24 vs baseline)")
     assert row["status"] == "consistent" and "half-even" in row["detail"]
     assert keyed(result, "inconsistent") == PLANTED - {("alpha", "grim", "esr week 24 (week 24 vs baseline)"),
                                                        ("alpha", "reconstruction", "esr week 24 (week 24 vs baseline)")}
-    truncated = audit.run_audit(synthetic(), rounding="truncation")
+    truncated = checks.run_audit(synthetic(), rounding="truncation")
     # 21/26 = 80.8% is 80% only when truncated, and 21/30 = 70%: one count for both statements
     cited = only(truncated, "gamma", "cited-vs-source", "improvement (thalidomide) [completers]")
     assert cited["status"] == "consistent" and "21/30 = 70% cited, 21/26 = 80.769%" in cited["detail"]
     with pytest.raises(ValueError, match="'up' is not a valid Rounding"):
-        audit.run_audit(synthetic(), rounding="up")
+        checks.run_audit(synthetic(), rounding="up")
 
 
 def test_checks_follow_the_measure_definitions_not_the_rows():
@@ -380,14 +380,14 @@ def test_checks_follow_the_measure_definitions_not_the_rows():
         table.loc[table["measure"] == "esr", "value_type"] = "continuous"
         return table
 
-    result = audit.run_audit(synthetic(measures=continuous))
+    result = checks.run_audit(synthetic(measures=continuous))
     esr = result[result["quantity"].str.startswith("esr ")]
     assert not esr["check"].isin(["grim", "grimmer"]).any()
     assert (esr["check"] == "scale-bounds").sum() == 4
 
 
 def test_stated_n_replaces_the_bound_from_withdrawals():
-    result = audit.run_audit(synthetic(continuous_outcomes=set_cell("a-basdai-8", "n", 11.0)))
+    result = checks.run_audit(synthetic(continuous_outcomes=set_cell("a-basdai-8", "n", 11.0)))
     row = only(result, "alpha", "wilcoxon-lattice", "basdai week 8 (week 8 vs baseline)")
     assert (
         row["status"] == "consistent"
@@ -397,7 +397,7 @@ def test_stated_n_replaces_the_bound_from_withdrawals():
 
 
 def test_an_unknown_withdrawal_week_widens_the_bound():
-    result = audit.run_audit(synthetic(withdrawals=set_cell("a-dizziness-res", "week", np.nan)))
+    result = checks.run_audit(synthetic(withdrawals=set_cell("a-dizziness-res", "week", np.nan)))
     row = only(result, "alpha", "wilcoxon-lattice", "basdai week 8 (week 8 vs baseline)")
     assert row["status"] == "consistent"
     assert "8 to 11 of 13 enrolled" in row["detail"]
@@ -405,25 +405,25 @@ def test_an_unknown_withdrawal_week_widens_the_bound():
 
 
 def test_format_audit_csv_json_and_table(result):
-    text = audit.format_audit(result, "csv")
+    text = checks.format_audit(result, "csv")
     assert text.splitlines()[0] == (
         "study,quantity,location,reported,check,status,detail,reconcile,finding,kind,convention,order,"
         "about,subject,subgroup,arm,week,comparison,analysis_set,part,rounding")
     read = pd.read_csv(io.StringIO(text), keep_default_na=False, dtype=str)
-    published = result.loc[:, list(audit.AUDIT_COLUMNS)]
+    published = result.loc[:, list(checks.AUDIT_COLUMNS)]
     assert read.drop(columns="order").equals(published.drop(columns="order").astype(str))
     assert read["order"].tolist() == [str(o) if pd.notna(o) else "" for o in result["order"]]
-    records = json.loads(audit.format_audit(result, "json"))
-    assert len(records) == len(result) and list(records[0]) == list(audit.AUDIT_COLUMNS)
+    records = json.loads(checks.format_audit(result, "json"))
+    assert len(records) == len(result) and list(records[0]) == list(checks.AUDIT_COLUMNS)
     # the identifier, not a position, in every format; a row of no finding leaves it empty
     assert [r["finding"] for r in records] == result["finding"].tolist()
     assert {r["order"] for r in records if not r["finding"]} == {None}
     # rows that carry only a verdict's columns are written as before
-    assert audit.format_audit(result.loc[:, list(audit.COLUMNS)], "csv").splitlines()[0] == ",".join(audit.COLUMNS)
-    table = audit.format_audit(result, "table").splitlines()
-    assert table[0].split() == list(audit.AUDIT_COLUMNS) and len(table) == len(result) + 1
+    assert checks.format_audit(result.loc[:, list(checks.COLUMNS)], "csv").splitlines()[0] == ",".join(checks.COLUMNS)
+    table = checks.format_audit(result, "table").splitlines()
+    assert table[0].split() == list(checks.AUDIT_COLUMNS) and len(table) == len(result) + 1
     with pytest.raises(ValueError, match="format must be one of table, csv, json, got 'xml'"):
-        audit.format_audit(result, "xml")
+        checks.format_audit(result, "xml")
 
 
 @pytest.mark.parametrize(
@@ -449,18 +449,18 @@ def test_format_audit_csv_json_and_table(result):
 )
 def test_invalid_data_raises_an_input_error_naming_the_culprit(edits, message):
     with pytest.raises(InputError) as error:
-        audit.run_audit(synthetic(**edits))
+        checks.run_audit(synthetic(**edits))
     assert str(error.value) == message
     assert error.value.exit_code == 2
 
 
 def test_the_real_package_shows_what_the_papers_say():
-    data = pytest.importorskip("thalbook.core.data")
+    data = pytest.importorskip("thalbook.core.evidence.data")
     try:
         package = data.load()
     except ThalbookError as error:  # the data package is written elsewhere; judge it there
         pytest.skip(f"data package does not load: {error}")
-    result = audit.run_audit(package)
+    result = checks.run_audit(package)
     flagged = result[result["status"] == "inconsistent"]
     assert (
         (flagged["study"] == "wei2003")
@@ -515,9 +515,10 @@ FINDINGS_HALF_UP = {
 
 
 def test_the_real_package_has_one_finding_per_problem():
-    from thalbook.core import data, findings
+    from thalbook.core.auditing import findings
+    from thalbook.core.evidence import data
 
-    result = audit.run_audit(data.load())
+    result = checks.run_audit(data.load())
     table = findings.summary(result)
     assert dict(zip(table["finding"], zip(table["kind"], table["convention"], strict=True), strict=True)) == (
         FINDINGS_HALF_UP)

@@ -5,7 +5,7 @@ Code outside the audit picks rows by their keys (``about``, ``subject``,
 ``detail``. Expected names below are written by hand from the naming the
 audit has always used (``clinical_remission week 8 [itt]``); the checks that
 every family fills its keys read the words independently of
-:func:`thalbook.core.verdicts.quantity_text`, with patterns of their own.
+:func:`thalbook.core.auditing.verdicts.quantity_text`, with patterns of their own.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ import pandas as pd
 import pytest
 
 from tests.unit.test_audit import synthetic
-from thalbook.core import audit, data, pvalue_methods, results
-from thalbook.core.verdicts import ABOUTS, KEYS, Quantity, quantity_text
+from thalbook.core.analyses import results_package
+from thalbook.core.auditing import checks
+from thalbook.core.auditing.verdicts import ABOUTS, KEYS, Quantity, quantity_text
+from thalbook.core.evidence import data
+from thalbook.core.inference import pvalue_methods
 
 # ---------------------------------------------------------------- the name, from hand-made keys
 
@@ -80,7 +83,7 @@ ABOUT_BY_CHECK = {
 
 @pytest.fixture(scope="module", params=["synthetic", "real"])
 def table(request) -> pd.DataFrame:
-    return audit.run_audit(synthetic() if request.param == "synthetic" else data.load(), rounding="half-even")
+    return checks.run_audit(synthetic() if request.param == "synthetic" else data.load(), rounding="half-even")
 
 
 def problems(row: pd.Series) -> list[str]:
@@ -124,7 +127,7 @@ def test_every_row_has_keys_its_name_agrees_with(table):
 
 def test_every_check_of_the_synthetic_package_fills_its_keys():
     """Rows of each family of checks picked from the synthetic package by name, their keys read off by hand."""
-    result = audit.run_audit(synthetic())
+    result = checks.run_audit(synthetic())
     expected = {
         ("beta", "percent-to-count", "clinical_remission week 8 [itt]"):
             {"about": "outcome", "subject": "clinical_remission", "week": "8", "analysis_set": "itt"},
@@ -181,9 +184,9 @@ def test_the_test_methods_a_row_found_are_data(table):
 
 
 def test_the_results_package_publishes_every_key_with_a_description_and_no_structure(package):
-    made = results.tables(package, {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt",
+    made = results_package.tables(package, {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt",
                                     "rounding": "half-up"})
-    columns = results.RESOURCES["audit"][1]
+    columns = results_package.RESOURCES["audit"][1]
     assert list(made["audit"].columns) == list(columns)
     assert all(key in columns and columns[key] for key in KEYS)
     assert "tests" not in columns and "methods" not in columns

@@ -1,6 +1,6 @@
 """The modules behind the back matter and the methods chapter: thalbook.chapters.tables,
 thalbook.chapters.data_provenance, thalbook.chapters.audit, thalbook.chapters.methods and
-thalbook.build.record.
+thalbook.press.record.
 
 Expected values come from the data files read with the csv module, from
 scipy, from counting by hand, or from the MyST rendered by markdown-it (the
@@ -22,11 +22,13 @@ import pytest
 import scipy.stats
 from markdown_it import MarkdownIt
 
-from thalbook.build import record
 from thalbook.chapters import audit as audit_view
 from thalbook.chapters import data_provenance, methods, tables
-from thalbook.core import audit, data, paths, vocabulary
+from thalbook.core import paths, vocabulary
+from thalbook.core.auditing import checks
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import data
+from thalbook.press import record
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def pkg():
 
 @pytest.fixture(scope="module")
 def audited(pkg):
-    return audit.run_audit(pkg)
+    return checks.run_audit(pkg)
 
 
 def _audit_prose() -> str:
@@ -270,7 +272,7 @@ def test_allowed_values_in_words():
 
 
 def test_effects_cover_every_parameter():
-    from thalbook.build.params import SCHEMA
+    from thalbook.press.params import SCHEMA
 
     assert set(vocabulary.EFFECTS) == set(SCHEMA["properties"])
 

@@ -6,7 +6,7 @@ import re
 
 from tests.conftest import ROOT
 from thalbook.chapters import appraisal, as_results, audit, crohns_results
-from thalbook.core import data
+from thalbook.core.evidence import data
 
 GLUE = re.compile(r"\{glue:text\}`chapters/(\w+)\.ipynb::(\w+)(?::[^`]*)?`")
 

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from thalbook.build import builddir, publish, results
-from thalbook.build.pipeline import _failure
-from thalbook.build.sphinxext import _index_this_build_only
 from thalbook.core import paths
 from thalbook.core.errors import InputError
+from thalbook.press import builddir, publish, results
+from thalbook.press.pipeline import _failure
+from thalbook.press.sphinxext import _index_this_build_only
 
 # --------------------------------------------------------------------------- the build directory
 

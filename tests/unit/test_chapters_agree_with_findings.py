@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from thalbook.chapters import as_results
-from thalbook.core import audit, context, statement_checks
+from thalbook.core.analyses import context
+from thalbook.core.auditing import checks, statement_checks
 
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
 
@@ -59,7 +60,7 @@ def test_the_as_chapter_glues_the_audits_count_and_rates(package):
 
 
 def test_the_finding_says_the_count_the_chapter_shows(package):
-    findings = audit.run_audit(package)
+    findings = checks.run_audit(package)
     huang = findings[findings["study"].eq("huang2002") & findings["check"].eq("cited-vs-source")]
     assert "21/30 cited and 21/26 in the source" in huang["reconcile"].iloc[0]
 

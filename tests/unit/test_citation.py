@@ -16,9 +16,10 @@ from pybtex.database import parse_string
 
 from tests.conftest import ROOT
 from thalbook import __version__
-from thalbook.build import stage
-from thalbook.core import citation, paths
+from thalbook.core import paths
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import citation
+from thalbook.press import stage
 
 CFF = ROOT / "CITATION.cff"
 #: Cited works that have neither a DOI nor a PMID in the project's sources

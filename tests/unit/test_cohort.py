@@ -1,4 +1,4 @@
-"""thalbook.core.cohort against what the papers say of their patients.
+"""thalbook.core.analyses.cohort against what the papers say of their patients.
 
 Expected values are read off the source texts: He et al. enrolled 47
 patients, 5 of whom stopped for adverse events at unstated times; Wei et al.
@@ -15,8 +15,10 @@ import shutil
 
 import pytest
 
-from thalbook.core import cohort, data, paths
+from thalbook.core import paths
+from thalbook.core.analyses import cohort
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import data
 
 
 @pytest.fixture(scope="module")

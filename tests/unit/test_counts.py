@@ -10,8 +10,9 @@ import dataclasses
 
 import pytest
 
-from thalbook.core import counts, efficacy
+from thalbook.core.analyses import efficacy
 from thalbook.core.errors import InputError
+from thalbook.core.inference import counts
 
 
 def test_endoscopic_denominators_are_inferred_among_the_32_endoscoped(package):

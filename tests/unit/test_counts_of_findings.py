@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import ROOT, chapter_prose
-from thalbook.core import findings
+from thalbook.core.auditing import findings
 
 #: Glued values that are a number of findings (the audit chapter's, wherever they are pasted).
 COUNT = re.compile(r"\{glue:text\}`(?:chapters/audit\.ipynb::)?(n_findings|n_context_findings|\w+_findings)"

@@ -11,8 +11,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from thalbook.core import data, paths, validate
+from thalbook.core import paths
 from thalbook.core.errors import DataError
+from thalbook.core.evidence import data, validate
 
 
 @pytest.fixture(scope="module")

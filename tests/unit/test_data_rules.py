@@ -1,7 +1,7 @@
 """Each validation rule rejects a corrupted copy of the data package.
 
 Every test copies ``data/`` into a temporary directory, breaks one thing and
-checks that :func:`thalbook.core.validate.validate` reports it at the right file, row
+checks that :func:`thalbook.core.evidence.validate.validate` reports it at the right file, row
 and field; the real data is never touched.
 """
 
@@ -23,10 +23,12 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from thalbook.build import cli
 from thalbook.chapters import data_provenance, diagrams, figures, tables
-from thalbook.core import changes, context, data, paths, safety, validate
+from thalbook.core import paths
+from thalbook.core.analyses import changes, context, harms
 from thalbook.core.errors import DataError, Problem
+from thalbook.core.evidence import data, validate
+from thalbook.press import cli
 
 matplotlib.use("Agg")
 
@@ -632,11 +634,11 @@ def test_a_dollar_in_labels_is_drawn_as_text(copy):
     assert validate.validate(copy) == []
     pkg = data.load(copy)
     matplotlib.rcdefaults()  # each figure function sets the book's style itself
-    events = safety.adverse_events(pkg)
-    steps = safety.as_accounting(pkg, "wei2003")
+    events = harms.adverse_events(pkg)
+    steps = harms.as_accounting(pkg, "wei2003")
     figures_drawn = [
         diagrams.events_figure(events, data_provenance.study_labels(pkg), 0.95),
-        diagrams.flow_figure(steps, 13, 8, safety.dose_text(pkg, "wei2003"), "week 24"),
+        diagrams.flow_figure(steps, 13, 8, harms.dose_text(pkg, "wei2003"), "week 24"),
         figures.as_means(changes.as_outcomes_table(pkg), changes.CLINICAL_MEASURES, 10),
         figures.forest(context.context_table(pkg, "as"), "95% Wilson interval", "Responders (%)"),
     ]
@@ -651,8 +653,8 @@ def test_a_dollar_in_labels_is_drawn_as_text(copy):
 def test_a_dollar_in_a_label_is_escaped_in_tables(copy):
     # MyST reads $...$ as inline maths; the tables escape it.
     edit(copy, "adverse_events.csv", "wei2003-drug-eruption-results", event=f"eruptions {DOLLAR}")
-    events = safety.adverse_events(data.load(copy))
-    myst = tables.frame_table(safety.adverse_event_table(events, 0.95), "Events.", "tbl-events")
+    events = harms.adverse_events(data.load(copy))
+    myst = tables.frame_table(harms.adverse_event_table(events, 0.95), "Events.", "tbl-events")
     assert r"(cost: \$\\notasymbol\$)" in myst
 
 

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from thalbook.chapters import figures, results
-from thalbook.core import changes, efficacy
-from thalbook.core.context import context_table
+from thalbook.chapters import displays, figures
+from thalbook.core.analyses import changes, efficacy
+from thalbook.core.analyses.context import context_table
 
 
 def scipy_ci(k: int, n: int, method: str, level: float) -> tuple[float, float]:
@@ -174,9 +174,9 @@ def test_huang_is_shown_at_the_count_that_reconciles_the_cited_and_the_printed_p
 
 
 def test_grim_findings_on_esr(package):
-    from thalbook.core import audit
+    from thalbook.core.auditing import checks
 
-    found = results.grim_findings(audit.run_audit(package), "wei2003", "esr").set_index("reported")
+    found = displays.grim_findings(checks.run_audit(package), "wei2003", "esr").set_index("reported")
     # 34.2 over 8 patients: 273/8 = 34.125, 274/8 = 34.25, neither is 34.2 rounded half up
     assert found.loc["34.2", "status"] == "inconsistent"
     assert found.loc["69.5", "status"] == "consistent"  # 556/8
@@ -187,14 +187,14 @@ def test_grim_findings_on_esr(package):
 
 def test_markdown_table_escapes_text_keeps_markup_and_refuses_citations_in_captions():
     frame = pd.DataFrame({"Study": ["{cite:t}`he2017`"], "Group": ["> 40%"], "n": [3]})
-    text = results.markdown_table(frame, "tbl-test", "A caption.", widths=(2, 2, 1), markup=["Study"])
+    text = displays.markdown_table(frame, "tbl-test", "A caption.", widths=(2, 2, 1), markup=["Study"])
     lines = text.splitlines()
     # 2 : 2 : 1 over the 88 characters of a line
     assert lines[0] == "````{list-table} A caption." and ":name: tbl-test" in lines and ":widths: 35 35 18" in lines
     # the citation stays a role; a leading '>' would start a block quote, so it is escaped
     assert "* - {cite:t}`he2017`" in lines and "  - \\> 40%" in lines and "  - 3" in lines
     with pytest.raises(ValueError, match="citations"):
-        results.markdown_table(frame, "tbl-test", "See {cite:p}`he2017`.")
+        displays.markdown_table(frame, "tbl-test", "See {cite:p}`he2017`.")
 
 
 def test_bad_analysis_set_is_named(package):

@@ -1,4 +1,4 @@
-"""thalbook.core.findings: stable identifiers, one finding per problem, and the kind of each finding.
+"""thalbook.core.auditing.findings: stable identifiers, one finding per problem, and the kind of each finding.
 
 Expectations are worked by hand: on small frames built here (the decision
 table of the kinds), on the synthetic package of ``test_audit`` with its
@@ -16,11 +16,13 @@ import pandas as pd
 import pytest
 
 from tests.unit.test_audit import frame, synthetic
-from thalbook.build import cli
-from thalbook.core import audit, data, findings, results
-from thalbook.core.findings import CONVENTION, IMPOSSIBLE, OVERREACH, SECONDARY, UNSTATED
-from thalbook.core.verdicts import AUDIT_COLUMNS, COLUMNS
+from thalbook.core.analyses import results_package
+from thalbook.core.auditing import checks, findings
+from thalbook.core.auditing.findings import CONVENTION, IMPOSSIBLE, OVERREACH, SECONDARY, UNSTATED
+from thalbook.core.auditing.verdicts import AUDIT_COLUMNS, COLUMNS
+from thalbook.core.evidence import data
 from thalbook.core.vocabulary import ROUNDINGS
+from thalbook.press import cli
 
 #: What an identifier may look like: lowercase ASCII letters, digits and single hyphens, a letter first.
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -30,7 +32,7 @@ LINE = re.compile(r"(\d+)  (\S+)  \[(" + "|".join(findings.KINDS) + r")(?:; hold
 
 @pytest.fixture(scope="module")
 def planted() -> dict[str, pd.DataFrame]:
-    return audit.run_audits(synthetic())
+    return checks.run_audits(synthetic())
 
 
 def by_id(table: pd.DataFrame) -> dict[str, tuple[str, str, int]]:
@@ -171,7 +173,7 @@ def test_a_p_value_only_the_normal_approximation_gives_depends_on_the_test_metho
         a-crp-16,alpha,crp,16,week 16 vs baseline,,,10,0.007,wilcoxon-signed-rank,results
     """)
     package = synthetic(continuous_outcomes=lambda t: pd.concat([t, week16], ignore_index=True))
-    made = audit.run_audits(package)
+    made = checks.run_audits(package)
     for rounding in ("half-up", "half-even"):
         assert by_id(made[rounding])["alpha-p-values-w16-vs-baseline"][:2] == (CONVENTION, "truncation; normal")
     assert "alpha-p-values-w16-vs-baseline" not in by_id(made["truncation"])
@@ -283,7 +285,7 @@ def test_the_command_line_prints_identifier_kind_and_conventions(capsys):
 
 
 def test_the_real_week_8_p_values_are_one_finding():
-    table = audit.run_audit(data.load())
+    table = checks.run_audit(data.load())
     week8 = table[table["quantity"].isin(["basdai week 8 (week 8 vs baseline)", "esr week 8 (week 8 vs baseline)",
                                           "test method: week 8 vs baseline", "test method: all comparisons"])
                   & table["check"].isin(["wilcoxon-lattice", "test-method", "one-method"])]
@@ -292,5 +294,5 @@ def test_the_real_week_8_p_values_are_one_finding():
 
 
 def test_the_results_package_describes_every_new_column():
-    assert tuple(results.RESOURCES["audit"][1]) == AUDIT_COLUMNS
-    assert tuple(results.RESOURCES["findings"][1]) == findings.FINDING_COLUMNS
+    assert tuple(results_package.RESOURCES["audit"][1]) == AUDIT_COLUMNS
+    assert tuple(results_package.RESOURCES["findings"][1]) == findings.FINDING_COLUMNS

@@ -18,12 +18,12 @@ import textwrap
 import time
 from pathlib import Path
 
-from thalbook.build.lifeline import Lifeline
 from thalbook.core import paths
+from thalbook.press.lifeline import Lifeline
 
 BUILD = textwrap.dedent("""
     import fcntl, json, os, subprocess, sys, time
-    from thalbook.build.lifeline import Lifeline
+    from thalbook.press.lifeline import Lifeline
 
     fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

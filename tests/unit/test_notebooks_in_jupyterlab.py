@@ -22,7 +22,8 @@ import pytest
 
 from thalbook.chapters import prose
 from thalbook.chapters.prose import Figure
-from thalbook.core import data, paths, toc
+from thalbook.core import notebooks, paths
+from thalbook.core.evidence import data
 
 NOTEBOOKS = sorted(paths.project().chapters.glob("*.ipynb"))
 PROSE_CALL = re.compile(r'^view\.prose\("([^"]+)"\)$')
@@ -40,7 +41,7 @@ def cells(notebook) -> list:
 def view(chapter: str):
     """The chapter's view under the default parameters, as its notebook builds it."""
     module = importlib.import_module(f"thalbook.chapters.{chapter}")
-    defaults = toc.defaults()
+    defaults = notebooks.defaults()
     return module.build(data.load(), {name: defaults[name] for name in module.PARAMETERS})
 
 

@@ -16,11 +16,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from thalbook.build import params
 from thalbook.chapters import crohns_results, view
 from thalbook.core import parameters, vocabulary
 from thalbook.core.errors import InputError, ParameterError
 from thalbook.core.vocabulary import SCHEMA
+from thalbook.press import params
 
 #: A valid call of a chapter declaring every parameter but ``rounding``.
 CHAPTER_DEFAULTS = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
@@ -247,7 +247,7 @@ def test_a_bad_value_is_refused_in_one_text_from_the_command_line_a_file_and_a_c
 
 
 def test_thalbook_audit_refuses_a_rounding_in_the_same_text(capsys):
-    from thalbook.build import cli
+    from thalbook.press import cli
 
     assert cli.main(["audit", "--rounding", "up"]) == 2
     assert capsys.readouterr().err == (

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from thalbook.build import params
 from thalbook.core import paths
 from thalbook.core.errors import ParameterError
+from thalbook.press import params
 
 
 def test_defaults_file_is_complete_and_valid():
@@ -315,7 +315,7 @@ def test_describe_is_short_for_any_value():
 
 
 def test_params_verb_prints_the_resolved_set_as_yaml(tmp_path: Path, capsys):
-    from thalbook.build import cli
+    from thalbook.press import cli
 
     f = tmp_path / "p.yml"
     f.write_text("ci_method: jeffreys\n")
@@ -327,7 +327,7 @@ def test_params_verb_prints_the_resolved_set_as_yaml(tmp_path: Path, capsys):
 
 
 def test_params_verb_reports_one_line_and_exit_code_2(tmp_path: Path, capsys):
-    from thalbook.build import cli
+    from thalbook.press import cli
 
     dup = tmp_path / "dup.yml"
     dup.write_text("rounding: half-up\nrounding: half-even\n")

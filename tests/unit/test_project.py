@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from thalbook.build import cli, execute
 from thalbook.core import paths
 from thalbook.core.errors import InputError
+from thalbook.press import cli, execute
 
 
 def _project(directory: Path, confidence_level: float) -> Path:
@@ -46,7 +46,7 @@ def _thalbook(*args: str, cwd: Path, project_env: Path | None = None) -> subproc
     env["PYTHONPATH"] = str(paths.PACKAGE.parent)
     if project_env is not None:
         env[paths.PROJECT_ENV] = str(project_env)
-    return subprocess.run([sys.executable, "-m", "thalbook.build.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "thalbook.press.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

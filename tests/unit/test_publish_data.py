@@ -3,7 +3,7 @@
 A data directory also holds what is no part of the package (an ``.env``, an
 editor's swap file, notes, an HTML page with a script, a folder). The site
 publishes, and the reproducibility page lists, exactly the files the data and
-results descriptors name (``thalbook.core.validate.named_files``);
+results descriptors name (``thalbook.core.evidence.validate.named_files``);
 ``thalbook check-data`` warns about the rest. A file too large is refused by
 its size before it is read. CSV exports quote any text cell a spreadsheet
 would evaluate.
@@ -25,11 +25,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from thalbook.build import cli, record
-from thalbook.build.publish import Publication
-from thalbook.core import audit, data, paths, results, rules, validate
+from thalbook.core import paths
+from thalbook.core.analyses import results_package
+from thalbook.core.auditing import checks
+from thalbook.core.auditing.verdicts import COLUMNS
 from thalbook.core.errors import DataError
-from thalbook.core.verdicts import COLUMNS
+from thalbook.core.evidence import data, rules, validate
+from thalbook.press import cli, record
+from thalbook.press.publish import Publication
 
 #: What the data package publishes: its descriptor, its readme and the files of its resources.
 NAMED = sorted(["datapackage.json", "README.md", *(f"{name}.csv" for name in rules.RESOURCES)])
@@ -84,11 +87,11 @@ def test_the_site_publishes_only_the_named_files_of_each_package(hostile, tmp_pa
     (built / "index.html").write_text("<html>book</html>\n", encoding="utf-8")
     (built / "_static" / "style.css").write_text("body {}\n", encoding="utf-8")
     # The results package: its descriptor names its files; the same rule applies to it.
-    made = {"findings": pd.DataFrame({c: ["x"] for c in results.RESOURCES["findings"][1]})}
+    made = {"findings": pd.DataFrame({c: ["x"] for c in results_package.RESOURCES["findings"][1]})}
     results_dir = tmp_path / "results"
     results_dir.mkdir()
-    (results_dir / "findings.csv").write_bytes(results.csv_bytes(made["findings"]))
-    meta = results.descriptor(made, {"rounding": "half-up"})
+    (results_dir / "findings.csv").write_bytes(results_package.csv_bytes(made["findings"]))
+    meta = results_package.descriptor(made, {"rounding": "half-up"})
     (results_dir / "datapackage.json").write_text(json.dumps(meta), encoding="utf-8")
     (results_dir / "stray.log").write_text("left by a crash\n", encoding="utf-8")
     out = tmp_path / "out"
@@ -139,7 +142,7 @@ def test_a_named_file_behind_a_link_is_neither_published_nor_silent(hostile, tmp
 
 
 def test_the_publish_module_reads_descriptors_without_pandas():
-    code = ("import sys; from thalbook.build import publish; from thalbook.core.validate import named_files; "
+    code = ("import sys; from thalbook.press import publish; from thalbook.core.evidence.validate import named_files; "
             "print('pandas' in sys.modules)")
     env = {**os.environ, "PYTHONPATH": str(paths.PACKAGE.parent)}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -217,17 +220,17 @@ def _read_back(text: str, column: str) -> list[str]:
 
 
 def test_audit_csv_quotes_every_cell_a_spreadsheet_would_evaluate():
-    text = audit.format_audit(_audit_rows([*PLANTED, *KEPT]), "csv")
+    text = checks.format_audit(_audit_rows([*PLANTED, *KEPT]), "csv")
     assert _read_back(text, "reported") == [*PLANTED.values(), *KEPT]
     # A carriage return (no cell of the data package holds one) cannot be read back from CSV
     # written with \n line ends, so it is checked in the text itself.
-    assert ",'\r=1," in audit.format_audit(_audit_rows(["\r=1"]), "csv")
+    assert ",'\r=1," in checks.format_audit(_audit_rows(["\r=1"]), "csv")
 
 
 def test_results_csv_quotes_text_and_keeps_numbers():
     table = pd.DataFrame({"support": [*PLANTED, *KEPT],
                           "change": [-1.87, -2.0, 0.5, 1.0, 2.0, -0.1, 4.0, 5.0, 6.0, 7.0]})
-    body = results.csv_bytes(table).decode("utf-8")
+    body = results_package.csv_bytes(table).decode("utf-8")
     assert _read_back(body, "support") == [*PLANTED.values(), *KEPT]
     assert pd.read_csv(io.StringIO(body))["change"].tolist() == table["change"].tolist()
     assert "\n-1.87," in body and ",-1.87\n" in body

@@ -1,4 +1,4 @@
-"""thalbook.core.pvalue_methods against independent references.
+"""thalbook.core.inference.pvalue_methods against independent references.
 
 Every p-value is checked against scipy run on an actual data set built to have
 the statistic in question (signed ranks for the signed-rank tests, a sample
@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from thalbook.core import pvalue_methods as pm
-from thalbook.core import stats
+from thalbook.core.inference import pvalue_methods as pm
+from thalbook.core.inference import stats
 
 DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN, "truncation": ROUND_DOWN}
 SCIPY_ARGS = {"exact": {"method": "exact"}, "exact-ties": {},  # exact-ties is scipy's default, method="auto"

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from thalbook.core import data, paths, quotes
+from thalbook.core import paths
+from thalbook.core.evidence import data, quotes
 
 SHARED = ROOT.parent / "shared"
 SEEDS = Path(os.environ.get("THALBOOK_SEEDS_DIR", SHARED / "seeds"))

@@ -1,4 +1,4 @@
-"""thalbook.core.reconstruct against independent references.
+"""thalbook.core.inference.reconstruct against independent references.
 
 Summaries are printed here by the ``decimal`` module (not ``round_decimal``),
 W comes from ``scipy.stats.wilcoxon``, and tiny cases are decided by brute
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from thalbook.core import reconstruct
-from thalbook.core.reconstruct import Summary, rank_subsets, reconstruct_paired
+from thalbook.core.inference import reconstruct
+from thalbook.core.inference.reconstruct import Summary, rank_subsets, reconstruct_paired
 
 DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN, "truncation": ROUND_DOWN}
 

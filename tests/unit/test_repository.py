@@ -21,9 +21,9 @@ import yaml
 
 from tests.conftest import ROOT, copy_project, thalbook
 from thalbook import __version__
-from thalbook.build import cli, stage
-from thalbook.core import citation
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import citation
+from thalbook.press import cli, stage
 
 #: Where the repository is to be hosted (README, "How to cite").
 URL = "https://github.com/thalbook/thalidomide-reanalysis"

@@ -1,4 +1,4 @@
-"""The results package (``thalbook.core.results``, written by ``thalbook.build.results``).
+"""The results package (``thalbook.core.analyses.results_package``, written by ``thalbook.press.results``).
 
 Expected values are computed here by hand (the Wilson interval's formula, the
 rounding of a count to a printed percentage), or counted from the vocabulary;
@@ -18,16 +18,16 @@ import frictionless
 import pandas as pd
 import pytest
 
-from thalbook.build import results as written
-from thalbook.core import grade, multiverse, results
+from thalbook.core.analyses import grade, multiverse, results_package
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS
+from thalbook.press import results as written
 
 DEFAULTS = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt", "rounding": "half-up"}
 
 
 @pytest.fixture(scope="module")
 def made(package) -> dict[str, pd.DataFrame]:
-    return results.tables(package, DEFAULTS)
+    return results_package.tables(package, DEFAULTS)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,10 @@ def package_dir(tmp_path_factory, package) -> Path:
 
 def test_every_resource_has_its_columns_each_with_a_type_and_a_description(package_dir):
     meta = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
-    assert [r["name"] for r in meta["resources"]] == list(results.RESOURCES)
+    assert [r["name"] for r in meta["resources"]] == list(results_package.RESOURCES)
     for resource in meta["resources"]:
         fields = resource["schema"]["fields"]
-        assert [f["name"] for f in fields] == list(results.RESOURCES[resource["name"]][1])
+        assert [f["name"] for f in fields] == list(results_package.RESOURCES[resource["name"]][1])
         assert all(f["description"] and f["type"] in ("string", "integer", "number", "boolean") for f in fields)
         header = (package_dir / resource["path"]).read_text(encoding="utf-8").splitlines()[0]
         assert header == ",".join(f["name"] for f in fields)
@@ -110,11 +110,11 @@ def test_the_findings_are_the_audits_and_the_certainty_table_grades_every_headli
 
 
 def test_a_narrower_level_narrows_every_interval(package, made):
-    narrow = results.tables(package, {**DEFAULTS, "confidence_level": 0.8})["intervals"]
+    narrow = results_package.tables(package, {**DEFAULTS, "confidence_level": 0.8})["intervals"]
     wide = made["intervals"]
     assert ((narrow["high"] - narrow["low"]) < (wide["high"] - wide["low"])).all()
 
 
 def test_a_missing_parameter_is_refused(package):
     with pytest.raises(TypeError, match="rounding"):
-        results.tables(package, {k: v for k, v in DEFAULTS.items() if k != "rounding"})
+        results_package.tables(package, {k: v for k, v in DEFAULTS.items() if k != "rounding"})

@@ -1,4 +1,4 @@
-"""thalbook.core.stats and thalbook.core.granularity against independent references.
+"""thalbook.core.inference.stats and thalbook.core.inference.granularity against independent references.
 
 Each test names its reference: a published table, a brute-force enumeration
 done here, or a scipy routine that computes the same thing another way.
@@ -15,7 +15,8 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thalbook.core import granularity, stats, vocabulary
+from thalbook.core import vocabulary
+from thalbook.core.inference import granularity, stats
 
 FAST = settings(max_examples=60, deadline=None)
 DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN, "truncation": ROUND_DOWN}

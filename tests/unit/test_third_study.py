@@ -18,8 +18,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from thalbook.core import appraisal, audit, cohort, context, data, efficacy, findings, grade, multiverse, results
+from thalbook.core.analyses import cohort, context, efficacy, grade, instruments, multiverse, results_package
+from thalbook.core.auditing import checks, findings
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import data
 
 THIRD, TWIN = "doe2020", "he2017"
 PARAMS = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt", "rounding": "half-up"}
@@ -55,7 +57,7 @@ def pkg(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def made(pkg):
-    return results.tables(pkg, PARAMS)
+    return results_package.tables(pkg, PARAMS)
 
 
 def test_the_cohort_knows_three_source_studies(pkg):
@@ -82,7 +84,7 @@ def test_the_efficacy_tables_of_the_third_study_are_its_twins(pkg):
 
 
 def test_the_audit_checks_the_third_study_as_it_checks_its_twin(pkg):
-    table = audit.run_audit(pkg)
+    table = checks.run_audit(pkg)
     mine, twins = table[table["study"].eq(THIRD)], table[table["study"].eq(TWIN)]
     assert len(mine) == len(twins) > 0
     assert sorted(mine["status"]) == sorted(twins["status"])
@@ -94,9 +96,9 @@ def test_the_audit_checks_the_third_study_as_it_checks_its_twin(pkg):
 
 def test_the_appraisal_judges_the_third_study_from_its_own_rows(pkg):
     # its judgements are He et al.'s rows under its own ids, so it scores what the book's rows give He et al.
-    totals = appraisal.minors_totals(appraisal.minors(pkg))
+    totals = instruments.minors_totals(instruments.minors(pkg))
     assert set(totals) == {TWIN, "wei2003", THIRD} and totals[THIRD] == totals[TWIN]
-    assert appraisal.basis(pkg)[THIRD] == appraisal.basis(pkg)[TWIN]
+    assert instruments.basis(pkg)[THIRD] == instruments.basis(pkg)[TWIN]
     graded = grade.summary_of_findings(pkg)
     mine = graded[graded["study"].eq(THIRD)].drop(columns="study").reset_index(drop=True)
     twins = graded[graded["study"].eq(TWIN)].drop(columns="study").reset_index(drop=True)
@@ -124,5 +126,5 @@ def test_the_results_package_reports_the_third_study(made):
     mine = intervals[intervals["study"].eq(THIRD)].drop(columns="study").reset_index(drop=True)
     twins = intervals[intervals["study"].eq(TWIN)].drop(columns="study").reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, twins)
-    descriptor = results.descriptor(made, PARAMS)
+    descriptor = results_package.descriptor(made, PARAMS)
     assert [r["name"] for r in descriptor["resources"]] == list(made)

@@ -17,9 +17,11 @@ from statsmodels.stats.proportion import proportion_confint
 
 from tests.conftest import ROOT, chapter_prose, shown_names
 from thalbook.chapters import appraisal
-from thalbook.core import appraisal as judged
-from thalbook.core import data, grade, paths, toc
+from thalbook.core import notebooks, paths
+from thalbook.core.analyses import grade
+from thalbook.core.analyses import instruments as judged
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import data
 
 NOTEBOOK = ROOT / "chapters" / "appraisal.ipynb"
 DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
@@ -36,7 +38,7 @@ def test_the_notebook_and_the_view_agree(view):
     shown = shown_names(NOTEBOOK)
     assert shown and all(name in view.tables or name in view.figures for name in shown)
     assert set(view.tables) | set(view.figures) == set(shown)
-    assert set(toc.parameters_cell(NOTEBOOK)) == set(appraisal.PARAMETERS)
+    assert set(notebooks.parameters_cell(NOTEBOOK)) == set(appraisal.PARAMETERS)
 
 
 def test_minors_scores_by_hand(package, view):
@@ -147,7 +149,8 @@ def test_parameters_are_checked(package):
 
 
 def test_the_multiverse_covers_every_combination_and_says_what_depends(package, view):
-    from thalbook.core import multiverse, vocabulary
+    from thalbook.core import vocabulary
+    from thalbook.core.analyses import multiverse
 
     table = multiverse.multiverse(package)
     combos = len(vocabulary.CI_METHODS) * len(vocabulary.ANALYSIS_SETS) * 4 * len(vocabulary.ROUNDINGS)

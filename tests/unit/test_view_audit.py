@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import chapter_prose, shown_names, thalbook
 from thalbook.chapters import audit, methods
 from thalbook.chapters.tables import escape
-from thalbook.core import toc
+from thalbook.core import notebooks
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def test_the_chapter_explains_every_kind_of_check(view):
 
 
 def test_the_view_declares_what_the_notebook_declares(view):
-    assert toc.parameters_cell(NOTEBOOK) == audit.PARAMETERS
+    assert notebooks.parameters_cell(NOTEBOOK) == audit.PARAMETERS
     assert view.params == {"rounding": "half-up"}
 
 

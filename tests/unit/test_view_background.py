@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import ROOT
 from thalbook.chapters import background
-from thalbook.core import data, paths
+from thalbook.core import paths
+from thalbook.core.evidence import data
 
 NOTEBOOK = ROOT / "chapters" / "background.ipynb"
 GLUED = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)|```\{glue:figure\}\s+(\S+)")

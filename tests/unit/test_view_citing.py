@@ -21,7 +21,7 @@ from pybtex.database import parse_string
 from tests.conftest import chapter_prose, shown_names, thalbook
 from thalbook import __version__
 from thalbook.chapters import citing
-from thalbook.core import toc
+from thalbook.core import notebooks
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
 
 
 def test_the_view_declares_what_the_notebook_declares(view):
-    assert toc.parameters_cell(NOTEBOOK) == citing.PARAMETERS == ()
+    assert notebooks.parameters_cell(NOTEBOOK) == citing.PARAMETERS == ()
 
 
 # ---------------------------------------------------------------- against the citation files

@@ -17,8 +17,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from tests.conftest import assert_every_display_is_shown, chapter_prose, csv_rows
 from thalbook.chapters import crohns_results
-from thalbook.core import counts
 from thalbook.core.errors import InputError
+from thalbook.core.inference import counts
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "crohns_results.ipynb"

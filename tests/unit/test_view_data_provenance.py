@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import chapter_cells, chapter_prose, shown_names
 from thalbook.chapters import data_provenance
-from thalbook.core import toc
+from thalbook.core import notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "data_provenance.ipynb"
@@ -63,7 +63,7 @@ def test_each_file_is_shown_under_its_own_heading(view):
 
 
 def test_the_view_declares_what_the_notebook_declares(view):
-    assert toc.parameters_cell(NOTEBOOK) == data_provenance.PARAMETERS == ()
+    assert notebooks.parameters_cell(NOTEBOOK) == data_provenance.PARAMETERS == ()
     assert view.params == {}
 
 

@@ -17,11 +17,12 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from tests.conftest import chapter_prose, csv_rows, shown_names
-from thalbook.build import params
-from thalbook.build import toc as book_toc
 from thalbook.chapters import methods, tables
-from thalbook.core import audit, toc
+from thalbook.core import notebooks
+from thalbook.core.auditing import checks
 from thalbook.core.errors import InputError, ParameterError
+from thalbook.press import params
+from thalbook.press import toc as book_toc
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "methods.ipynb"
@@ -72,13 +73,13 @@ def test_the_check_table_in_the_prose_lists_every_check_once(view, package):
     table = chapter_prose(NOTEBOOK).split(":name: tbl-methods-checks", 1)[1].split("````", 1)[0]
     named = re.findall(r"^\* - `([a-z-]+)`$", table, flags=re.M)
     assert named == list(methods.CHECKS)
-    assert set(audit.run_audit(package)["check"]) <= set(named)
+    assert set(checks.run_audit(package)["check"]) <= set(named)
     for check in methods.CHECKS:
         assert f"{{glue:text}}`{methods.check_count_name(check)}`" in table
 
 
 def test_the_view_declares_what_the_notebook_declares(view):
-    assert toc.parameters_cell(NOTEBOOK) == tuple(sorted(methods.PARAMETERS))
+    assert notebooks.parameters_cell(NOTEBOOK) == tuple(sorted(methods.PARAMETERS))
     assert view.params == DEFAULT
 
 
@@ -96,8 +97,8 @@ def test_extraction_counts_are_the_csv_files(view):
 
 def test_the_parameters_table_is_what_the_build_floor_reads(view):
     declared = {c.name: c.declared for c in book_toc.chapters() if c.is_notebook}
-    assert toc.declared_parameters() == declared
-    assert toc.defaults() == params.resolve()
+    assert notebooks.declared_parameters() == declared
+    assert notebooks.defaults() == params.resolve()
     table = view.tables["tbl-methods-parameters"]
     assert "* - `rounding`\n  - `half-up`, `half-even`, `truncation`\n  - `half-up`\n  - audit" in table
     users = ", ".join(c for c, names in declared.items() if "ci_method" in names)
@@ -149,7 +150,7 @@ def test_the_lattice_and_the_rounding_tie(view):
 
 
 def test_check_counts_add_up_to_the_audit(view, package):
-    ran = audit.run_audit(package)
+    ran = checks.run_audit(package)
     counts = {c: view.value(methods.check_count_name(c)) for c in methods.CHECKS}
     assert sum(counts.values()) == len(ran)
     assert counts["grim"] == int(ran["check"].eq("grim").sum())

@@ -18,8 +18,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from tests.conftest import ROOT
 from thalbook.chapters import safety
-from thalbook.core import data
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import data
 
 matplotlib.use("Agg")
 

@@ -1,6 +1,6 @@
 """The appraisal chapter: risk of bias, certainty of the evidence, registration, harms reporting, multiplicity.
 
-The judgements and their support come from :mod:`thalbook.core.appraisal`;
+The judgements and their support come from :mod:`thalbook.core.analyses.instruments`;
 this module lays them out as tables, draws the traffic-light figure and
 glues the counts and words the prose cites. The Summary-of-findings
 estimates follow the parameters in force (interval method, level, analysis
@@ -8,7 +8,7 @@ set).
 
 Examples
 --------
->>> from thalbook.core import data
+>>> from thalbook.core.evidence import data
 >>> view = build(data.load(), {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"})
 >>> view.value("he2017_minors"), view.value("wei2003_minors"), view.value("n_very_low")
 (7, 8, 11)
@@ -25,11 +25,11 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from thalbook.chapters import diagrams, results
+from thalbook.chapters import diagrams, displays
 from thalbook.chapters.data_provenance import study_labels
 from thalbook.chapters.tables import caption, escape, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import appraisal, changes, cohort, efficacy, grade, multiverse
+from thalbook.core.analyses import changes, cohort, efficacy, grade, instruments, multiverse
 from thalbook.core.parameters import Parameters
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS, SET_NAMES
 
@@ -42,8 +42,8 @@ def build(package, params: dict[str, Any]) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        What :func:`thalbook.core.data.load` returns.
+    package : thalbook.core.evidence.data.DataPackage
+        What :func:`thalbook.core.evidence.data.load` returns.
     params : dict
         ``confidence_level``, ``ci_method`` and ``analysis_set``.
 
@@ -78,21 +78,21 @@ def build(package, params: dict[str, Any]) -> View:
     """
     check_names("appraisal", params, PARAMETERS)
     p = check_values(params)
-    he, wei = results.source_pair(package)
+    he, wei = displays.source_pair(package)
     labels = study_labels(package)
-    minors = appraisal.minors(package)
+    minors = instruments.minors(package)
     means = changes.as_outcomes_table(package, p.confidence_level)
     graded = grade.summary_of_findings(package, p.ci_method, p.confidence_level, p.analysis_set, minors, means)
     indirect = grade.indirectness(package)
-    reg = appraisal.registration(package)
-    harms = appraisal.harms_reporting(package)
-    families = appraisal.multiplicity(package, means, p.confidence_level)
+    reg = instruments.registration(package)
+    harms = instruments.harms_reporting(package)
+    families = instruments.multiplicity(package, means, p.confidence_level)
 
     values = {
         "n_outcomes": len(graded),
         "n_very_low": int(graded["certainty"].eq("very low").sum()),
         "set_name": SET_NAMES[p.analysis_set],
-        "interval_text": results.interval_text(p.ci_method, p.confidence_level),
+        "interval_text": displays.interval_text(p.ci_method, p.confidence_level),
         "levels_text": ", ".join(f"{level:g}" for level in multiverse.LEVELS),
         "n_levels": len(multiverse.LEVELS),
         f"{he}_enrolled": cohort.enrolled(package, he),
@@ -115,7 +115,7 @@ def build(package, params: dict[str, Any]) -> View:
             pd.DataFrame({"study": reg["study"].map(labels), "registration": reg["record"],
                           "first received": reg["first_received"], "study period": reg["study_period"],
                           "ICMJE requirement": reg["icmje"], "verdict": reg["verdict"]}),
-            caption("tbl-appraisal-registration", icmje=appraisal.icmje_text()),
+            caption("tbl-appraisal-registration", icmje=instruments.icmje_text()),
             "tbl-appraisal-registration", widths=[14, 14, 12, 16, 18, 26]),
         "tbl-appraisal-harms": frame_table(
             pd.DataFrame({"study": harms["study"].map(labels), "item": harms["question"], "met": harms["met"],
@@ -125,7 +125,7 @@ def build(package, params: dict[str, Any]) -> View:
     }
     for name in tables:
         tables[name] = tables[name].replace(escape("\u201c"), "\u201c")
-    figure = diagrams.traffic_light(minors.assign(study=minors["study"].map(labels)), appraisal.MINORS_SCORES)
+    figure = diagrams.traffic_light(minors.assign(study=minors["study"].map(labels)), instruments.MINORS_SCORES)
     specifications = multiverse.multiverse(package)
     values |= _multiverse_values(specifications)
     choices = {"ci_method": list(CI_METHODS), "analysis_set": list(ANALYSIS_SETS),
@@ -141,7 +141,7 @@ def build(package, params: dict[str, Any]) -> View:
 
 def _quoted(support: str) -> str:
     """A support as the tables show it: a quote in quotation marks, "not reported" or the book's reading as is."""
-    return support if support in (appraisal.NOT_REPORTED, appraisal.BOOKS_READING) else f"\u201c{support}\u201d"
+    return support if support in (instruments.NOT_REPORTED, instruments.BOOKS_READING) else f"\u201c{support}\u201d"
 
 
 def _listed(items: list[str], last: str = "and") -> str:
@@ -159,24 +159,24 @@ def _listed(items: list[str], last: str = "and") -> str:
 
 def _minors_values(package, minors: pd.DataFrame) -> dict[str, Any]:
     """MINORS in numbers and in words: the totals, the items both studies score alike, those they differ on."""
-    he, wei = results.source_pair(package)
-    scores = minors.pivot(index="item", columns="study", values="score").reindex(list(appraisal.MINORS_ITEMS))
-    questions = {item: q[0].lower() + q[1:] for item, q in appraisal.MINORS_ITEMS.items()}
+    he, wei = displays.source_pair(package)
+    scores = minors.pivot(index="item", columns="study", values="score").reindex(list(instruments.MINORS_ITEMS))
+    questions = {item: q[0].lower() + q[1:] for item, q in instruments.MINORS_ITEMS.items()}
     alike = scores[he].eq(scores[wei])
-    values: dict[str, Any] = {f"{study}_minors": total for study, total in appraisal.minors_totals(minors).items()}
-    for score in appraisal.MINORS_SCORES:
+    values: dict[str, Any] = {f"{study}_minors": total for study, total in instruments.minors_totals(minors).items()}
+    for score in instruments.MINORS_SCORES:
         both = scores.index[alike & scores[he].eq(score)]
         values[f"minors_both_{score}"] = _listed([questions[i] for i in both])
     short = {s: efficacy.study_label(s, year=False) for s in (he, wei)}
     values["minors_differ"] = _listed([f"{questions[i]} ({short[he]} {scores.loc[i, he]}, {short[wei]} "
                                        f"{scores.loc[i, wei]})" for i in scores.index[~alike]])
     values |= {
-        "n_minors_items": len(appraisal.MINORS_ITEMS),
-        "minors_best": 2 * len(appraisal.MINORS_ITEMS),
-        "minors_loss_pct": f"{100 * appraisal.MINORS_LOSS:g}%",
-        "minors_scale": _listed([f"{score} ({meaning})" for score, meaning in appraisal.MINORS_SCORES.items()],
+        "n_minors_items": len(instruments.MINORS_ITEMS),
+        "minors_best": 2 * len(instruments.MINORS_ITEMS),
+        "minors_loss_pct": f"{100 * instruments.MINORS_LOSS:g}%",
+        "minors_scale": _listed([f"{score} ({meaning})" for score, meaning in instruments.MINORS_SCORES.items()],
                                 "or"),
-        f"{he}_basis": appraisal.basis(package)[he],
+        f"{he}_basis": instruments.basis(package)[he],
     }
     for study, assessed in ((he, "endoscopy_n"), (wei, "completed")):
         enrolled, final = cohort.enrolled(package, study), cohort.fact(package, study, assessed)
@@ -200,7 +200,7 @@ def _minors_table(minors: pd.DataFrame, labels: dict[str, str]) -> str:
 
 def _certainty_values(package, graded: pd.DataFrame, indirect: pd.DataFrame) -> dict[str, Any]:
     """The assumptions of the imprecision judgement and what it found, for the prose."""
-    he, _ = results.source_pair(package)
+    he, _ = displays.source_pair(package)
     limits = grade.thresholds(package)
     remission = limits["remission"]
     placebo = package.context_outcomes.set_index("id").loc[grade.REMISSION_REFERENCE]
@@ -247,7 +247,7 @@ def _certainty_table(graded: pd.DataFrame, labels: dict[str, str], p: Parameters
     })
     return frame_table(
         shown, caption("tbl-appraisal-certainty", set=SET_NAMES[p.analysis_set],
-                       interval=results.interval_text(p.ci_method, p.confidence_level)),
+                       interval=displays.interval_text(p.ci_method, p.confidence_level)),
         "tbl-appraisal-certainty", widths=[15, 13, 7, 20, 10, 35])
 
 
@@ -277,7 +277,7 @@ def _imprecision_table(package, graded: pd.DataFrame, labels: dict[str, str]) ->
 
 
 def _registration_values(package, reg: pd.DataFrame) -> dict[str, Any]:
-    he, wei = results.source_pair(package)
+    he, wei = displays.source_pair(package)
     registry = reg.set_index("study")
     return {
         f"{he}_record": registry.loc[he, "record"],
@@ -286,12 +286,12 @@ def _registration_values(package, reg: pd.DataFrame) -> dict[str, Any]:
         "registration_verdict": registry.loc[he, "verdict"],
         f"{wei}_registration": registry.loc[wei, "verdict"],
         f"{wei}_published": int(package.studies.set_index("study_id").loc[wei, "year"]),
-        "icmje_date": appraisal.icmje_text(),
+        "icmje_date": instruments.icmje_text(),
     }
 
 
 def _multiplicity_values(package, families: pd.DataFrame) -> dict[str, Any]:
-    _, wei = results.source_pair(package)
+    _, wei = displays.source_pair(package)
     alpha = cohort.fact(package, wei, "significance_level")
     pairs = cohort.fact(package, wei, "completed")
     declared = families[families["declared"]]
@@ -309,7 +309,7 @@ def _multiplicity_values(package, families: pd.DataFrame) -> dict[str, Any]:
         "n_declared_holm": int(declared["declared_holm_reject"].sum()),
         "n_declared_bonferroni": int(declared["declared_bonferroni_reject"].sum()),
         "declared_threshold": f"{alpha / len(declared):.4f}",
-        "declared_quote": appraisal.primary_declaration(package),
+        "declared_quote": instruments.primary_declaration(package),
         "smallest_exact_p": f"{2 / 2**pairs:.4f}",
         "exact_pairs": pairs,
         "bonferroni_sentence": (
@@ -373,7 +373,7 @@ def _multiplicity_table(families: pd.DataFrame) -> str:
         return ["not in the family" if not inside else f"{p:.4f}" + (" (below alpha)" if reject else "")
                 for inside, p, reject in families[[key, f"{key}_{method}", f"{key}_{method}_reject"]].to_numpy()]
 
-    (declared, declared_name, declared_whose), (everything, all_name, all_whose) = appraisal.FAMILIES
+    (declared, declared_name, declared_whose), (everything, all_name, all_whose) = instruments.FAMILIES
     shown = pd.DataFrame({
         "comparison": families["label"] + " week " + families["week"].astype(str),
         "p as printed": families["p_text"],

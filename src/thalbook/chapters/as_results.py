@@ -19,21 +19,13 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from thalbook.chapters import figures, results
+from thalbook.chapters import displays, figures
 from thalbook.chapters.tables import caption
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import (
-    audit,
-    changes,
-    cohort,
-    efficacy,
-    granularity,
-    number_checks,
-    statement_checks,
-    stats,
-    summary_checks,
-)
-from thalbook.core.context import context_table
+from thalbook.core.analyses import changes, cohort, efficacy
+from thalbook.core.analyses.context import context_table
+from thalbook.core.auditing import checks, number_checks, statement_checks, summary_checks
+from thalbook.core.inference import granularity, stats
 from thalbook.core.parameters import Parameters
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
@@ -77,8 +69,8 @@ def build(package, params: Mapping[str, Any]) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        What :func:`thalbook.core.data.load` returns.
+    package : thalbook.core.evidence.data.DataPackage
+        What :func:`thalbook.core.evidence.data.load` returns.
     params : mapping
         ``confidence_level`` (of every interval), ``ci_method`` (interval
         method for a proportion) and ``analysis_set`` (denominators of the
@@ -103,7 +95,7 @@ def build(package, params: Mapping[str, Any]) -> View:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load(), {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"})
     >>> view.value("asas_k"), view.value("asas_n"), round(view.value("asas_pct"), 1)
     (8, 13, 61.5)
@@ -119,12 +111,12 @@ def build(package, params: Mapping[str, Any]) -> View:
     """
     p = _checked(params)
     study = cohort.source_study(package, efficacy.ASAS)
-    audit_table = audit.run_audit(package, ROUNDING)
+    audit_table = checks.run_audit(package, ROUNDING)
     outcomes = changes.as_outcomes_table(package, p.confidence_level, ROUNDING, audit_table)
     asas = efficacy.asas_by_analysis_set(package, p.ci_method, p.confidence_level)
     subtypes = efficacy.response_by_subtype(package)
     context = context_table(package, "as", p.analysis_set, p.ci_method, p.confidence_level)
-    interval_text = results.interval_text(p.ci_method, p.confidence_level)
+    interval_text = displays.interval_text(p.ci_method, p.confidence_level)
 
     values: dict[str, Any] = {name: cohort.fact(package, study, fact) for name, fact in _FACTS.items()}
     values |= {
@@ -154,31 +146,31 @@ def build(package, params: Mapping[str, Any]) -> View:
     values |= _context_values(package, context)
 
     tables = {
-        "tbl-as-means": results.markdown_table(
-            results.as_means_display(outcomes),
+        "tbl-as-means": displays.markdown_table(
+            displays.as_means_display(outcomes),
             "tbl-as-means",
             caption("tbl-as-means", level=f"{100 * p.confidence_level:g}",
                     typical_r=f"{changes.TYPICAL_CORRELATION:g}"),
             widths=(3, 2, 3, 3, 2, 3, 3, 4),
         ),
-        "tbl-as-pvalues": results.markdown_table(
-            results.as_pvalues_display(outcomes),
+        "tbl-as-pvalues": displays.markdown_table(
+            displays.as_pvalues_display(outcomes),
             "tbl-as-pvalues",
             caption("tbl-as-pvalues"),
             widths=(2, 2, 2, 6, 3, 3, 2),
         ),
-        "tbl-as-asas": results.markdown_table(
-            results.asas_display(asas, p.analysis_set),
+        "tbl-as-asas": displays.markdown_table(
+            displays.asas_display(asas, p.analysis_set),
             "tbl-as-asas",
             caption("tbl-as-asas", interval=interval_text),
         ),
-        "tbl-as-subtypes": results.markdown_table(
-            results.subtype_display(subtypes),
+        "tbl-as-subtypes": displays.markdown_table(
+            displays.subtype_display(subtypes),
             "tbl-as-subtypes",
             caption("tbl-as-subtypes"),
         ),
-        "tbl-as-context": results.markdown_table(
-            results.context_display(context),
+        "tbl-as-context": displays.markdown_table(
+            displays.context_display(context),
             "tbl-as-context",
             caption("tbl-as-context", interval=interval_text),
             widths=(3, 6, 4, 5, 3),
@@ -266,8 +258,8 @@ def _least_r_sentence(r_needed: float, alpha: float) -> str:
 
 def _grim_values(package, audit_table: pd.DataFrame, study: str) -> dict[str, Any]:
     """The audit's GRIM verdicts on the ESR means, and which of them the other rounding would rescue."""
-    grim = results.grim_findings(audit_table, study, "esr")
-    other = results.grim_findings(audit.run_audit(package, OTHER_ROUNDING), study, "esr")
+    grim = displays.grim_findings(audit_table, study, "esr")
+    other = displays.grim_findings(checks.run_audit(package, OTHER_ROUNDING), study, "esr")
     passing = set(zip(*(other.loc[other["status"].eq("consistent"), key] for key in ("week", "comparison")),
                       strict=True))
     failing = grim[grim["status"].eq("inconsistent")]
@@ -335,7 +327,8 @@ def _method_values(audit_table: pd.DataFrame, study: str) -> dict[str, Any]:
     """What the audit's test-method checks say of the week-8 p-values: which methods give each, and both.
 
     Read from the rows' keys and the methods they found, in the audit's own words
-    (:func:`thalbook.core.summary_checks.reproduced_text`, :func:`~thalbook.core.summary_checks.explained_text`).
+    (:func:`thalbook.core.auditing.summary_checks.reproduced_text`,
+    :func:`~thalbook.core.auditing.summary_checks.explained_text`).
     """
     rows = audit_table[audit_table["study"].eq(study) & audit_table["comparison"].eq(WEEK_8)]
     basdai = rows[rows["check"].eq("test-method") & rows["subject"].eq("basdai") & rows["week"].eq("8")].iloc[0]
@@ -406,7 +399,7 @@ def _context_values(package, context: pd.DataFrame, rounding: str = "half-up") -
 
     Wei et al. cite Huang et al.'s result as another percentage than Huang et
     al. print; the count shown is the one the audit's finding reconciles both
-    at (:func:`thalbook.core.statement_checks.reconciled_count`), never one
+    at (:func:`thalbook.core.auditing.statement_checks.reconciled_count`), never one
     of the chapter's own.
     """
     others = context[context["role"].eq("context")]

@@ -2,7 +2,7 @@
 
 What each kind of inconsistency means is written in the chapter itself; this
 module counts the findings (one per underlying problem,
-:mod:`thalbook.core.findings`), lays each out with the places of the papers
+:mod:`thalbook.core.auditing.findings`), lays each out with the places of the papers
 it rests on, their quotes from the data package and what would reconcile
 them, and folds the checks behind it beneath it. Every check of the audit is
 also shown by study: in the web book as a table folded under its study, in
@@ -30,9 +30,10 @@ import pandas as pd
 from thalbook.chapters.data_provenance import raw_tables, study_labels
 from thalbook.chapters.tables import caption, container, escape, fold, frame_table, only
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit as checks
-from thalbook.core import findings as found
-from thalbook.core import quotes, vocabulary
+from thalbook.core import vocabulary
+from thalbook.core.auditing import checks
+from thalbook.core.auditing import findings as found
+from thalbook.core.evidence import quotes
 
 #: The parameters the chapter declares.
 PARAMETERS = ("rounding",)
@@ -60,8 +61,8 @@ def build(package, params: dict[str, Any]) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        What :func:`thalbook.core.data.load` returns.
+    package : thalbook.core.evidence.data.DataPackage
+        What :func:`thalbook.core.evidence.data.load` returns.
     params : dict
         ``rounding``: the rounding convention the audit assumes
         (:data:`thalbook.core.vocabulary.ROUNDINGS`).
@@ -91,7 +92,7 @@ def build(package, params: dict[str, Any]) -> View:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load(), {"rounding": "half-up"})
     >>> view.value("other_rounding")
     'half-even or truncation'
@@ -164,7 +165,7 @@ def _plural(n: int, word: str) -> str:
 def kinds_text(listed: pd.DataFrame) -> str:
     """The number of findings and, when the audit gives kinds, how many are of each (none left out).
 
-    ``listed`` is :func:`thalbook.core.findings.summary`.
+    ``listed`` is :func:`thalbook.core.auditing.findings.summary`.
 
     Examples
     --------
@@ -291,7 +292,7 @@ def _printed(reported: str, location: str, place: str) -> list[str]:
 def _score(row: dict[str, str], audited: pd.Series, numbers: list[str]) -> int:
     """How closely a data row matches what an audit row is about at the same place (0: not at all).
 
-    Read from the audit row's keys (:data:`thalbook.core.verdicts.KEYS`). A
+    Read from the audit row's keys (:data:`thalbook.core.auditing.verdicts.KEYS`). A
     row about its subject (for a fact, also one of its statistics:
     ``disease_duration_mean`` of ``disease_duration``) scores 2, one more at
     its week, and one more for each number printed there that its quote

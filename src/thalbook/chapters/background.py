@@ -8,7 +8,7 @@ no parameters.
 
 Examples
 --------
->>> from thalbook.core import data
+>>> from thalbook.core.evidence import data
 >>> view = build(data.load(), {})
 >>> view.value("he_enrolled"), view.value("wei_enrolled"), view.value("he_dose")
 (47, 13, '50–100 mg/day')
@@ -23,7 +23,7 @@ from typing import Any
 
 from thalbook.chapters import data_provenance, tables
 from thalbook.chapters.view import View, check_names
-from thalbook.core import cohort, safety
+from thalbook.core.analyses import cohort, harms
 
 #: The chapter declares no parameters.
 PARAMETERS: tuple[str, ...] = ()
@@ -38,8 +38,8 @@ def build(package, params: Mapping[str, Any] | None = None) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        The loaded data package (:func:`thalbook.core.data.load`).
+    package : thalbook.core.evidence.data.DataPackage
+        The loaded data package (:func:`thalbook.core.evidence.data.load`).
     params : mapping, optional
         Empty: the chapter declares no parameters (:data:`PARAMETERS`).
 
@@ -57,7 +57,7 @@ def build(package, params: Mapping[str, Any] | None = None) -> View:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load())
     >>> view.params, view.value("wei_months"), view.value("huang_months")
     ({}, '6', '12 months')
@@ -72,7 +72,7 @@ def build(package, params: Mapping[str, Any] | None = None) -> View:
     values = {
         "he_enrolled": cohort.enrolled(package, _HE),
         "wei_enrolled": cohort.enrolled(package, _WEI),
-        "he_dose": safety.dose_text(package, _HE),
+        "he_dose": harms.dose_text(package, _HE),
         "wei_months": wei["duration_months"],
         "wei_background_months": wei["stable_background_months"],
         "huang_months": huang["timepoint"],

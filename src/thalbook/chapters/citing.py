@@ -1,8 +1,8 @@
 """What the "How to cite" chapter shows: the book's citation metadata, how to cite one finding, the sources' BibTeX.
 
 Everything comes from ``CITATION.cff`` and ``references.bib`` through
-:mod:`thalbook.core.citation`, and the finding cited as an example from the
-consistency audit (:mod:`thalbook.core.findings`): its identifier is the
+:mod:`thalbook.core.evidence.citation`, and the finding cited as an example from the
+consistency audit (:mod:`thalbook.core.auditing.findings`): its identifier is the
 HTML id of its block in the audit chapter (:mod:`thalbook.chapters.audit`).
 """
 
@@ -14,8 +14,11 @@ from typing import Any
 from thalbook import __version__
 from thalbook.chapters.tables import caption, escape, list_table
 from thalbook.chapters.view import View, check_names
-from thalbook.core import audit, citation, cohort, findings, paths
+from thalbook.core import paths
+from thalbook.core.analyses import cohort
+from thalbook.core.auditing import checks, findings
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import citation
 
 #: The parameters the chapter declares (none).
 PARAMETERS: tuple[str, ...] = ()
@@ -29,7 +32,7 @@ def source_keys(package) -> list[str]:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> source_keys(data.load())
     ['he2017', 'wei2003']
     """
@@ -42,8 +45,8 @@ def build(package, params: dict[str, Any], cff_path=None, bib_path=None) -> View
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        What :func:`thalbook.core.data.load` returns (unused: the page reads only the citation files).
+    package : thalbook.core.evidence.data.DataPackage
+        What :func:`thalbook.core.evidence.data.load` returns (unused: the page reads only the citation files).
     params : dict
         The chapter's parameters (it declares none).
     cff_path, bib_path : path, optional
@@ -76,7 +79,7 @@ def build(package, params: dict[str, Any], cff_path=None, bib_path=None) -> View
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load(), {})
     >>> view.value("cff_version") == view.value("package_version")
     True
@@ -133,7 +136,7 @@ def finding_values(package, cff: dict[str, Any]) -> dict[str, Any]:
     The audit runs under its default rounding: a finding's identifier is
     the same under every parameter set.
     """
-    listed = findings.summary(audit.run_audit(package))
+    listed = findings.summary(checks.run_audit(package))
     if listed.empty:
         raise InputError("citing.build: the audit has no finding to cite as an example")
     finding = str(listed["finding"].iloc[0])

@@ -6,7 +6,7 @@ week 24 under each analysis set with intervals, brackets what the patients
 without endoscopy could do to each endoscopic rate, and sets the results
 beside the other thalidomide studies in Crohn's disease, unpooled.
 :func:`build` computes all of it from the data package (through
-:mod:`thalbook.core.efficacy`) as the chapter's :class:`~thalbook.chapters.view.View`.
+:mod:`thalbook.core.analyses.efficacy`) as the chapter's :class:`~thalbook.chapters.view.View`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from thalbook.chapters import figures, results
+from thalbook.chapters import displays, figures
 from thalbook.chapters.tables import caption
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import cohort, counts, efficacy
-from thalbook.core.context import context_table
+from thalbook.core.analyses import cohort, efficacy
+from thalbook.core.analyses.context import context_table
+from thalbook.core.inference import counts
 from thalbook.core.vocabulary import SET_LABELS, SET_NAMES
 
 #: The chapter's parameters, as its parameters cell declares them.
@@ -50,8 +51,8 @@ def build(package, params: Mapping[str, Any]) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        The validated data package (:func:`thalbook.core.data.load`).
+    package : thalbook.core.evidence.data.DataPackage
+        The validated data package (:func:`thalbook.core.evidence.data.load`).
     params : mapping
         ``confidence_level``, ``ci_method`` and ``analysis_set`` (exactly
         these; :data:`PARAMETERS`).
@@ -74,7 +75,7 @@ def build(package, params: Mapping[str, Any]) -> View:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load(), {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"})
     >>> view.value("w8_k"), view.value("w8_n"), round(view.value("w8_low"), 1), view.value("cer_candidates")
     (11, 47, 13.6, '7/16, 14/32')
@@ -86,7 +87,7 @@ def build(package, params: Mapping[str, Any]) -> View:
     check_names("crohns_results", params, PARAMETERS)
     p = check_values(params)
     study = cohort.source_study(package, efficacy.REMISSION)
-    interval_text = results.interval_text(p.ci_method, p.confidence_level)
+    interval_text = displays.interval_text(p.ci_method, p.confidence_level)
     inference = counts.count_inference(package, study, OUTCOMES)
     remission = efficacy.remission_table(package, p.analysis_set, p.ci_method, p.confidence_level)
     remission_sets = efficacy.remission_by_set(package, p.ci_method, p.confidence_level)
@@ -108,23 +109,23 @@ def build(package, params: Mapping[str, Any]) -> View:
     values |= _context_values(context)
 
     tables = {
-        "tbl-crohns-counts": results.markdown_table(
-            results.counts_display(inference),
+        "tbl-crohns-counts": displays.markdown_table(
+            displays.counts_display(inference),
             "tbl-crohns-counts",
             caption("tbl-crohns-counts"),
         ),
-        "tbl-crohns-remission": results.markdown_table(
-            results.remission_display(remission_sets, p.analysis_set),
+        "tbl-crohns-remission": displays.markdown_table(
+            displays.remission_display(remission_sets, p.analysis_set),
             "tbl-crohns-remission",
             caption("tbl-crohns-remission", interval=interval_text),
         ),
-        "tbl-crohns-endoscopy": results.markdown_table(
-            results.endoscopy_display(endoscopy_sets, p.analysis_set),
+        "tbl-crohns-endoscopy": displays.markdown_table(
+            displays.endoscopy_display(endoscopy_sets, p.analysis_set),
             "tbl-crohns-endoscopy",
             caption("tbl-crohns-endoscopy", interval=interval_text),
         ),
-        "tbl-crohns-context": results.markdown_table(
-            results.context_display(context),
+        "tbl-crohns-context": displays.markdown_table(
+            displays.context_display(context),
             "tbl-crohns-context",
             caption("tbl-crohns-context", interval=interval_text),
             widths=(3, 6, 4, 5, 3),
@@ -177,7 +178,7 @@ def _endoscopy_values(endoscopy: pd.DataFrame, inference: pd.DataFrame, endoscop
             values[f"{o}_{column}"] = int(row[column])
         for column in ("proportion", "low", "high", "worst", "best"):
             values[f"{o}_{column}"] = 100 * row[column]
-        values[f"{o}_candidates"] = results.candidates_text(candidates[row["outcome"]])
+        values[f"{o}_candidates"] = displays.candidates_text(candidates[row["outcome"]])
         values[f"{o}_span"] = 100 * (row["best"] - row["worst"])
         values[f"{o}_width"] = 100 * (row["high"] - row["low"])
     response = endoscopy.set_index("outcome").loc["endoscopic_response"]

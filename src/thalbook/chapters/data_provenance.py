@@ -9,11 +9,11 @@ Also the studies as the data package describes them (:func:`study_labels`,
 
 The data files are shown as written: :func:`raw_tables` reads every CSV as
 text, so ``3.1`` stays ``3.1`` and a quote keeps its typos, after
-:func:`thalbook.core.data.load` has validated the package.
+:func:`thalbook.core.evidence.data.load` has validated the package.
 
 Examples
 --------
->>> from thalbook.core import data
+>>> from thalbook.core.evidence import data
 >>> tables = raw_tables(data.load().data_dir)
 >>> list(tables)[:2]
 ['studies', 'study_facts']
@@ -32,7 +32,7 @@ import pandas as pd
 
 from thalbook.chapters.tables import caption, escape, fold, list_table
 from thalbook.chapters.view import View, check_names
-from thalbook.core import cohort, results, safety
+from thalbook.core.analyses import cohort, harms, results_package
 from thalbook.core.errors import InputError
 
 #: The parameters the chapter declares (none).
@@ -48,8 +48,8 @@ def build(package, params: dict[str, Any]) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        What :func:`thalbook.core.data.load` returns (validated).
+    package : thalbook.core.evidence.data.DataPackage
+        What :func:`thalbook.core.evidence.data.load` returns (validated).
     params : dict
         The chapter's parameters (it declares none).
 
@@ -71,7 +71,7 @@ def build(package, params: dict[str, Any]) -> View:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load(), {})
     >>> view.value("n_files"), view.value("n_sources")
     (11, 2)
@@ -106,7 +106,7 @@ def summary_table(raw: dict[str, pd.DataFrame], package) -> str:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> package = data.load()
     >>> table = summary_table(raw_tables(package.data_dir), package)
     >>> sum(line.startswith("* - ") for line in table.splitlines()) - 1  # a row for each of the 11 files, and all
@@ -149,7 +149,7 @@ def descriptor(data_dir: Path | str) -> dict:
 def raw_tables(data_dir: Path | str) -> dict[str, pd.DataFrame]:
     """Every resource of the data package as text, exactly as written, in descriptor order.
 
-    Empty cells are empty strings. Call :func:`thalbook.core.data.load` first: this
+    Empty cells are empty strings. Call :func:`thalbook.core.evidence.data.load` first: this
     reads, it does not validate.
     """
     data_dir = Path(data_dir)
@@ -313,7 +313,7 @@ def download_list(data_dir: Path | str, folder: str = "data") -> str:
 
     The build publishes the package as it is in ``data/`` of the HTML, the
     descriptor beside its CSVs (the ``published`` role of
-    :mod:`thalbook.build.sphinxext`).
+    :mod:`thalbook.press.sphinxext`).
 
     Examples
     --------
@@ -329,16 +329,17 @@ def download_list(data_dir: Path | str, folder: str = "data") -> str:
 
 
 def results_list(folder: str = "results") -> str:
-    """A MyST bullet list linking every file of the results package (:mod:`thalbook.core.results`).
+    """A MyST bullet list linking every file of the results package (:mod:`thalbook.core.analyses.results_package`).
 
     Examples
     --------
     >>> results_list().splitlines()[1]  # doctest: +ELLIPSIS
     '- {published}`inferred_counts.csv <results/inferred_counts.csv>`: Whole counts behind ...'
     """
-    items = [f"- {{published}}`{results.DESCRIPTOR} <{folder}/{results.DESCRIPTOR}>`: the Frictionless Data "
+    descriptor = results_package.DESCRIPTOR
+    items = [f"- {{published}}`{descriptor} <{folder}/{descriptor}>`: the Frictionless Data "
              "Package descriptor: the parameters of the build and the Table Schema of every file."]
-    for name, (description, _) in results.RESOURCES.items():
+    for name, (description, _) in results_package.RESOURCES.items():
         items.append(f"- {{published}}`{name}.csv <{folder}/{name}.csv>`: {escape(description)}")
     return "\n".join(items)
 
@@ -352,7 +353,7 @@ def study_labels(package, with_disease: bool = False) -> dict[str, str]:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> study_labels(data.load(), with_disease=True)["wei2003"]
     'Wei et al. 2003 (ankylosing spondylitis)'
     """
@@ -392,7 +393,7 @@ def study_overview(package) -> pd.DataFrame:
             "design": escape(study["design"]),
             "recruitment": escape(period),
             "patients": escape(people),
-            "dose": escape(safety.dose_text(package, study["study_id"])),
+            "dose": escape(harms.dose_text(package, study["study_id"])),
             "treatment": escape(treatment),
             "primary outcome": escape(primary),
         }

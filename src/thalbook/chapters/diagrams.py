@@ -22,7 +22,7 @@ from thalbook.chapters.figures import (
     use_book_style,
     wrap,
 )
-from thalbook.core.safety import STATED_BASIS
+from thalbook.core.analyses.harms import STATED_BASIS
 
 # --------------------------------------------------------------------------
 # appraisal figures
@@ -38,7 +38,7 @@ def specification_curve(table: pd.DataFrame, choices: dict[str, list]):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.multiverse.multiverse` (rows with a ``note`` are left out).
+        :func:`thalbook.core.analyses.multiverse.multiverse` (rows with a ``note`` are left out).
     choices : dict
         Choice -> its values, in the order they are marked.
 

@@ -150,13 +150,14 @@ def remission_over_time(table, interval_text: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.efficacy.remission_table` for one analysis set.
+        :func:`thalbook.core.analyses.efficacy.remission_table` for one analysis set.
     interval_text : str
         What the bars are, for the legend (e.g. "95% Wilson interval").
 
     Examples
     --------
-    >>> from thalbook.core import data, efficacy
+    >>> from thalbook.core.analyses import efficacy
+    >>> from thalbook.core.evidence import data
     >>> fig = remission_over_time(efficacy.remission_table(data.load()), "95% Wilson interval")
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['4', '8', '12', '24']
@@ -184,13 +185,14 @@ def endoscopy_ranges(table, interval_text: str, set_name: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.efficacy.endoscopy_table` for one analysis set.
+        :func:`thalbook.core.analyses.efficacy.endoscopy_table` for one analysis set.
     interval_text, set_name : str
         Legend texts.
 
     Examples
     --------
-    >>> from thalbook.core import data, efficacy
+    >>> from thalbook.core.analyses import efficacy
+    >>> from thalbook.core.evidence import data
     >>> fig = endoscopy_ranges(efficacy.endoscopy_table(data.load()), "95% Wilson interval", "ITT")
     >>> len(fig.axes[0].get_yticklabels())
     3
@@ -223,13 +225,14 @@ def forest(table, interval_text: str, xlabel: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.context.context_table`.
+        :func:`thalbook.core.analyses.context.context_table`.
     interval_text, xlabel : str
         Legend text of the bars; x-axis label.
 
     Examples
     --------
-    >>> from thalbook.core import context, data
+    >>> from thalbook.core.analyses import context
+    >>> from thalbook.core.evidence import data
     >>> fig = forest(context.context_table(data.load(), "as"), "95% Wilson interval", "Responders (%)")
     >>> len(fig.axes[0].get_yticklabels())
     5
@@ -269,7 +272,7 @@ def as_means(table, measures, scale_max: float | None = None):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.changes.as_outcomes_table`.
+        :func:`thalbook.core.analyses.changes.as_outcomes_table`.
     measures : sequence of str
         Measures to draw, one panel each.
     scale_max : float, optional
@@ -277,7 +280,8 @@ def as_means(table, measures, scale_max: float | None = None):
 
     Examples
     --------
-    >>> from thalbook.core import changes, data
+    >>> from thalbook.core.analyses import changes
+    >>> from thalbook.core.evidence import data
     >>> fig = as_means(changes.as_outcomes_table(data.load()), ["basdai", "basfi"], 10)
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['BASDAI (points)', 'BASFI (points)']
@@ -362,7 +366,7 @@ def asas_sets(table, analysis_set: str, interval_text: str):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.efficacy.asas_by_analysis_set`.
+        :func:`thalbook.core.analyses.efficacy.asas_by_analysis_set`.
     analysis_set : str
         The set in force (drawn filled).
     interval_text : str
@@ -370,7 +374,8 @@ def asas_sets(table, analysis_set: str, interval_text: str):
 
     Examples
     --------
-    >>> from thalbook.core import data, efficacy
+    >>> from thalbook.core.analyses import efficacy
+    >>> from thalbook.core.evidence import data
     >>> fig = asas_sets(efficacy.asas_by_analysis_set(data.load()), "itt", "95% Wilson interval")
     >>> len(fig.axes[0].get_yticklabels())
     6
@@ -406,11 +411,12 @@ def subtype_responses(table):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`thalbook.core.efficacy.response_by_subtype`.
+        :func:`thalbook.core.analyses.efficacy.response_by_subtype`.
 
     Examples
     --------
-    >>> from thalbook.core import data, efficacy
+    >>> from thalbook.core.analyses import efficacy
+    >>> from thalbook.core.evidence import data
     >>> fig = subtype_responses(efficacy.response_by_subtype(data.load()))
     >>> fig.axes[0].get_xlabel()
     'Patients (count)'

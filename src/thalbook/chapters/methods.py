@@ -26,7 +26,10 @@ from thalbook.chapters import diagrams
 from thalbook.chapters.data_provenance import raw_tables
 from thalbook.chapters.tables import caption, frame_table
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import audit, cohort, efficacy, granularity, stats, summary_checks, toc
+from thalbook.core import notebooks
+from thalbook.core.analyses import cohort, efficacy
+from thalbook.core.auditing import checks, summary_checks
+from thalbook.core.inference import granularity, stats
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, EFFECTS, SCHEMA, allowed, allowed_values
 
 #: Every kind of check the audit runs, in the order the methods chapter describes them.
@@ -56,8 +59,8 @@ def build(package, params: dict[str, Any]) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        What :func:`thalbook.core.data.load` returns.
+    package : thalbook.core.evidence.data.DataPackage
+        What :func:`thalbook.core.evidence.data.load` returns.
     params : dict
         ``confidence_level``, ``ci_method`` and ``analysis_set``.
 
@@ -81,7 +84,7 @@ def build(package, params: dict[str, Any]) -> View:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load(), {"confidence_level": 0.9, "ci_method": "jeffreys", "analysis_set": "itt"})
     >>> view.value("level"), view.value("w8_k"), view.value("w8_n"), view.value("set_n")
     ('90%', 11, 47, 13)
@@ -98,7 +101,7 @@ def build(package, params: dict[str, Any]) -> View:
     places = pd.concat([t["location"] for t in raw.values() if "location" in t.columns])
     values.update(n_rows=sum(len(t) for t in raw.values()), n_files=len(raw), n_places=int(places.nunique()))
 
-    defaults = toc.defaults()
+    defaults = notebooks.defaults()
     values.update(
         ci_methods_list=", ".join(CI_METHODS),
         analysis_sets_list=", ".join(allowed_values("analysis_set")),
@@ -111,7 +114,7 @@ def build(package, params: dict[str, Any]) -> View:
         method=str(p.ci_method),
     )
     tables["tbl-methods-parameters"] = frame_table(
-        parameter_table(defaults, toc.declared_parameters()),
+        parameter_table(defaults, notebooks.declared_parameters()),
         caption("tbl-methods-parameters"),
         "tbl-methods-parameters", widths=[22, 30, 14, 34], markup=["parameter", "allowed values", "default"])
     tables["methods-parameter-effects"] = parameter_effects()
@@ -161,7 +164,7 @@ def build(package, params: dict[str, Any]) -> View:
         "tbl-methods-analysis-sets", widths=[30, 25, 45], markup=["analysis set"])
 
     # The audit: checks of each kind, the ESR mean at a rounding tie, the Wilcoxon lattice.
-    per_check = audit.run_audit(package)["check"].value_counts()
+    per_check = checks.run_audit(package)["check"].value_counts()
     values["n_check_kinds"] = len(CHECKS)
     values["reconstruction_nodes"] = summary_checks.RECONSTRUCTION_NODES
     values.update({check_count_name(c): int(per_check.get(c, 0)) for c in CHECKS})
@@ -245,7 +248,10 @@ def interval_rows(comparison: pd.DataFrame, method_in_force: str) -> pd.DataFram
 
 def analysis_set_table(count: int, reported: int, enrolled: int, assessed: int, ci_method: str,
                        confidence_level: float) -> pd.DataFrame:
-    """A binary outcome under every analysis set, with its interval (see :func:`thalbook.core.stats.analysis_sets`)."""
+    """A binary outcome under every analysis set, with its interval.
+
+    See :func:`thalbook.core.inference.stats.analysis_sets`.
+    """
     table = stats.analysis_sets(count, reported, enrolled, assessed)
     limits = [stats.proportion_ci(int(k), int(n), ci_method, confidence_level) for k, n in zip(table["k"], table["n"],
                                                                                                 strict=True)]

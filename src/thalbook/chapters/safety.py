@@ -12,7 +12,7 @@ The two figures are glued values, not shown ones: the prose places them with
 
 Examples
 --------
->>> from thalbook.core import data
+>>> from thalbook.core.evidence import data
 >>> view = build(data.load(), {"confidence_level": 0.95, "ci_method": "wilson"})
 >>> view.value("he_ae_k"), view.value("he_ae_n"), view.value("he_ae_pct")
 (27, 47, '57.4%')
@@ -30,11 +30,12 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from thalbook.chapters import data_provenance, diagrams, results, tables
+from thalbook.chapters import data_provenance, diagrams, displays, tables
 from thalbook.chapters.view import View, check_names, check_values
-from thalbook.core import cohort, safety, stats
+from thalbook.core.analyses import cohort, harms
+from thalbook.core.auditing.statement_checks import statement_rows
+from thalbook.core.inference import stats
 from thalbook.core.parameters import Parameters
-from thalbook.core.statement_checks import statement_rows
 
 #: The parameters the chapter declares, as its notebook's parameters cell does.
 PARAMETERS = ("confidence_level", "ci_method")
@@ -64,8 +65,8 @@ def build(package, params: Mapping[str, Any]) -> View:
 
     Parameters
     ----------
-    package : thalbook.core.data.DataPackage
-        The loaded data package (:func:`thalbook.core.data.load`).
+    package : thalbook.core.evidence.data.DataPackage
+        The loaded data package (:func:`thalbook.core.evidence.data.load`).
     params : mapping
         ``confidence_level`` and ``ci_method`` (exactly these; :data:`PARAMETERS`),
         the interval of every proportion.
@@ -87,7 +88,7 @@ def build(package, params: Mapping[str, Any]) -> View:
 
     Examples
     --------
-    >>> from thalbook.core import data
+    >>> from thalbook.core.evidence import data
     >>> view = build(data.load(), {"confidence_level": 0.9, "ci_method": "clopper-pearson"})
     >>> view.params
     {'confidence_level': 0.9, 'ci_method': 'clopper-pearson'}
@@ -101,12 +102,12 @@ def build(package, params: Mapping[str, Any]) -> View:
     thalbook.core.errors.ParameterError: confidence_level: 0.3 is less than the minimum of 0.5
     """
     p = _checked(params)
-    events = safety.adverse_events(package, p.ci_method, p.confidence_level)
+    events = harms.adverse_events(package, p.ci_method, p.confidence_level)
     level_text = f"{100 * p.confidence_level:g}%"
     interval = f"{level_text} {p.ci_method.label}"
     labels = data_provenance.study_labels(package, with_disease=True)
     view = View({name: params[name] for name in PARAMETERS}, {"level": level_text, "ci_method_name": p.ci_method.label})
-    _events(view, events, labels, p.confidence_level, interval, results.source_pair(package))
+    _events(view, events, labels, p.confidence_level, interval, displays.source_pair(package))
     _withdrawals(view, package, p, labels, level_text, interval)
     _as_withdrawals(view, package, events)
     _neuropathy_and_somnolence(view, package, p, events)
@@ -117,9 +118,9 @@ def _events(view: View, events: pd.DataFrame, labels: dict[str, str], confidence
             interval: str, studies: tuple[str, str]) -> None:
     """Adverse events in both studies: the two tables, the dot plot and the numbers the prose quotes."""
     he, wei = studies
-    he_any = safety.event_row(events, he, "any adverse event")
-    he_stop = safety.event_row(events, he, "adverse event necessitating therapy discontinuation")
-    common = {name: safety.event_row(events, wei, event, "results") for name, event in COMMON_EVENTS.items()}
+    he_any = harms.event_row(events, he, "any adverse event")
+    he_stop = harms.event_row(events, he, "adverse event necessitating therapy discontinuation")
+    common = {name: harms.event_row(events, wei, event, "results") for name, event in COMMON_EVENTS.items()}
     dry = common["dry_mouth"]
     view.values.update({
         "n_event_rows": len(events),
@@ -141,7 +142,7 @@ def _events(view: View, events: pd.DataFrame, labels: dict[str, str], confidence
     for study in dict.fromkeys(events["study"]):
         name = f"tbl-safety-events-{study}"
         view.tables[name] = tables.frame_table(
-            safety.adverse_event_table(events[events["study"].eq(study)], confidence_level),
+            harms.adverse_event_table(events[events["study"].eq(study)], confidence_level),
             tables.caption("tbl-safety-events-<study>", study=labels[study], interval=interval),
             name, widths=[22, 12, 12, 20, 17, 17])
     view.values["fig_safety_events"] = _closed(diagrams.events_figure(events, labels, confidence_level))
@@ -150,9 +151,9 @@ def _events(view: View, events: pd.DataFrame, labels: dict[str, str], confidence
 def _withdrawals(view: View, package, p: Parameters, labels: dict[str, str], level_text: str,
                  interval: str) -> None:
     """Withdrawals for adverse events beside the dose: the table and each source study's numbers."""
-    he, wei = results.source_pair(package)
-    source = safety.ae_withdrawals(package, p.ci_method, p.confidence_level)
-    context = safety.context_ae_withdrawals(package, p.ci_method, p.confidence_level)
+    he, wei = displays.source_pair(package)
+    source = harms.ae_withdrawals(package, p.ci_method, p.confidence_level)
+    context = harms.context_ae_withdrawals(package, p.ci_method, p.confidence_level)
     for study, key in ((he, "he"), (wei, "wei")):
         row = source.set_index("study").loc[study]
         view.values.update({
@@ -188,7 +189,7 @@ _DISAGREEMENTS = ("withdrawal-reasons", "severe-adverse-events")
 
 def _audit_on_places(package) -> str:
     """What the consistency audit says of the two disagreements the prose describes, from its own verdicts."""
-    _, wei = results.source_pair(package)
+    _, wei = displays.source_pair(package)
     verdicts = {r["subject"]: r["status"] for r in statement_rows(package, "half-up")
                 if r["study"] == wei and r["about"] == "statement"}
     judged = [topic for topic in _DISAGREEMENTS if verdicts.get(topic) == "inconsistent"]
@@ -201,15 +202,15 @@ def _audit_on_places(package) -> str:
 
 def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
     """Who left the AS study, when and why: the flow diagram, its two tables and the story the prose tells."""
-    _, wei = results.source_pair(package)
-    steps = safety.as_accounting(package, wei)
+    _, wei = displays.source_pair(package)
+    steps = harms.as_accounting(package, wei)
     facts = cohort.facts(package, wei)
     enrolled, completed = cohort.enrolled(package, wei), int(facts["completed"])
     first, second, third = (steps.iloc[i] for i in range(3))
     withdrawals = package.withdrawals
     rash = withdrawals[withdrawals["study_id"].eq(wei) & withdrawals["location"].eq("abstract: results")
                        & withdrawals["reason"].eq("rash")]
-    severe = safety.severe_events(events, wei)
+    severe = harms.severe_events(events, wei)
     view.values.update({
         "as_enrolled": enrolled,
         "as_completed": completed,
@@ -228,7 +229,7 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
         "n_severe_rows": len(severe),
         "n_severe_patients": int(severe["k"].sum()),
         "audit_on_places": _audit_on_places(package),
-        "fig_safety_as_flow": _closed(diagrams.flow_figure(steps, enrolled, completed, safety.dose_text(package, wei),
+        "fig_safety_as_flow": _closed(diagrams.flow_figure(steps, enrolled, completed, harms.dose_text(package, wei),
                                                           f"week {facts['duration_weeks']}")),
     })
     steps_shown = pd.DataFrame({
@@ -238,16 +239,16 @@ def _as_withdrawals(view: View, package, events: pd.DataFrame) -> None:
     view.tables["tbl-safety-as-steps"] = tables.frame_table(
         steps_shown, tables.caption("tbl-safety-as-steps"), "tbl-safety-as-steps", widths=[7, 22, 8, 31, 17, 15])
     view.tables["tbl-safety-as-places"] = tables.frame_table(
-        safety.accounting_by_place(package, wei).astype(str), tables.caption("tbl-safety-as-places"),
+        harms.accounting_by_place(package, wei).astype(str), tables.caption("tbl-safety-as-places"),
         "tbl-safety-as-places")
 
 
 def _neuropathy_and_somnolence(view: View, package, p: Parameters, events: pd.DataFrame) -> None:
     """The numbers of the section on neuropathy and somnolence."""
-    _, wei = results.source_pair(package)
-    neuro = safety.event_row(events, wei, "neuropathy")
-    numb = safety.event_row(events, wei, "numbness of the hands")
-    drowsy = safety.event_row(events, wei, "severe drowsiness under the twice-daily regimen")
+    _, wei = displays.source_pair(package)
+    neuro = harms.event_row(events, wei, "neuropathy")
+    numb = harms.event_row(events, wei, "numbness of the hands")
+    drowsy = harms.event_row(events, wei, "severe drowsiness under the twice-daily regimen")
     facts = cohort.facts(package, wei)
     # the patients exposed for the whole study: those still in it at its final visit
     account = cohort.study_accounts(package)[wei]

@@ -267,7 +267,7 @@ def parse(values: Mapping[Any, Any]) -> Parameters:
 
     The one check of parameter values: ``thalbook build`` runs it on the
     default set, a parameter file, each ``--set`` and a set passed to
-    :func:`thalbook.build.pipeline.run` (adding where the value came from to
+    :func:`thalbook.press.pipeline.run` (adding where the value came from to
     the message), ``thalbook audit --rounding`` on its option, and every
     chapter on the values its ``build`` receives, so that a chapter run by
     papermill answers as ``thalbook`` does. Names are checked before values;

@@ -53,7 +53,7 @@ PROJECT_ENV = "THALBOOK_PROJECT"
 DATA_DIR_ENV = "THALBOOK_DATA_DIR"
 #: Names a directory where a caller that validated the data package (the build,
 #: before any chapter runs) left a file ``data-<content digest>``: the kernels it
-#: starts then skip validating the same bytes again (:func:`thalbook.core.data.load`).
+#: starts then skip validating the same bytes again (:func:`thalbook.core.evidence.data.load`).
 VALIDATED_ENV = "THALBOOK_VALIDATED_DATA"
 
 
