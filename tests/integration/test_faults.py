@@ -324,7 +324,7 @@ def test_a_failing_results_package_publishes_no_pdf(published_project: Path, tmp
     for it, and publishes nothing when it failed."""
     project, tag = published_project, uuid.uuid4().hex
     before = published(project)
-    source = project / "src" / "thalbook" / "build" / "results.py"
+    source = project / "src" / "thalbook" / "press" / "results.py"
     original = source.read_text(encoding="utf-8")
     head = "def main(argv: list[str]) -> int:\n"
     assert head in original

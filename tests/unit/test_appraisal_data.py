@@ -15,9 +15,9 @@ import pytest
 from tests.unit import test_data_rules
 from tests.unit.test_data_rules import ANY, assert_reported, edit
 from thalbook.core import paths
-from thalbook.core.analyses import instruments
+from thalbook.core.analyses import cohort, grade, instruments
 from thalbook.core.errors import InputError
-from thalbook.core.evidence import validate
+from thalbook.core.evidence import data, validate
 
 FILE = "appraisal.csv"
 #: A copy of the data package to break (the fixture of test_data_rules.py).
@@ -75,7 +75,7 @@ def test_the_minors_totals_are_the_csv_scores_and_the_computed_loss(package):
 
 def test_every_source_study_is_judged_on_every_item(package):
     rows = judgements()
-    for study in instruments.source_ids(package):
+    for study in cohort.source_studies(package):
         minors = {r["item"] for r in rows if r["study_id"] == study and r["instrument"] == "minors"}
         harms = {r["item"] for r in rows if r["study_id"] == study and r["instrument"] == "harms"}
         assert minors == set(instruments.MINORS_ITEMS) - {"loss"} and harms == set(instruments.HARMS_ITEMS)
@@ -86,3 +86,34 @@ def test_a_missing_judgement_names_the_study_and_the_item(package):
     broken = dataclasses.replace(package, appraisal=table[table["id"].ne("wei2003-harms-timing")])
     with pytest.raises(InputError, match=r"appraisal\.csv: no harms judgement of wei2003 on 'timing'"):
         instruments.harms_reporting(broken)
+
+
+# ---------------------------------------------------------------- headline outcomes
+
+
+def test_the_headline_outcomes_are_the_rows_in_their_order(package):
+    # read with the csv module: the rows say which outcomes each study is graded on, and why
+    rows = [r for r in judgements() if r["instrument"] == "headline"]
+    graded = grade.headline_outcomes(package)
+    for study in cohort.source_studies(package):
+        keys = list(dict.fromkeys(r["item"] for r in rows if r["study_id"] == study))
+        assert list(dict.fromkeys(graded.loc[graded["study"].eq(study), "key"])) == keys
+    # clinical remission at the week its supporting fact states: He et al.'s primary week 8 and week 12
+    he = graded[graded["study"].eq("he2017") & graded["key"].eq("remission")]
+    assert he["outcome"].tolist() == ["clinical remission, week 8", "clinical remission, week 12"]
+    assert he["chosen_by"].tolist() == [r["reason"] for r in rows if r["study_id"] == "he2017"
+                                        and r["item"] == "remission"]
+
+
+def test_a_headline_row_dropped_leaves_its_outcome_out(copy):
+    header, rows = test_data_rules._rows(copy, FILE)
+    test_data_rules._write(copy, FILE, header, [r for r in rows if r["id"] != "he2017-headline-remission-optimal"])
+    graded = grade.headline_outcomes(data.load(copy))
+    assert "clinical remission, week 12" not in set(graded["outcome"])
+    assert "clinical remission, week 8" in set(graded["outcome"])
+
+
+def test_a_remission_row_must_rest_on_the_fact_stating_its_week(copy):
+    edit(copy, FILE, "he2017-headline-remission-primary", support_file="studies.csv", support_id="he2017")
+    with pytest.raises(InputError, match="he2017-headline-remission-primary: support_id must name the study fact"):
+        grade.headline_outcomes(data.load(copy))

@@ -484,7 +484,9 @@ def _string_literals() -> dict[str, set[str]]:
                     found.setdefault(text, set()).add(where)
 
     # The validator and the loader, whose literals are the expectations themselves
-    validator = {paths.PACKAGE / "core" / name for name in ("data.py", "validate.py", "quotes.py")}
+    evidence = paths.PACKAGE / "core" / "evidence"
+    validator = {evidence / name for name in ("data.py", "validate.py", "rules.py", "quotes.py")}
+    assert all(path.is_file() for path in validator), validator
     for module in sorted(paths.PACKAGE.rglob("*.py")):
         if module not in validator:
             scan(module.read_text(encoding="utf-8"), module.name)

@@ -21,13 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from thalbook.chapters import data_provenance, tables
+from thalbook.chapters import data_provenance, displays, tables
 from thalbook.chapters.view import View, check_names
 from thalbook.core.analyses import cohort, harms
 
 #: The chapter declares no parameters.
 PARAMETERS: tuple[str, ...] = ()
-_HE, _WEI = "he2017", "wei2003"
 #: The arms of the randomised trial in children that the Crohn's disease paper starts from: glue prefix -> row.
 LAZZERINI = {"lazzerini_thalidomide": "lazzerini2013-remission-w8-thalidomide",
              "lazzerini_placebo": "lazzerini2013-remission-w8-placebo"}
@@ -65,14 +64,15 @@ def build(package, params: Mapping[str, Any] | None = None) -> View:
     [13, 28, 3, 26]
     """
     check_names("background", params or {}, PARAMETERS)
-    wei = cohort.facts(package, _WEI)
+    he_study, wei_study = displays.source_pair(package)
+    wei = cohort.facts(package, wei_study)
     context = package.context_outcomes
     by_id = context.set_index("id")
     huang = context[context["study_id"].eq("huang2002")].iloc[0]
     values = {
-        "he_enrolled": cohort.enrolled(package, _HE),
-        "wei_enrolled": cohort.enrolled(package, _WEI),
-        "he_dose": harms.dose_text(package, _HE),
+        "he_enrolled": cohort.enrolled(package, he_study),
+        "wei_enrolled": cohort.enrolled(package, wei_study),
+        "he_dose": harms.dose_text(package, he_study),
         "wei_months": wei["duration_months"],
         "wei_background_months": wei["stable_background_months"],
         "huang_months": huang["timepoint"],

@@ -31,6 +31,7 @@ from thalbook.core.analyses.efficacy import (
     remission_table,
     study_label,
 )
+from thalbook.core.analyses.instruments import headline
 from thalbook.core.auditing.statement_checks import reconciled_count
 from thalbook.core.evidence.data import printed
 from thalbook.core.inference import granularity
@@ -235,7 +236,7 @@ def context_table(
         dose = f"{fact(package, study, 'dose_mg_per_day_min')}-{fact(package, study, 'dose_mg_per_day_max')} mg/day"
         remission = remission_table(package, analysis_set, ci_method, confidence_level, rounding, study)
         remission = remission.set_index("week")
-        for week in (8, 12):
+        for week in [h["week"] for h in headline(package, study) if h["key"] == "remission"]:
             row = remission.loc[week]
             records.append(
                 _own_estimate(

@@ -40,7 +40,6 @@ import re
 
 import pandas as pd
 
-from thalbook.core.analyses import cohort
 from thalbook.core.analyses.cohort import fact, patients_in_study, source_study, subgroup_sizes
 from thalbook.core.errors import InputError
 from thalbook.core.inference import stats
@@ -65,9 +64,6 @@ SUBTYPE_LABELS = {
 }
 #: The response outcomes the chapters lead with: clinical remission (Crohn's disease) and the ASAS20 response.
 REMISSION, ASAS = "clinical_remission", "asas20"
-#: The study facts naming the weeks at which clinical remission is a headline outcome, and whose choice each is.
-REMISSION_WEEKS = {"primary_endpoint_week": "the paper: its primary outcome",
-                   "suggested_optimal_induction_week": "the book: the week the authors' conclusion calls optimal"}
 #: CDAI below which a patient is in clinical remission (Best et al. 1976). The
 #: Crohn's record does not restate it: the book assumes it.
 CDAI_REMISSION_THRESHOLD = 150
@@ -106,19 +102,6 @@ def study_label(study_id: str, year: bool = True) -> str:
         raise ValueError(f"study_label: {study_id!r} is not a study id like he2017")
     return f"{match.group(1).capitalize()} et al." + (f" {match.group(2)}" if year else "")
 
-
-
-def remission_weeks(package, study: str) -> dict[int, str]:
-    """The weeks at which a study's clinical remission is a headline outcome, with whose choice each is.
-
-    Examples
-    --------
-    >>> from thalbook.core.evidence import data
-    >>> remission_weeks(data.load(), "he2017")
-    {8: 'the paper: its primary outcome', 12: "the book: the week the authors' conclusion calls optimal"}
-    """
-    stated = cohort.facts(package, study)
-    return {int(float(stated[name])): chosen for name, chosen in REMISSION_WEEKS.items() if name in stated}
 
 
 def response_week(package, study: str, outcome: str = ASAS) -> int:

@@ -30,6 +30,7 @@ from thalbook.core.analyses.instruments import (
     BOOKS_READING,
     basis,
     declared_primary,
+    headline,
     judgements,
     minors,
     minors_totals,
@@ -277,55 +278,59 @@ def _proportion_row(study, outcome, key, chosen_by, k, n, ci_method, confidence_
             "ois": ois_proportion(threshold.reference, threshold.threshold)}
 
 
-#: Why each kind of headline outcome is in the Summary of findings, when the study reports it.
-CHOSEN_BY = {
-    "mucosal_healing": "the book: the claim of the paper's title",
-    "asas20": "the book: the paper's response criterion, not declared primary",
-    "any_ae": "the book: harms",
-    "ae_withdrawal": "the book: harms",
-}
+@dataclass(frozen=True)
+class _Asked:
+    """What every headline outcome is computed under: the parameters in force and the thresholds."""
+
+    ci_method: CiMethod
+    confidence_level: float
+    analysis_set: AnalysisSet
+    means: pd.DataFrame | None
+    limits: dict[str, Threshold]
 
 
-def _remission_rows(package, study, ci_method, confidence_level, analysis_set, limits) -> list[dict]:
-    remission = efficacy.remission_table(package, analysis_set, ci_method, confidence_level,
+def _remission_rows(package, study, head: dict, a: _Asked) -> list[dict]:
+    remission = efficacy.remission_table(package, a.analysis_set, a.ci_method, a.confidence_level,
                                          study=study).set_index("week")
-    return [_proportion_row(study, f"clinical remission, week {week}", "remission", chosen,
-                            int(remission.loc[week, "k"]), int(remission.loc[week, "n"]), ci_method, confidence_level,
-                            limits["remission"])
-            for week, chosen in efficacy.remission_weeks(package, study).items()]
+    week = head["week"]
+    return [_proportion_row(study, f"clinical remission, week {week}", "remission", head["chosen_by"],
+                            int(remission.loc[week, "k"]), int(remission.loc[week, "n"]), a.ci_method,
+                            a.confidence_level, a.limits["remission"])]
 
 
-def _healing_row(package, study, ci_method, confidence_level, analysis_set, limits) -> dict:
-    healing = efficacy.endoscopy_table(package, analysis_set, ci_method, confidence_level,
+def _healing_rows(package, study, head: dict, a: _Asked) -> list[dict]:
+    healing = efficacy.endoscopy_table(package, a.analysis_set, a.ci_method, a.confidence_level,
                                        study=study).set_index("outcome").loc["mucosal_healing"]
-    return _proportion_row(study, f"mucosal healing, week {cohort.facts(package, study)['endoscopy_week']}",
-                           "mucosal_healing", CHOSEN_BY["mucosal_healing"], int(healing["k"]), int(healing["n"]),
-                           ci_method, confidence_level, limits["mucosal_healing"])
+    return [_proportion_row(study, f"mucosal healing, week {cohort.facts(package, study)['endoscopy_week']}",
+                            "mucosal_healing", head["chosen_by"], int(healing["k"]), int(healing["n"]),
+                            a.ci_method, a.confidence_level, a.limits["mucosal_healing"])]
 
 
-def _any_ae_row(package, study, ci_method, confidence_level, limits) -> dict:
-    events = harms.adverse_events(package, ci_method, confidence_level)
+def _any_ae_rows(package, study, head: dict, a: _Asked) -> list[dict]:
+    events = harms.adverse_events(package, a.ci_method, a.confidence_level)
     counted = events[events["study"].eq(study) & events["event"].eq("any adverse event") & events["k"].notna()]
     if counted.empty:
-        return _any_ae_bound(package, study, ci_method, confidence_level, limits)
+        return [_any_ae_bound(package, study, head, a)]
     anyone = harms.event_row(events, study, "any adverse event")
-    return _proportion_row(study, "any adverse event", "any_ae", CHOSEN_BY["any_ae"], int(anyone["k"]),
-                           int(anyone["n"]), ci_method, confidence_level, limits["any_ae"])
+    return [_proportion_row(study, "any adverse event", "any_ae", head["chosen_by"], int(anyone["k"]),
+                            int(anyone["n"]), a.ci_method, a.confidence_level, a.limits["any_ae"])]
 
 
-def _withdrawal_row(package, study, ci_method, confidence_level, limits) -> dict:
-    left = harms.ae_withdrawals(package, ci_method, confidence_level).set_index("study").loc[study]
-    return _proportion_row(study, "withdrawal for adverse events", "ae_withdrawal", CHOSEN_BY["ae_withdrawal"],
-                           int(left["k"]), int(left["enrolled"]), ci_method, confidence_level, limits["ae_withdrawal"])
+def _withdrawal_rows(package, study, head: dict, a: _Asked) -> list[dict]:
+    left = harms.ae_withdrawals(package, a.ci_method, a.confidence_level).set_index("study").loc[study]
+    return [_proportion_row(study, "withdrawal for adverse events", "ae_withdrawal", head["chosen_by"],
+                            int(left["k"]), int(left["enrolled"]), a.ci_method, a.confidence_level,
+                            a.limits["ae_withdrawal"])]
 
 
-def _any_ae_bound(package, study, ci_method, confidence_level, limits) -> dict:
+def _any_ae_bound(package, study, head: dict, a: _Asked) -> dict:
     """Any adverse event in a study whose paper does not count it: bounded from what it does say.
 
     The patients who withdrew for side effects had one; the completers are
     other patients, and the most common event among them gives the fewest
     who had any. At most, every enrolled patient had one.
     """
+    ci_method, confidence_level = a.ci_method, a.confidence_level
     enrolled, completed = cohort.enrolled(package, study), cohort.fact(package, study, "completed")
     left = int(harms.ae_withdrawals(package, ci_method, confidence_level).set_index("study").loc[study, "k"])
     events = harms.adverse_events(package, ci_method, confidence_level)
@@ -334,8 +339,8 @@ def _any_ae_bound(package, study, ci_method, confidence_level, limits) -> dict:
     fewest = left + int(top["k"])
     low = stats.proportion_ci(fewest, enrolled, ci_method, confidence_level)[0]
     high = stats.proportion_ci(enrolled, enrolled, ci_method, confidence_level)[1]
-    limit = limits["any_ae"]
-    return {"study": study, "outcome": "any adverse event", "key": "any_ae", "chosen_by": CHOSEN_BY["any_ae"],
+    limit = a.limits["any_ae"]
+    return {"study": study, "outcome": "any adverse event", "key": "any_ae", "chosen_by": head["chosen_by"],
             "patients": enrolled,
             "estimate": (f"not counted by the paper: {fewest} to {enrolled} of {enrolled} "
                          f"({100 * fewest / enrolled:.0f}% to {100 * enrolled / enrolled:.0f}%; interval "
@@ -345,12 +350,13 @@ def _any_ae_bound(package, study, ci_method, confidence_level, limits) -> dict:
             "threshold": limit.threshold, "ois": ois_proportion(limit.reference, limit.threshold)}
 
 
-def _change_rows(package, study, confidence_level, means, limits) -> list[dict]:
+def _change_rows(package, study, head: dict, a: _Asked) -> list[dict]:
+    means = a.means
     if means is None or "study" not in means:
-        means = changes.as_outcomes_table(package, confidence_level, study=study) if means is None else means
+        means = changes.as_outcomes_table(package, a.confidence_level, study=study) if means is None else means
     else:
         means = means[means["study"].eq(study)]
-    change = limits["change"]
+    change = a.limits["change"]
     rows = []
     primary = {m for m, _ in declared_primary(package, study)}
     final = int(means["week"].max())  # the end of the trial: the last week the paper compares with baseline
@@ -361,7 +367,8 @@ def _change_rows(package, study, confidence_level, means, limits) -> list[dict]:
                            - 2 * r * m["baseline_sd"] * m["followup_sd"], 0.0))
         rows.append({
             "study": study, "outcome": f"{m['label']} change, week {final}", "key": "change",
-            "chosen_by": "the paper: a declared primary outcome" if measure in primary else "the book",
+            # the row's reason is for the indices the paper declares primary; any other is the book's choice
+            "chosen_by": head["chosen_by"] if measure in primary else "the book",
             "patients": int(m["n_min"]),
             "estimate": (f"{m['change']:+.2f} ({m['change_low_typical']:.2f} to {m['change_high_typical']:.2f} at "
                          f"r = {r:g}, assumed; {m['change_low']:.2f} to {m['change_high']:.2f} at r = 0)"),
@@ -372,31 +379,17 @@ def _change_rows(package, study, confidence_level, means, limits) -> list[dict]:
     return rows
 
 
-def _asas_row(package, study, ci_method, confidence_level, analysis_set, limits) -> dict:
-    asas = efficacy.asas_by_analysis_set(package, ci_method, confidence_level, study=study)
-    a = asas[asas["outcome"].eq(efficacy.ASAS) & asas["analysis_set"].eq(analysis_set)].iloc[0]
+def _asas_rows(package, study, head: dict, a: _Asked) -> list[dict]:
+    asas = efficacy.asas_by_analysis_set(package, a.ci_method, a.confidence_level, study=study)
+    r = asas[asas["outcome"].eq(efficacy.ASAS) & asas["analysis_set"].eq(a.analysis_set)].iloc[0]
     week = efficacy.response_week(package, study)
-    return _proportion_row(study, f"ASAS20 response, week {week}", "asas20", CHOSEN_BY["asas20"], int(a["k"]),
-                           int(a["n"]), ci_method, confidence_level, limits["asas20"])
+    return [_proportion_row(study, f"ASAS20 response, week {week}", "asas20", head["chosen_by"], int(r["k"]),
+                            int(r["n"]), a.ci_method, a.confidence_level, a.limits["asas20"])]
 
 
-def _study_rows(package, study, ci_method, confidence_level, analysis_set, means, limits) -> list[dict]:
-    """A study's headline outcomes, each where the study reports it: benefits first, then harms."""
-    def reports(outcomes) -> bool:
-        return study in cohort.source_studies(package, reports=outcomes)
-
-    rows = []
-    if reports(efficacy.REMISSION):
-        rows += _remission_rows(package, study, ci_method, confidence_level, analysis_set, limits)
-    if reports("mucosal_healing"):
-        rows.append(_healing_row(package, study, ci_method, confidence_level, analysis_set, limits))
-    if reports(changes.CLINICAL_MEASURES):
-        rows += _change_rows(package, study, confidence_level, means, limits)
-    if reports(efficacy.ASAS):
-        rows.append(_asas_row(package, study, ci_method, confidence_level, analysis_set, limits))
-    rows.append(_any_ae_row(package, study, ci_method, confidence_level, limits))
-    rows.append(_withdrawal_row(package, study, ci_method, confidence_level, limits))
-    return rows
+#: How each kind of headline outcome (the ``item`` of a ``headline`` row of ``appraisal.csv``) is computed.
+_HEADLINE_ROWS = {"remission": _remission_rows, "mucosal_healing": _healing_rows, "change": _change_rows,
+                  "asas20": _asas_rows, "any_ae": _any_ae_rows, "ae_withdrawal": _withdrawal_rows}
 
 
 def headline_outcomes(package, ci_method: CiMethod = CiMethod.WILSON, confidence_level: float = 0.95,
@@ -404,7 +397,9 @@ def headline_outcomes(package, ci_method: CiMethod = CiMethod.WILSON, confidence
                       means: pd.DataFrame | None = None) -> pd.DataFrame:
     """The outcomes of the Summary of findings under the given parameters, with what imprecision is judged on.
 
-    He et al.: clinical remission at its primary week and at the week its
+    Each source study's outcomes are its ``headline`` rows of ``appraisal.csv``
+    (:func:`thalbook.core.analyses.instruments.headline`), in their order. In
+    the book's package, He et al.: clinical remission at its primary week and at the week its
     conclusion calls optimal, mucosal healing (its title's claim), any
     adverse event and withdrawals for adverse events. Wei et al.: the changes
     of its declared primary outcomes at week 24, whose interval is taken at
@@ -430,10 +425,9 @@ def headline_outcomes(package, ci_method: CiMethod = CiMethod.WILSON, confidence
     >>> table.iloc[1]["outcome"], table.iloc[1]["estimate"]
     ('clinical remission, week 12', '22/47 = 47% (33 to 61)')
     """
-    limits = thresholds(package)
-    return pd.DataFrame([row for study in cohort.source_studies(package)
-                         for row in _study_rows(package, study, ci_method, confidence_level, analysis_set, means,
-                                                limits)])
+    asked = _Asked(ci_method, confidence_level, analysis_set, means, thresholds(package))
+    return pd.DataFrame([row for study in cohort.source_studies(package) for head in headline(package, study)
+                         for row in _HEADLINE_ROWS[head["key"]](package, study, head, asked)])
 
 
 def _risk_of_bias(package, outcomes: pd.DataFrame, scores: dict[str, int]) -> tuple[list[str], list[str]]:

@@ -89,19 +89,6 @@ def _worded(template: str, stated: dict[str, str]) -> str:
     return template.format_map(_Stated(stated))
 
 
-def source_ids(package) -> list[str]:
-    """The studies the book appraises: those of ``studies.csv`` with role ``source``, in the package's order.
-
-    Examples
-    --------
-    >>> from thalbook.core.evidence import data
-    >>> source_ids(data.load())
-    ['he2017', 'wei2003']
-    """
-    studies = package.studies
-    return [str(s) for s in studies.loc[studies["role"].eq("source"), "study_id"]]
-
-
 def judgements(package, instrument: str, missing: str = NOT_REPORTED, fields=None) -> pd.DataFrame:
     """The book's judgements of one instrument (``appraisal.csv``), reasons worded and supports quoted.
 
@@ -109,7 +96,7 @@ def judgements(package, instrument: str, missing: str = NOT_REPORTED, fields=Non
     ----------
     package : thalbook.core.evidence.data.DataPackage
     instrument : str
-        ``minors``, ``indirectness``, ``risk_of_bias``, ``harms`` or ``basis``.
+        ``minors``, ``indirectness``, ``risk_of_bias``, ``harms``, ``basis`` or ``headline``.
     missing : str
         The support of a judgement that names no row (:func:`_support`).
     fields : callable, optional
@@ -130,7 +117,7 @@ def judgements(package, instrument: str, missing: str = NOT_REPORTED, fields=Non
     """
     table = package.appraisal[package.appraisal["instrument"].eq(instrument)]
     rows = []
-    for study in source_ids(package):
+    for study in cohort.source_studies(package):
         stated = {**cohort.facts(package, study), **(fields(study) if fields else {})}
         for row in table[table["study_id"].eq(study)].to_dict("records"):
             reference = None if pd.isna(row["support_file"]) else (row["support_file"], row["support_id"])
@@ -165,7 +152,47 @@ def basis(package) -> dict[str, str]:
     """
     table = judgements(package, "basis").set_index(["study", "item"])
     return {study: str(one_judgement(table, study, "source_text", "basis")["judgement"])
-            for study in source_ids(package)}
+            for study in cohort.source_studies(package)}
+
+
+def headline(package, study: str) -> list[dict]:
+    """A study's headline outcomes as its ``headline`` rows declare them, in file order.
+
+    Each row names the outcome's key (``remission``, ``mucosal_healing``,
+    ``change``, ``asas20``, ``any_ae``, ``ae_withdrawal``), whether it is a
+    benefit or a harm, and whose choice it is; clinical remission is at the
+    week its supporting study fact states (the paper's primary week, the week
+    its conclusion calls optimal).
+
+    Returns
+    -------
+    list of dict
+        ``key, kind, chosen_by`` and ``week`` (for remission; else None).
+
+    Raises
+    ------
+    InputError
+        If a remission row does not rest on a study fact stating a week.
+
+    Examples
+    --------
+    >>> from thalbook.core.evidence import data
+    >>> [(h["key"], h["week"]) for h in headline(data.load(), "he2017")][:3]
+    [('remission', 8), ('remission', 12), ('mucosal_healing', None)]
+    """
+    table = package.appraisal
+    rows = table[table["instrument"].eq("headline") & table["study_id"].eq(study)]
+    facts = package.study_facts.set_index("id")
+    found = []
+    for row in rows.to_dict("records"):
+        week = None
+        if row["item"] == "remission":
+            if row["support_file"] != "study_facts.csv" or row["support_id"] not in facts.index:
+                raise InputError(f"appraisal.csv: {row['id']}: support_id must name the study fact stating the week")
+            week = int(facts.loc[row["support_id"], "value"])
+        found.append({"key": row["item"], "kind": row["judgement"],
+                      "chosen_by": _worded(row["reason"], cohort.facts(package, study)), "week": week})
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -272,7 +299,7 @@ def minors(package) -> pd.DataFrame:
     judged = judgements(package, "minors").set_index(["study", "item"])
     bases = basis(package)
     rows = []
-    for study in source_ids(package):
+    for study in cohort.source_studies(package):
         for item, question in MINORS_ITEMS.items():
             if item == "loss":
                 score, reason, support = _loss(package, study)
@@ -467,7 +494,7 @@ def registration(package) -> pd.DataFrame:
     """
     rows = []
     studies = package.studies.set_index("study_id")
-    for study in source_ids(package):
+    for study in cohort.source_studies(package):
         record = studies.loc[study, "registration"]
         record = str(record).strip() if not pd.isna(record) and str(record).strip() else None
         stated = cohort.facts(package, study)
@@ -502,5 +529,5 @@ def harms_reporting(package) -> pd.DataFrame:
     """
     judged = judgements(package, "harms").set_index(["study", "item"])
     rows = [(study, item, question, *one_judgement(judged, study, item, "harms")[["judgement", "reason", "support"]])
-            for study in source_ids(package) for item, question in HARMS_ITEMS.items()]
+            for study in cohort.source_studies(package) for item, question in HARMS_ITEMS.items()]
     return pd.DataFrame(rows, columns=["study", "item", "question", "met", "reason", "support"])

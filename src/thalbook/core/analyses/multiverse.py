@@ -29,7 +29,7 @@ import itertools
 
 import pandas as pd
 
-from thalbook.core.analyses import cohort, efficacy
+from thalbook.core.analyses import cohort, efficacy, instruments
 from thalbook.core.errors import InputError
 from thalbook.core.inference import stats
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS
@@ -40,17 +40,31 @@ LEVELS = (0.8, 0.9, 0.95, 0.99)
 CHOICES = ("ci_method", "analysis_set", "confidence_level", "rounding")
 #: The proportions the conclusions are stated against, with their names.
 THRESHOLDS = {0.25: "one quarter", 0.5: "one half"}
-def _remission_weeks(package, study: str) -> list[int]:
-    return list(efficacy.remission_weeks(package, study))
+
+
+def _varied(package) -> list[tuple[str, str, int, str]]:
+    """(study, key, week, label) of each headline outcome the multiverse varies, in the studies' and rows' order.
+
+    Those are the ``headline`` rows of ``appraisal.csv`` whose counts depend on the analysis set and the
+    rounding: clinical remission and the ASAS20 response.
+    """
+    found = []
+    for study in cohort.source_studies(package):
+        name = efficacy.study_label(study, year=False)
+        for head in instruments.headline(package, study):
+            if head["key"] == "remission":
+                found.append((study, "remission", head["week"], f"{name}: clinical remission, week {head['week']}"))
+            elif head["key"] == efficacy.ASAS:
+                week = efficacy.response_week(package, study)
+                found.append((study, efficacy.ASAS, week, f"{name}: ASAS20 response, week {week}"))
+    return found
 
 
 def outcomes(package) -> dict[str, tuple[str, ...]]:
-    """The headline outcomes of each source study, as the multiverse labels them.
+    """The headline outcomes the multiverse varies, by source study, as it labels them.
 
-    Clinical remission at the weeks its paper names
-    (:data:`thalbook.core.analyses.efficacy.REMISSION_WEEKS`)
-    for a study reporting remission; the ASAS20 response at the last visit
-    for a study reporting it.
+    Clinical remission at each week a ``headline`` row names, and the ASAS20
+    response at the last visit.
 
     Examples
     --------
@@ -60,32 +74,25 @@ def outcomes(package) -> dict[str, tuple[str, ...]]:
 'wei2003': ('Wei et al.: ASAS20 response, week 24',)}
     """
     found: dict[str, tuple[str, ...]] = {}
-    for study in cohort.source_studies(package, reports=efficacy.REMISSION):
-        name = efficacy.study_label(study, year=False)
-        found[study] = tuple(f"{name}: clinical remission, week {w}" for w in _remission_weeks(package, study))
-    for study in cohort.source_studies(package, reports=efficacy.ASAS):
-        name = efficacy.study_label(study, year=False)
-        found[study] = (f"{name}: ASAS20 response, week {efficacy.response_week(package, study)}",)
+    for study, _, _, label in _varied(package):
+        found[study] = (*found.get(study, ()), label)
     return found
 
 
 def _counts(package, analysis_set: str, rounding: str) -> dict[str, tuple[int, int] | str]:
     """Outcome -> (k, n) under one analysis set and rounding, or why it cannot be had."""
     found: dict[str, tuple[int, int] | str] = {}
-    labels = outcomes(package)
-    for study in cohort.source_studies(package, reports=efficacy.REMISSION):
+    for study, key, week, label in _varied(package):
+        if key == efficacy.ASAS:
+            asas = efficacy.asas_by_analysis_set(package, study=study)
+            r = asas[asas["outcome"].eq(efficacy.ASAS) & asas["analysis_set"].eq(analysis_set)].iloc[0]
+            found[label] = (int(r["k"]), int(r["n"]))
+            continue
         try:
             remission = efficacy.remission_table(package, analysis_set, rounding=rounding, study=study)
-            remission = remission.set_index("week")
-            for week, outcome in zip(_remission_weeks(package, study), labels[study], strict=True):
-                found[outcome] = tuple(int(remission.loc[week, c]) for c in "kn")
+            found[label] = tuple(int(remission.set_index("week").loc[week, c]) for c in "kn")
         except InputError as error:  # a printed percentage no count reproduces under this rounding
-            for outcome in labels[study]:
-                found[outcome] = str(error)
-    for study in cohort.source_studies(package, reports=efficacy.ASAS):
-        asas = efficacy.asas_by_analysis_set(package, study=study)
-        r = asas[asas["outcome"].eq(efficacy.ASAS) & asas["analysis_set"].eq(analysis_set)].iloc[0]
-        found[labels[study][0]] = (int(r["k"]), int(r["n"]))
+            found[label] = str(error)
     return found
 
 
