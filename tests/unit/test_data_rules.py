@@ -15,6 +15,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -307,6 +309,17 @@ def test_citation_key_missing_from_the_bibliography(copy):
     # the chapters cite a study by this key; references.bib has no entry he2017x
     line = edit(copy, "studies.csv", "he2017", citation_key="he2017x")
     assert_reported(copy, "studies.csv", line, "citation_key", "'he2017x' is no entry of references.bib")
+
+
+def test_a_package_outside_any_project_is_valid_without_a_bibliography(copy, tmp_path):
+    # a notebook run by hand in a copy of the chapters, as Jupyter Book's own execution does: no project
+    # around, so no references.bib to check the keys against, and the package stays valid
+    env = {k: v for k, v in os.environ.items() if k not in (paths.PROJECT_ENV, paths.DATA_DIR_ENV)}
+    env["PYTHONPATH"] = str(paths.PACKAGE.parent)
+    code = "import sys; from thalbook.core.evidence import validate; print(validate.validate(sys.argv[1]))"
+    proc = subprocess.run([sys.executable, "-c", code, str(copy)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, "[]", "")
 
 
 def test_unit_differs_from_measure(copy):

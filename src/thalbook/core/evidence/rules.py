@@ -36,7 +36,7 @@ from pathlib import Path
 import yaml
 
 from thalbook.core import paths
-from thalbook.core.errors import Problem
+from thalbook.core.errors import InputError, Problem
 
 #: The files of the package, in the order they are checked and loaded.
 RESOURCES = (
@@ -371,10 +371,18 @@ def _rule_supports(tables: _Tables, types: _Types) -> Iterator[Problem]:
 
 
 def _rule_citation_keys(tables: _Tables, types: _Types) -> Iterator[Problem]:
-    """Every study's ``citation_key`` is an entry of the project's ``references.bib``, which the chapters cite."""
+    """Every study's ``citation_key`` is an entry of the project's ``references.bib``, which the chapters cite.
+
+    A package validated outside any project (a notebook run by hand in a copy of the chapters, say) has
+    no bibliography to be checked against, and is not refused for it.
+    """
     from thalbook.core.evidence.citation import bib_keys
 
-    table, bib = tables.get("studies"), paths.project().references
+    table = tables.get("studies")
+    try:
+        bib = paths.project().references
+    except InputError:
+        return
     if table is None or "citation_key" not in table.header or not bib.is_file():
         return
     keys = set(bib_keys(bib))
