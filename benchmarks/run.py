@@ -40,8 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 #: What a snapshot of the project holds (the same list as tests/conftest.py).
 PROJECT_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff",
                  "requirements.txt", "chapters", "data", "params", "src")
-#: What Jupyter Book needs to build the book by itself.
-BOOK_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff", "chapters", "data")
+#: What Jupyter Book needs to build the book by itself: with ``params``, the chapters' kernels find the
+#: copy as their project (its data, its bibliography, its saved notebooks for the prose cells).
+BOOK_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff", "chapters", "data",
+              "params")
 #: Flags of the pipeline's own ``jupyter-book build`` (src/thalbook/press/pipeline.py).
 JB_FLAGS = ("-W", "-n", "--keep-going", "--quiet")
 #: Per-cell time limit, as in the pipeline (src/thalbook/press/execute.py).
