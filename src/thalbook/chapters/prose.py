@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -46,7 +47,7 @@ from typing import Any
 import yaml
 
 from thalbook.chapters.tables import escape
-from thalbook.core import paths
+from thalbook.core import computed, paths
 
 #: An inline role: ``{name}`content```.
 ROLE = re.compile(r"\{(glue:text|cite:p|cite:t|numref|doc|ref)\}`([^`]+)`")
@@ -526,15 +527,21 @@ def cited(chapters: Sequence[Chapter]) -> tuple[str, ...]:
 
 
 def bibliography(bib: Path, keys: Sequence[str]) -> tuple[str, ...]:
-    """The works ``keys`` names, formatted in Markdown by pybtex's ``plain`` style (the book's), in its order."""
-    return _bibliography(bib, tuple(keys), *_stamps([bib]))
+    """The works ``keys`` names, formatted in Markdown by pybtex's ``plain`` style (the book's), in its order.
+
+    Formatted once for the file's bytes and the keys (:func:`thalbook.core.computed.once`): every chapter's
+    prose asks for it, and a build's kernels share it.
+    """
+    text = bib.read_bytes()
+    keys = tuple(keys)
+    inputs = hashlib.sha256(text + b"\0" + "\0".join(keys).encode()).hexdigest()
+    return computed.once("bibliography", inputs, lambda: _bibliography(text, keys))
 
 
-@functools.lru_cache(maxsize=4)
-def _bibliography(bib: Path, keys: tuple[str, ...], *_stamp: int) -> tuple[str, ...]:
-    from pybtex.database import parse_file
+def _bibliography(text: bytes, keys: tuple[str, ...]) -> tuple[str, ...]:
+    from pybtex.database import parse_string
     from pybtex.plugin import find_plugin
 
     style = find_plugin("pybtex.style.formatting", "plain")()
-    entries = style.format_bibliography(parse_file(str(bib)), citations=keys)
+    entries = style.format_bibliography(parse_string(text.decode("utf-8"), "bibtex"), citations=keys)
     return tuple(" ".join(entry.text.render_as("markdown").split("\n")) for entry in entries)

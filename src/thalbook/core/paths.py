@@ -55,6 +55,9 @@ DATA_DIR_ENV = "THALBOOK_DATA_DIR"
 #: before any chapter runs) left a file ``data-<content digest>``: the kernels it
 #: starts then skip validating the same bytes again (:func:`thalbook.core.evidence.data.load`).
 VALIDATED_ENV = "THALBOOK_VALIDATED_DATA"
+#: Names a directory where the processes of one build share the results each computes once
+#: (:func:`thalbook.core.computed.once`): the build names one of its own for its kernels.
+COMPUTED_ENV = "THALBOOK_COMPUTED"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ version): the same key, the same executed notebook. An entry is
 time of execution and the notebook's SHA-256); an entry whose halves do not
 match is discarded, so a damaged cache heals by executing the chapter again.
 The :data:`KEEP` most recently used entries of each chapter are kept.
-``cache/valid-data/<inputs>`` remembers a data package found valid.
+``cache/valid-data/<inputs>`` remembers a data package found valid, and
+``cache/computed/`` holds the results the kernels of a build share
+(:mod:`thalbook.core.computed`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from thalbook.press.toc import BOOK_FILES, Chapter
 
 #: Cached executions kept per chapter (one per parameter combination recently used).
 KEEP = 8
+#: Under ``<out>/cache``: the verdicts on data packages, and the results the kernels share.
+VALID_DATA = "valid-data"
+COMPUTED = "computed"
 
 
 @dataclass
@@ -202,7 +207,7 @@ def validate_data(data_dir: Path, out: Path, inputs: str) -> None:
     ``out/cache/valid-data/data-<content digest>`` tells the kernels the same
     (``thalbook.core.paths.VALIDATED_ENV``), so that no chapter validates again.
     """
-    marker = out / "cache" / "valid-data" / inputs
+    marker = out / "cache" / VALID_DATA / inputs
     if marker.exists():
         return
     from thalbook.core.evidence import data
@@ -218,3 +223,27 @@ def validate_data(data_dir: Path, out: Path, inputs: str) -> None:
         (marker.parent / f"data-{digest}").touch()
     for stale in sorted(marker.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
         stale.unlink(missing_ok=True)
+
+
+def prune_computed(out: Path) -> None:
+    """Keep the :data:`KEEP` most recently written shared results of each kind, and no file a killed write left.
+
+    An entry is ``<what>-<key>.pickle`` with its lock ``<what>-<key>.lock``;
+    a write in progress is a hidden temporary file (:mod:`thalbook.core.computed`).
+    The caller holds the build directory's lock: no kernel of this build runs yet.
+    """
+    directory = out / "cache" / COMPUTED
+    if not directory.is_dir():
+        return
+    kinds: dict[str, list[Path]] = {}
+    for path in directory.iterdir():
+        if path.name.startswith(".") and ".pickle." in path.name and path.is_file():
+            path.unlink(missing_ok=True)
+        elif path.suffix == ".pickle" and path.is_file():
+            kinds.setdefault(path.stem.rpartition("-")[0], []).append(path)
+    kept = set()
+    for entries in kinds.values():
+        kept |= set(sorted(entries, key=lambda p: p.stat().st_mtime, reverse=True)[:KEEP])
+    for path in directory.iterdir():
+        if path.suffix in (".pickle", ".lock") and path.is_file() and path.with_suffix(".pickle") not in kept:
+            path.unlink(missing_ok=True)

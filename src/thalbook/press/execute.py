@@ -118,18 +118,22 @@ def longest_first(tasks: list[Task], out: Path) -> list[Task]:
     return sorted(tasks, key=order)
 
 
-def kernel_environment(data_dir: Path, verdicts: Path | None = None) -> dict[str, str]:
+def kernel_environment(data_dir: Path, out: Path | None = None) -> dict[str, str]:
     """The environment of every kernel: the build's, with the project, the data directory and the plotting back-end.
 
     A kernel works in ``chapters/``, so the entries of ``PYTHONPATH`` are made
     absolute, and the package the build runs comes first: every chapter
     imports the very code the cache keys hashed. The project is named, not
     left to the kernel's search: it is the one the build found or was given
-    (``--project``), whatever the build's working directory.
+    (``--project``), whatever the build's working directory. With the build
+    directory ``out``, the kernels read its verdict on the data
+    (:data:`~thalbook.core.paths.VALIDATED_ENV`) and share what they compute
+    (:data:`~thalbook.core.paths.COMPUTED_ENV`, :mod:`thalbook.core.computed`).
     """
     entries = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    vouched = {paths.VALIDATED_ENV: str(verdicts)} if verdicts is not None else {}
-    return {**os.environ, **vouched, paths.PROJECT_ENV: str(paths.project().root), paths.DATA_DIR_ENV: str(data_dir),
+    shared = {} if out is None else {paths.VALIDATED_ENV: str(out / "cache" / cache.VALID_DATA),
+                                     paths.COMPUTED_ENV: str(out / "cache" / cache.COMPUTED)}
+    return {**os.environ, **shared, paths.PROJECT_ENV: str(paths.project().root), paths.DATA_DIR_ENV: str(data_dir),
             "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(paths.PACKAGE.parent), *entries])),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
@@ -149,7 +153,7 @@ class Executor:
         self.count = len(tasks)
         self.out = out
         self.pending = out / "pending"
-        self.env = kernel_environment(data_dir, out / "cache" / "valid-data")
+        self.env = kernel_environment(data_dir, out)
         self.cwd = paths.project().chapters
         self.jobs = max(1, min(jobs, self.count))
         self.lock = threading.Lock()

@@ -6,7 +6,8 @@ The flow of one ``thalbook build``, module by module::
     toc       the chapters of _toc.yml and the parameters each declares
     cache     each notebook keyed by a content hash of (notebook, the parameters
               it declares, data files, package source, requirements): a hit is
-              copied; the data is validated once per content (cache/valid-data)
+              copied; the data is validated once per content (cache/valid-data);
+              the kernels share what each computes once (cache/computed)
     execute   the misses, with papermill, a fresh kernel each, up to ``jobs``
               at a time, longest first -> <out>/executed/*.ipynb, <out>/run.json
     stage     the book's sources, the executed chapters and the run record
@@ -183,6 +184,7 @@ def _executed(values: dict[str, Any], out: Path, line: Lifeline, data_dir: Path 
     """
     results.prune_partials(out)
     publish.prune_unfinished(out)
+    cache.prune_computed(out)
     data_dir = Path(data_dir).resolve() if data_dir else paths.data_dir()
     inputs = cache.inputs_digest(data_dir)
     result = RunResult(out=out, params=values, data_dir=data_dir)

@@ -62,6 +62,7 @@ import weakref
 
 import pandas as pd
 
+from thalbook.core import computed
 from thalbook.core.analyses.cohort import StudyAccount, study_accounts
 from thalbook.core.auditing import findings
 from thalbook.core.auditing.agreement_checks import (
@@ -86,6 +87,7 @@ from thalbook.core.auditing.statement_checks import cited_rows, statement_rows
 from thalbook.core.auditing.summary_checks import method_rows
 from thalbook.core.auditing.verdicts import AUDIT_COLUMNS, COLUMNS, FINDING_FIELDS, KEYS, STATUSES, STRUCTURE
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import data
 from thalbook.core.vocabulary import Rounding
 
 FORMATS = ("table", "csv", "json")
@@ -238,8 +240,15 @@ def _every_rounding(package) -> dict[str, pd.DataFrame]:
     if kept is not None:
         return kept
     _check_package(package)
-    studies = Studies(study_accounts(package))
-    checks = {r: _checks(package, r, studies) for r in Rounding}
+
+    def every() -> dict[str, pd.DataFrame]:
+        studies = Studies(study_accounts(package))
+        return {r: _checks(package, r, studies) for r in Rounding}
+
+    # The checks depend on the package's bytes alone: computed once for them by the whole build
+    # (every chapter that shows the audit, the results package), where the package was loaded from them.
+    digest = data.digest_of(package)
+    checks = every() if digest is None else computed.once("audit-checks", digest, every)
     try:
         _CHECKS[package] = checks
     except TypeError:

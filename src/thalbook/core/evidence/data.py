@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import os
+import weakref
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -59,6 +60,7 @@ __all__ = [
     "DataPackage",
     "cell_text",
     "decimals",
+    "digest_of",
     "is_stated",
     "is_true",
     "load",
@@ -111,6 +113,27 @@ class DataPackage:
         ['studies', 'study_facts']
         """
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "data_dir"}
+
+
+#: The content digest of each package :func:`load` returned, by package: a package made otherwise (a copy
+#: with a table replaced) has none, so no result computed from the loaded bytes is taken for it.
+_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def digest_of(package) -> str | None:
+    """The SHA-256 of the bytes ``package`` was loaded from (:func:`content_digest`); None if not loaded so.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> pkg = load()
+    >>> digest_of(pkg) == content_digest(), digest_of(dataclasses.replace(pkg))
+    (True, None)
+    """
+    try:
+        return _DIGESTS.get(package)
+    except TypeError:  # a stand-in for a package, which cannot be a key
+        return None
 
 
 # Validation verdicts by content digest, for this process. A chapter kernel
@@ -248,7 +271,9 @@ def load(data_dir: str | os.PathLike | None = None) -> DataPackage:
         raise DataError(list(problems))
     resources = resources_by_name(descriptor)
     frames = {name: _frame(blobs[name], resources[name]) for name in RESOURCES}
-    return DataPackage(data_dir=directory, **frames)
+    package = DataPackage(data_dir=directory, **frames)
+    _DIGESTS[package] = digest
+    return package
 
 
 

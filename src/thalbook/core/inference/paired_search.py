@@ -157,39 +157,49 @@ def sprite(rng: np.random.Generator, n: int, block: Block, budget: Budget) -> li
     As SPRITE: start as even as the total allows, then move one unit at a
     time from one patient to another, each move chosen at random among those
     that bring the sum of squares nearer its interval; once inside, a few
-    random moves that stay inside make the samples more varied.
+    random moves that stay inside make the samples more varied. The moves
+    (i, j), one unit from patient i to patient j, are computed with numpy
+    arrays and listed in the order of a row-major scan (i outer, j inner).
     """
     base, extra = divmod(block.total, n)
-    values = [base] * n
-    for i in rng.permutation(n)[:extra]:
-        values[i] += 1
-    squares = sum(v * v for v in values)
+    values = np.full(n, base, dtype=np.int64)
+    values[rng.permutation(n)[:extra]] += 1
+    squares = sum(v * v for v in values.tolist())  # a Python int, so that it stays exact
     first, last = block.squares if block.squares is not None else (squares, math.inf)
+    others = ~np.eye(n, dtype=bool)
 
     def distance(q):
         return max(first - q, 0, q - last)
 
-    def moves(keep):
-        return [(i, j, squares + 2 * (values[j] - values[i]) + 2)
-                for i in range(n) if values[i] > block.low
-                for j in range(n) if j != i and values[j] < block.high
-                if keep(squares + 2 * (values[j] - values[i]) + 2)]
+    def moves(lowest, highest, strict):
+        """Flat indices i * n + j of the moves whose new sum of squares lies between the bounds."""
+        q = squares + 2 * (values[None, :] - values[:, None]) + 2
+        mask = others & (values > block.low)[:, None] & (values < block.high)[None, :]
+        mask &= q > lowest if strict else q >= lowest
+        if highest != math.inf:  # no upper bound: keep the comparison in integers
+            mask &= q < highest if strict else q <= highest
+        return np.flatnonzero(mask)
+
+    def step(candidates):
+        nonlocal squares
+        i, j = divmod(int(candidates[rng.integers(len(candidates))]), n)
+        squares += 2 * int(values[j] - values[i]) + 2
+        values[i] -= 1
+        values[j] += 1
 
     while (now := distance(squares)) > 0:
         if budget.left() <= 0:
             return None
-        candidates = moves(lambda q: distance(q) < now)  # noqa: B023 (moves calls it at once)
-        if not candidates:
+        candidates = moves(first - now, last + now, strict=True)  # distance(q) < now
+        if not len(candidates):
             return None
-        i, j, squares = candidates[rng.integers(len(candidates))]
-        values[i], values[j] = values[i] - 1, values[j] + 1
+        step(candidates)
     for _ in range(4 * n):
-        candidates = moves(lambda q: distance(q) == 0)
-        if not candidates:
+        candidates = moves(first, last, strict=False)  # distance(q) == 0
+        if not len(candidates):
             break
-        i, j, squares = candidates[rng.integers(len(candidates))]
-        values[i], values[j] = values[i] - 1, values[j] + 1
-    return values
+        step(candidates)
+    return values.tolist()
 
 
 @cache
