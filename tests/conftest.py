@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -24,8 +25,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from thalbook.core import paths
+from thalbook.core.evidence import data
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_ITEMS = ("_config.yml", "_toc.yml", "intro.md", "references.bib", "CITATION.cff",
@@ -65,6 +68,23 @@ def this_project():
         yield project
 
 
+#: The book's default parameters, as ``params/default.yml`` holds them (what the build passes every chapter).
+DEFAULTS = yaml.safe_load((ROOT / "params" / "default.yml").read_text(encoding="utf-8"))
+
+
+def chapter_defaults(chapter: str) -> dict:
+    """The default values of the parameters the chapter module ``chapter`` declares, as the build passes them."""
+    module = importlib.import_module(f"thalbook.chapters.{chapter}")
+    return {name: DEFAULTS[name] for name in module.PARAMETERS}
+
+
+@pytest.fixture(scope="session")
+def package():
+    """The book's data package, loaded once per test session; no test changes it (another is made with
+    ``dataclasses.replace``)."""
+    return data.load()
+
+
 def csv_rows(name: str) -> list[dict[str, str]]:
     """The rows of one CSV file of the data package, as the file holds them (text)."""
     with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
@@ -79,24 +99,6 @@ def chapter_cells(notebook: Path) -> list[dict]:
 def chapter_prose(notebook: Path) -> str:
     """The markdown of a chapter notebook, cell after cell."""
     return "\n".join("".join(c["source"]) for c in chapter_cells(notebook) if c["cell_type"] == "markdown")
-
-
-def assert_every_display_is_shown(notebook: Path, view) -> None:
-    """Each ``view.show(...)`` cell shows a table or figure of ``view`` (a figure in the cell that names it), every
-    one of them is shown, and every table carries its name and is cited by ``{numref}`` in the prose."""
-    shown = []
-    for cell in chapter_cells(notebook):
-        source = "".join(cell["source"])
-        for name in re.findall(r'view\.show\("([^"]+)"\)', source):
-            assert name in view.tables or name in view.figures, name
-            figure = cell["metadata"].get("mystnb", {}).get("figure")
-            if figure:
-                assert figure["name"] == name, f"{name} shown in the cell of {figure['name']}"
-            shown.append(name)
-    assert sorted(shown) == sorted([*view.tables, *view.figures])
-    for name, myst in view.tables.items():
-        assert f":name: {name}" in myst.splitlines()[:4]
-        assert f"{{numref}}`{name}`" in chapter_prose(notebook)
 
 
 def shown_names(notebook: Path) -> list[str]:

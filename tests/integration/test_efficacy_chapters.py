@@ -21,18 +21,13 @@ import papermill
 import pytest
 from scipy import stats as scipy_stats
 
-from tests.conftest import ROOT, glued
+from tests.conftest import ROOT, chapter_defaults, glued
 from thalbook.core.analyses import changes, efficacy
 from thalbook.core.evidence import data
 
 CHAPTERS = ("crohns_results", "as_results")
-DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
+DEFAULT = chapter_defaults("crohns_results")
 OTHER = {"confidence_level": 0.9, "ci_method": "clopper-pearson", "analysis_set": "reported"}
-
-
-@pytest.fixture(scope="module")
-def package():
-    return data.load()
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,23 @@
-"""Fixtures of the unit tests: the real data package, loaded once per test module."""
+"""Fixtures of the unit tests: each chapter's view under the default parameters, built once per test session.
+
+No test changes a view it reads: one that needs a view under other
+parameters, or of another package, builds it.
+"""
+
+import functools
+import importlib
 
 import pytest
 
-from thalbook.core.evidence import data
+from tests.conftest import chapter_defaults
 
 
-@pytest.fixture(scope="module")
-def package():
-    """The book's data package (what every chapter view is built from)."""
-    return data.load()
+@pytest.fixture(scope="session")
+def default_view(package):
+    """``default_view(chapter)``: the chapter's view under the default parameters, built once per session."""
+
+    @functools.cache
+    def view(chapter: str):
+        return importlib.import_module(f"thalbook.chapters.{chapter}").build(package, chapter_defaults(chapter))
+
+    return view

@@ -27,18 +27,12 @@ from thalbook.chapters import data_provenance, methods, tables
 from thalbook.core import paths, vocabulary
 from thalbook.core.auditing import checks
 from thalbook.core.errors import InputError
-from thalbook.core.evidence import data
 from thalbook.press import record
 
 
 @pytest.fixture(scope="module")
-def pkg():
-    return data.load()
-
-
-@pytest.fixture(scope="module")
-def audited(pkg):
-    return checks.run_audit(pkg)
+def audited(package):
+    return checks.run_audit(package)
 
 
 def _audit_prose() -> str:
@@ -113,18 +107,18 @@ def test_frame_table_escapes_all_but_markup_columns():
 # data_provenance: the data files
 
 
-def test_raw_tables_are_the_files_as_written(pkg):
-    raw = data_provenance.raw_tables(pkg.data_dir)
-    descriptor = json.loads((pkg.data_dir / "datapackage.json").read_text())
+def test_raw_tables_are_the_files_as_written(package):
+    raw = data_provenance.raw_tables(package.data_dir)
+    descriptor = json.loads((package.data_dir / "datapackage.json").read_text())
     assert list(raw) == [r["name"] for r in descriptor["resources"]]
     for resource in descriptor["resources"]:
-        with open(pkg.data_dir / resource["path"], newline="", encoding="utf-8") as handle:
+        with open(package.data_dir / resource["path"], newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         assert raw[resource["name"]].to_dict("records") == rows, resource["name"]
 
 
-def test_every_row_of_every_file_is_shown_with_its_quote(pkg):
-    for name, table in data_provenance.raw_tables(pkg.data_dir).items():
+def test_every_row_of_every_file_is_shown_with_its_quote(package):
+    for name, table in data_provenance.raw_tables(package.data_dir).items():
         shown = data_provenance.file_rows(name, table)
         assert len(shown) == len(table), name
         assert shown["reports"].str.len().gt(0).all(), name
@@ -146,9 +140,9 @@ def test_reported_keeps_numbers_as_printed():
         data_provenance.reported("nonsense", row)
 
 
-def test_the_download_list_links_every_file(pkg):
-    listed = data_provenance.download_list(pkg.data_dir)
-    expected = ["datapackage.json", "README.md", *sorted(p.name for p in pkg.data_dir.glob("*.csv"))]
+def test_the_download_list_links_every_file(package):
+    listed = data_provenance.download_list(package.data_dir)
+    expected = ["datapackage.json", "README.md", *sorted(p.name for p in package.data_dir.glob("*.csv"))]
     links = [line.split("`")[1] for line in listed.splitlines()]
     assert sorted(links) == sorted(f"{name} <data/{name}>" for name in expected)
     assert all(line.startswith("- {published}`") for line in listed.splitlines())
@@ -163,29 +157,30 @@ def test_the_results_list_links_the_descriptor_and_every_resource():
     assert links == [f"{name} <results/{name}>" for name in names]
 
 
-def test_study_labels(pkg):
-    labels = data_provenance.study_labels(pkg)
+def test_study_labels(package):
+    labels = data_provenance.study_labels(package)
     assert labels["he2017"] == "He et al. 2017" and labels["lazzerini2013"] == "Lazzerini et al. 2013"
-    assert len(labels) == len(pkg.studies)
+    assert len(labels) == len(package.studies)
 
 
 # --------------------------------------------------------------------------
 # audit: the audit chapter
 
 
-def test_order_audit_puts_inconsistencies_first_and_loses_nothing(pkg, audited):
-    ordered = audit_view.order_audit(audited, list(pkg.studies["study_id"]))
+def test_order_audit_puts_inconsistencies_first_and_loses_nothing(package, audited):
+    ordered = audit_view.order_audit(audited, list(package.studies["study_id"]))
     assert len(ordered) == len(audited)
     assert sorted(map(tuple, ordered.astype(str).values)) == sorted(map(tuple, audited.astype(str).values))
     for study, rows in ordered.groupby("study", sort=False):
         ranks = rows["status"].map({s: i for i, s in enumerate(audit_view.STATUS_ORDER)}).tolist()
         assert ranks == sorted(ranks), study
-    assert list(dict.fromkeys(ordered["study"])) == [s for s in pkg.studies["study_id"] if s in set(audited["study"])]
+    studies = [s for s in package.studies["study_id"] if s in set(audited["study"])]
+    assert list(dict.fromkeys(ordered["study"])) == studies
 
 
-def test_each_study_table_has_a_row_per_check(pkg, audited):
-    ordered = audit_view.order_audit(audited, list(pkg.studies["study_id"]))
-    labels = data_provenance.study_labels(pkg)
+def test_each_study_table_has_a_row_per_check(package, audited):
+    ordered = audit_view.order_audit(audited, list(package.studies["study_id"]))
+    labels = data_provenance.study_labels(package)
     total = 0
     for study in dict.fromkeys(ordered["study"]):
         myst = audit_view.audit_table(ordered, study, labels)
@@ -194,10 +189,10 @@ def test_each_study_table_has_a_row_per_check(pkg, audited):
     assert total == len(audited)
 
 
-def test_every_inconsistency_is_explained_in_plain_words(pkg, audited):
+def test_every_inconsistency_is_explained_in_plain_words(package, audited):
     explanations = _explanations()
     assert set(audited["check"]) <= set(explanations)
-    table = audit_view.findings_table(audited, data_provenance.study_labels(pkg))
+    table = audit_view.findings_table(audited, data_provenance.study_labels(package))
     bad = audited[audited["status"].eq("inconsistent")]
     # one row per finding, and every inconsistent check behind one of them
     assert sorted(re.findall(r"^\* - ([a-z][a-z0-9]*-[a-z0-9-]+)$", table, flags=re.M)) == sorted(set(bad["finding"]))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 
 from tests.conftest import ROOT
-from thalbook.chapters import appraisal, as_results, audit, crohns_results
-from thalbook.core.evidence import data
 
 GLUE = re.compile(r"\{glue:text\}`chapters/(\w+)\.ipynb::(\w+)(?::[^`]*)?`")
 
@@ -32,21 +30,16 @@ def test_every_number_in_it_is_glued():
     assert not re.findall(r"\d", text), re.findall(r".{20}\d.{20}", text)
 
 
-def test_every_glued_name_is_one_its_chapter_glues():
-    package = data.load()
-    default = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
-    views = {"appraisal": appraisal.build(package, default), "crohns_results": crohns_results.build(package, default),
-             "as_results": as_results.build(package, default), "audit": audit.build(package, {"rounding": "half-up"})}
+def test_every_glued_name_is_one_its_chapter_glues(default_view):
     used = GLUE.findall(bottom_line())
     assert len(used) >= 15
     for chapter, key in used:
-        assert key in views[chapter].values, f"{chapter}::{key}"
+        assert key in default_view(chapter).values, f"{chapter}::{key}"
 
 
-def test_the_certainty_words_follow_the_certainty():
+def test_the_certainty_words_follow_the_certainty(default_view):
     """GRADE guidelines 26: very low certainty is said 'the evidence is very uncertain'."""
-    package = data.load()
-    view = appraisal.build(package, {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"})
+    view = default_view("appraisal")
     assert view.value("bl_least_certainty") == "very low"
     assert view.value("bl_least_words").startswith("the evidence is very uncertain")
     assert view.value("bl_he2017_clinical_remission_week_8_estimate") == "11/47 = 23% (14 to 37)"

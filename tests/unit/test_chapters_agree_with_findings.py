@@ -12,11 +12,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from thalbook.chapters import as_results
 from thalbook.core.analyses import context
 from thalbook.core.auditing import checks, statement_checks
-
-DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
 
 
 def disagreements(package, shown: pd.DataFrame, rounding: str = "half-up") -> list[str]:
@@ -50,8 +47,8 @@ def test_every_context_table_shows_the_audits_count(package, condition):
     assert disagreements(package, context.context_table(package, condition)) == []
 
 
-def test_the_as_chapter_glues_the_audits_count_and_rates(package):
-    view = as_results.build(package, DEFAULT)
+def test_the_as_chapter_glues_the_audits_count_and_rates(default_view):
+    view = default_view("as_results")
     assert (view.value("huang_k"), view.value("huang_n"), view.value("huang_completed")) == (21, 30, 26)
     assert (view.value("huang_itt_pct"), view.value("huang_completers_pct")) == ("70.0", "80.8")
     assert view.value("huang_rounding") == "truncation"

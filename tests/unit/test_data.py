@@ -16,25 +16,20 @@ from thalbook.core.errors import DataError
 from thalbook.core.evidence import data, validate
 
 
-@pytest.fixture(scope="module")
-def pkg() -> data.DataPackage:
-    return data.load(paths.project().data)
-
-
 def test_real_package_validates():
     assert [str(p) for p in data.validate(paths.project().data)] == []
 
 
-def test_every_contract_file_and_column_loads(pkg):
+def test_every_contract_file_and_column_loads(package):
     for name, columns in validate.CONTRACT_COLUMNS.items():
-        frame = getattr(pkg, name)
+        frame = getattr(package, name)
         assert isinstance(frame, pd.DataFrame) and len(frame) > 0, name
         assert set(columns) <= set(frame.columns), (name, set(columns) - set(frame.columns))
-    assert pkg.data_dir == paths.project().data
+    assert package.data_dir == paths.project().data
 
 
-def test_numbers_keep_their_printed_decimals(pkg):
-    rows = pkg.continuous_outcomes.set_index("id")
+def test_numbers_keep_their_printed_decimals(package):
+    rows = package.continuous_outcomes.set_index("id")
     w24 = rows.loc["wei2003-basdai-w24-results"]
     assert (w24["mean"], w24["mean_decimals"]) == (3.1, 1)
     assert (w24["p_value"], w24["p_value_decimals"]) == (0.0156, 4)
@@ -44,31 +39,31 @@ def test_numbers_keep_their_printed_decimals(pkg):
     assert pd.isna(abstract["sd"]) and pd.isna(abstract["sd_decimals"])
 
 
-def test_numeric_columns_are_float_and_booleans_nullable(pkg):
-    assert pkg.binary_outcomes["count"].dtype == float
-    assert pkg.binary_outcomes["denominator_decimals"].dtype == float
-    assert str(pkg.adverse_events["led_to_withdrawal"].dtype) == "boolean"
-    facts = pkg.study_facts.set_index("id")
+def test_numeric_columns_are_float_and_booleans_nullable(package):
+    assert package.binary_outcomes["count"].dtype == float
+    assert package.binary_outcomes["denominator_decimals"].dtype == float
+    assert str(package.adverse_events["led_to_withdrawal"].dtype) == "boolean"
+    facts = package.study_facts.set_index("id")
     assert facts.at["wei2003-disease-duration-mean-results", "value_number"] == 13.8
     assert pd.isna(facts.at["he2017-study-start-abs-methods", "value_number"])
 
 
-def test_the_two_source_studies_and_their_citation_keys(pkg):
-    studies = pkg.studies.set_index("study_id")
+def test_the_two_source_studies_and_their_citation_keys(package):
+    studies = package.studies.set_index("study_id")
     assert sorted(studies.index[studies["role"] == "source"]) == ["he2017", "wei2003"]
     assert studies.at["he2017", "registration"] == "NCT02501291"
-    facts = pkg.study_facts
+    facts = package.study_facts
     enrolled = facts[facts["fact"] == "enrolled"].groupby("study_id")["value_number"].unique()
     assert list(enrolled["he2017"]) == [47] and list(enrolled["wei2003"]) == [13]
 
 
-def test_citation_keys_are_in_references_bib(pkg):
+def test_citation_keys_are_in_references_bib(package):
     pybtex = pytest.importorskip("pybtex.database")
     entries = pybtex.parse_file(str(paths.project().references)).entries
-    missing = set(pkg.studies["citation_key"]) - set(entries)
+    missing = set(package.studies["citation_key"]) - set(entries)
     assert not missing, f"references.bib lacks {sorted(missing)}"
-    for key in pkg.studies["citation_key"]:
-        row = pkg.studies.set_index("citation_key").loc[key]
+    for key in package.studies["citation_key"]:
+        row = package.studies.set_index("citation_key").loc[key]
         fields = entries[key].fields
         if isinstance(row["doi"], str):
             assert fields.get("doi") == row["doi"], key
@@ -76,8 +71,8 @@ def test_citation_keys_are_in_references_bib(pkg):
             assert fields.get("pmid") == row["pmid"], key
 
 
-def test_denominators_are_only_those_the_papers_state(pkg):
-    rows = pkg.binary_outcomes.set_index("id")
+def test_denominators_are_only_those_the_papers_state(package):
+    rows = package.binary_outcomes.set_index("id")
     # Stated: "out of all the 47 patients included (intention-to-treat analysis)".
     assert (rows.loc[rows.index.str.startswith("he2017-remission"), "denominator"] == 47).all()
     # Not stated for the endoscopic percentages: the audit infers them.
@@ -85,14 +80,14 @@ def test_denominators_are_only_those_the_papers_state(pkg):
     assert len(endoscopic) == 3 and endoscopic["denominator"].isna().all()
 
 
-def test_disagreements_between_places_are_recorded(pkg):
-    outcomes = set(pkg.binary_outcomes.query("study_id == 'wei2003'")["outcome"])
+def test_disagreements_between_places_are_recorded(package):
+    outcomes = set(package.binary_outcomes.query("study_id == 'wei2003'")["outcome"])
     assert {"improvement_gt50", "improvement_gt40"} <= outcomes
-    facts = set(pkg.study_facts.query("study_id == 'wei2003'")["fact"])
+    facts = set(package.study_facts.query("study_id == 'wei2003'")["fact"])
     assert {"disease_duration_mean", "disease_duration_median"} <= facts
-    baselines = pkg.continuous_outcomes.query("measure == 'basdai' and timepoint_week == 0 and sd == sd")
+    baselines = package.continuous_outcomes.query("measure == 'basdai' and timepoint_week == 0 and sd == sd")
     assert set(baselines["mean"]) == {5.39, 4.97}
-    esr = pkg.measures.set_index("measure").loc["esr"]
+    esr = package.measures.set_index("measure").loc["esr"]
     assert esr["value_type"] == "integer" and "erythrocyte" in esr["description"]
 
 

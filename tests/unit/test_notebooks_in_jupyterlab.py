@@ -13,8 +13,6 @@ role unresolved. That the book's text does not change is the build's to show
 
 from __future__ import annotations
 
-import functools
-import importlib
 import re
 
 import nbformat
@@ -22,8 +20,7 @@ import pytest
 
 from thalbook.chapters import prose
 from thalbook.chapters.prose import Figure
-from thalbook.core import notebooks, paths
-from thalbook.core.evidence import data
+from thalbook.core import paths
 
 NOTEBOOKS = sorted(paths.project().chapters.glob("*.ipynb"))
 PROSE_CALL = re.compile(r'^view\.prose\("([^"]+)"\)$')
@@ -35,14 +32,6 @@ WARNING = re.compile(r"^(`{3,}|:{3,})\{(danger|warning)\}", re.M)
 
 def cells(notebook) -> list:
     return nbformat.read(notebook, as_version=4).cells
-
-
-@functools.cache
-def view(chapter: str):
-    """The chapter's view under the default parameters, as its notebook builds it."""
-    module = importlib.import_module(f"thalbook.chapters.{chapter}")
-    defaults = notebooks.defaults()
-    return module.build(data.load(), {name: defaults[name] for name in module.PARAMETERS})
 
 
 def prose_cells() -> list[tuple[str, str]]:
@@ -84,8 +73,8 @@ def test_no_heading_is_folded_away_before_the_chapter_runs(notebook):
 
 
 @pytest.mark.parametrize(("chapter", "cell_id"), prose_cells(), ids=[i for _, i in prose_cells()])
-def test_each_prose_cell_fills_in_with_its_chapters_view(chapter, cell_id):
-    values = view(chapter).values
+def test_each_prose_cell_fills_in_with_its_chapters_view(chapter, cell_id, default_view):
+    values = default_view(chapter).values
     parts = prose.filled(cell_id, values)
     text = "\n".join(p for p in parts if isinstance(p, str))
     assert parts and not UNRESOLVED.search(text), f"{cell_id}: {UNRESOLVED.search(text)}"
@@ -93,8 +82,8 @@ def test_each_prose_cell_fills_in_with_its_chapters_view(chapter, cell_id):
         assert type(values[figure.name]).__name__ == "Figure", figure
 
 
-def test_the_crohns_chapter_reads_with_its_numbers_in_jupyterlab():
-    values = view("crohns_results").values
+def test_the_crohns_chapter_reads_with_its_numbers_in_jupyterlab(default_view):
+    values = default_view("crohns_results").values
 
     def read(*cell_ids: str) -> str:  # as a reader sees it: lines joined
         return " ".join(" ".join(str(p) for cell in cell_ids for p in prose.filled(cell, values)).split())

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from tests.conftest import chapter_defaults
 from thalbook.chapters import crohns_results, view
 from thalbook.core import parameters, vocabulary
 from thalbook.core.errors import InputError, ParameterError
@@ -23,7 +24,7 @@ from thalbook.core.vocabulary import SCHEMA
 from thalbook.press import params
 
 #: A valid call of a chapter declaring every parameter but ``rounding``.
-CHAPTER_DEFAULTS = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
+CHAPTER_DEFAULTS = chapter_defaults("crohns_results")
 
 #: (name, the value as code or papermill passes it, the same value as YAML text, the message).
 REFUSED = [

@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from thalbook.core import paths
 from thalbook.core.evidence import data, quotes
 
 SHARED = ROOT.parent / "shared"
@@ -24,13 +23,8 @@ SEEDS = Path(os.environ.get("THALBOOK_SEEDS_DIR", SHARED / "seeds"))
 RESEARCH = Path(os.environ.get("THALBOOK_RESEARCH_DIR", SHARED / "research"))
 
 
-@pytest.fixture(scope="module")
-def pkg() -> data.DataPackage:
-    return data.load(paths.project().data)
-
-
-def test_every_reported_number_is_tied_to_a_quote(pkg):
-    numbers = list(quotes.iter_reported_numbers(pkg))
+def test_every_reported_number_is_tied_to_a_quote(package):
+    numbers = list(quotes.iter_reported_numbers(package))
     by_study = pd.Series([row_id.split("-")[0] for _, row_id, _, _ in numbers]).value_counts()
     assert by_study["he2017"] >= 30 and by_study["wei2003"] >= 200
 
@@ -43,28 +37,28 @@ def _require(path: Path, variable: str) -> None:
                     f"(set {variable} to the folder of the transcriptions)")
 
 
-def test_every_quote_stands_in_its_source(pkg):
+def test_every_quote_stands_in_its_source(package):
     _require(SEEDS, "THALBOOK_SEEDS_DIR")
-    problems, missing = quotes.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
+    problems, missing = quotes.quote_problems(package, seeds_dir=SEEDS, research_dir=RESEARCH)
     assert [str(p) for p in problems] == []
     seeds_missing = [m for m in missing if m.startswith("seeds/")]
     assert not seeds_missing, f"seed transcriptions missing from {SEEDS}: {seeds_missing}"
 
 
-def test_context_quotes_stand_in_the_research_notes(pkg):
+def test_context_quotes_stand_in_the_research_notes(package):
     _require(RESEARCH, "THALBOOK_RESEARCH_DIR")
-    problems, missing = quotes.quote_problems(pkg, seeds_dir=SEEDS, research_dir=RESEARCH)
-    context = set(pkg.studies.query("role == 'context'")["study_id"])
+    problems, missing = quotes.quote_problems(package, seeds_dir=SEEDS, research_dir=RESEARCH)
+    context = set(package.studies.query("role == 'context'")["study_id"])
     assert "research/context-studies.md" not in missing
-    assert pkg.context_outcomes["study_id"].isin(context).all()
+    assert package.context_outcomes["study_id"].isin(context).all()
     assert [str(p) for p in problems if "context" in p.message] == []
 
 
-def test_a_wrong_quote_is_caught(pkg):
+def test_a_wrong_quote_is_caught(package):
     _require(SEEDS, "THALBOOK_SEEDS_DIR")
-    frame = pkg.binary_outcomes.copy()
+    frame = package.binary_outcomes.copy()
     frame.loc[0, "quote"] = str(frame.loc[0, "quote"]).replace("14.9%", "14.8%")
-    altered = data.DataPackage(**{**pkg.__dict__, "binary_outcomes": frame})
+    altered = data.DataPackage(**{**package.__dict__, "binary_outcomes": frame})
     problems, _ = quotes.quote_problems(altered, seeds_dir=SEEDS, research_dir=RESEARCH)
     assert [(p.file, p.row, p.field) for p in problems] == [("binary_outcomes.csv", 2, "quote")]
 

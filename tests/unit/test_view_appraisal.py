@@ -10,35 +10,24 @@ themselves are tested in ``test_appraisal_rules.py``.
 from __future__ import annotations
 
 import csv
-import re
 
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import ROOT, chapter_prose, shown_names
+from tests.conftest import ROOT, chapter_defaults, chapter_prose
 from thalbook.chapters import appraisal
-from thalbook.core import notebooks, paths
+from thalbook.core import paths
 from thalbook.core.analyses import grade
 from thalbook.core.analyses import instruments as judged
-from thalbook.core.errors import InputError
 from thalbook.core.evidence import data
 
 NOTEBOOK = ROOT / "chapters" / "appraisal.ipynb"
-DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
+DEFAULT = chapter_defaults("appraisal")
 
 
 @pytest.fixture(scope="module")
-def view(package):
-    return appraisal.build(package, DEFAULT)
-
-
-def test_the_notebook_and_the_view_agree(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", chapter_prose(NOTEBOOK))
-    assert used and not sorted(set(used) - set(view.values))
-    shown = shown_names(NOTEBOOK)
-    assert shown and all(name in view.tables or name in view.figures for name in shown)
-    assert set(view.tables) | set(view.figures) == set(shown)
-    assert set(notebooks.parameters_cell(NOTEBOOK)) == set(appraisal.PARAMETERS)
+def view(default_view):
+    return default_view("appraisal")
 
 
 def test_minors_scores_by_hand(package, view):
@@ -139,13 +128,6 @@ def test_multiplicity_by_hand(view):
     table = view.tables["tbl-appraisal-multiplicity"]
     assert "0.0560" in table and "0.0234 (below alpha)" in table
     assert "the paper's declaration" in table and "the book's choice" in table
-
-
-def test_parameters_are_checked(package):
-    with pytest.raises(TypeError, match="missing \\['analysis_set'\\]"):
-        appraisal.build(package, {"confidence_level": 0.95, "ci_method": "wilson"})
-    with pytest.raises(InputError, match="ci_method"):
-        appraisal.build(package, {**DEFAULT, "ci_method": "wald"})
 
 
 def test_the_multiverse_covers_every_combination_and_says_what_depends(package, view):

@@ -23,16 +23,14 @@ import pytest
 from tests.conftest import chapter_prose, shown_names, thalbook
 from thalbook.chapters import audit, methods
 from thalbook.chapters.tables import escape
-from thalbook.core import notebooks
-from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "audit.ipynb"
 
 
 @pytest.fixture(scope="module")
-def view(package):
-    return audit.build(package, {"rounding": "half-up"})
+def view(default_view):
+    return default_view("audit")
 
 
 @pytest.fixture(scope="module")
@@ -87,21 +85,6 @@ def data_quotes() -> dict[tuple[str, str], set[str]]:
 # ---------------------------------------------------------------- against the chapter
 
 
-def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", chapter_prose(NOTEBOOK))
-    assert used
-    assert not sorted(set(used) - set(view.values))
-
-
-def test_every_display_cell_shows_a_table_of_the_view(view):
-    shown = shown_names(NOTEBOOK)
-    assert shown and all(name in view.tables for name in shown)
-    # every study's table is shown, on its own or among the context studies
-    studies = [name for name in view.tables if name.startswith("audit-rows-") and name != audit.CONTEXT_TABLES]
-    for name in studies:
-        assert name in shown or f":name: {name}" in view.tables[audit.CONTEXT_TABLES], name
-
-
 def test_the_findings_come_first(view):
     # the chapter opens with its findings: their index and blocks come before any other table of the view
     shown = shown_names(NOTEBOOK)
@@ -114,11 +97,6 @@ def test_the_findings_come_first(view):
 def test_the_chapter_explains_every_kind_of_check(view):
     explained = re.findall(r"^`([a-z-]+)`\n: ", chapter_prose(NOTEBOOK), flags=re.M)
     assert explained == list(methods.CHECKS)
-
-
-def test_the_view_declares_what_the_notebook_declares(view):
-    assert notebooks.parameters_cell(NOTEBOOK) == audit.PARAMETERS
-    assert view.params == {"rounding": "half-up"}
 
 
 # ---------------------------------------------------------------- against independent sources
@@ -282,10 +260,3 @@ def test_the_other_rounding_changes_as_many_verdicts_as_the_view_says(package, v
     assert view.value("n_rounding_sensitive") == len(changed)
     # 34.2 as a mean of 8 whole numbers: 274/8 = 34.25 is 34.2 by half-even and by truncation only
     assert view.value("n_rounding_sensitive") >= 3
-
-
-def test_parameters_are_checked(package):
-    with pytest.raises(TypeError, match="missing \\['rounding'\\]"):
-        audit.build(package, {})
-    with pytest.raises(InputError, match="rounding"):
-        audit.build(package, {"rounding": "ceiling"})

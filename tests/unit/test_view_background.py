@@ -6,7 +6,6 @@ csv module; the names the view must hold come from the chapter notebook.
 
 from __future__ import annotations
 
-import ast
 import csv
 import re
 
@@ -14,17 +13,15 @@ import nbformat
 import pytest
 
 from tests.conftest import ROOT
-from thalbook.chapters import background
 from thalbook.core import paths
-from thalbook.core.evidence import data
 
 NOTEBOOK = ROOT / "chapters" / "background.ipynb"
 GLUED = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)|```\{glue:figure\}\s+(\S+)")
 
 
 @pytest.fixture(scope="module")
-def view():
-    return background.build(data.load(), {})
+def view(default_view):
+    return default_view("background")
 
 
 @pytest.fixture(scope="module")
@@ -36,24 +33,6 @@ def test_every_name_the_prose_glues_is_a_value_and_every_value_is_used(view, cel
     prose = {a or b for c in cells if c.cell_type == "markdown" for a, b in GLUED.findall(c.source)}
     assert prose - set(view.values) == set()
     assert set(view.values) - prose == set()
-
-
-def test_every_display_cell_shows_a_table_of_the_view_and_every_table_is_shown(view, cells):
-    shown = [node.args[0].value for c in cells if c.cell_type == "code" for node in ast.walk(ast.parse(c.source))
-             if isinstance(node, ast.Call) and ast.unparse(node.func) == "view.show"]
-    assert set(shown) <= set(view.tables) | set(view.figures)
-    assert sorted(shown) == sorted(view.tables)
-    prose = "\n".join(c.source for c in cells if c.cell_type == "markdown")
-    for name, myst in view.tables.items():
-        assert f"\n:name: {name}\n" in myst and f"{{numref}}`{name}`" in prose, name
-
-
-def test_the_chapter_takes_no_parameters(view, cells):
-    assert view.params == {} and background.PARAMETERS == ()
-    parameters = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
-    assert ast.parse(parameters.source).body == []
-    with pytest.raises(TypeError, match="ci_method"):
-        background.build(data.load(), {"ci_method": "wilson"})
 
 
 def test_the_studies_as_the_papers_describe_them(view):

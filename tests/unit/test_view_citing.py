@@ -18,10 +18,9 @@ import pytest
 import yaml
 from pybtex.database import parse_string
 
-from tests.conftest import chapter_prose, shown_names, thalbook
+from tests.conftest import chapter_prose, thalbook
 from thalbook import __version__
 from thalbook.chapters import citing
-from thalbook.core import notebooks
 from thalbook.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +28,8 @@ NOTEBOOK = ROOT / "chapters" / "citing.ipynb"
 
 
 @pytest.fixture(scope="module")
-def view(package):
-    return citing.build(package, {})
+def view(default_view):
+    return default_view("citing")
 
 
 def cff() -> dict:
@@ -42,23 +41,6 @@ def code_blocks(myst: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- against the chapter
-
-
-def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", chapter_prose(NOTEBOOK))
-    assert used
-    assert not sorted(set(used) - set(view.values))
-
-
-def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
-    shown = shown_names(NOTEBOOK)
-    assert sorted(shown) == sorted([*view.tables, *view.figures])
-    for name in ("tbl-citing-cff", "tbl-citing-references"):
-        assert f":name: {name}" in view.tables[name] and f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
-
-
-def test_the_view_declares_what_the_notebook_declares(view):
-    assert notebooks.parameters_cell(NOTEBOOK) == citing.PARAMETERS == ()
 
 
 # ---------------------------------------------------------------- against the citation files
@@ -135,9 +117,7 @@ def test_no_identifier_or_address_is_typed_in_the_chapter(view):
         assert f"{{glue:text}}`{name}`" in prose, name
 
 
-def test_parameters_and_a_broken_citation_file_are_refused(package, tmp_path):
-    with pytest.raises(TypeError, match="unexpected"):
-        citing.build(package, {"ci_method": "wilson"})
+def test_a_broken_citation_file_is_refused(package, tmp_path):
     broken = tmp_path / "CITATION.cff"
     meta = cff()
     meta.pop("title")

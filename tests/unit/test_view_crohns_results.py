@@ -7,28 +7,21 @@ here; the chapter's prose and display cells are read from the notebook itself.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import assert_every_display_is_shown, chapter_prose, csv_rows
+from tests.conftest import chapter_defaults, csv_rows
 from thalbook.chapters import crohns_results
-from thalbook.core.errors import InputError
 from thalbook.core.inference import counts
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "chapters" / "crohns_results.ipynb"
-DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
+DEFAULT = chapter_defaults("crohns_results")
 OTHER = {"confidence_level": 0.9, "ci_method": "clopper-pearson", "analysis_set": "reported"}
 
 
 @pytest.fixture(scope="module")
-def view(package):
-    return crohns_results.build(package, DEFAULT)
+def view(default_view):
+    return default_view("crohns_results")
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +40,6 @@ def study_fact(name: str) -> int:
 
 
 # ---------------------------------------------------------------- against the chapter
-
-
-def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", chapter_prose(NOTEBOOK))
-    assert used
-    missing = sorted({name for name, _ in used} - set(view.values))
-    assert not missing, f"glued in the prose but not in the view: {missing}"
-    for name, spec in used:
-        format(view.value(name), spec)  # a format spec in the prose fits the value's type
-
-
-def test_every_display_cell_shows_a_table_or_figure_of_the_view_and_all_are_shown(view):
-    assert_every_display_is_shown(NOTEBOOK, view)
 
 
 def test_the_view_shows_the_parameters_it_ran_with(view):
@@ -152,26 +132,6 @@ def test_the_span_sentence_is_whole_in_each_case(view, package):
 def test_the_analysis_set_changes_the_labels(view, other):
     assert (view.value("set_name"), other.value("set_name")) == ("ITT", "as reported")
     assert "(in force)" in other.tables["tbl-crohns-remission"]
-
-
-# ---------------------------------------------------------------- the build itself
-
-
-def test_build_leaves_no_figure_open(package):
-    before = set(plt.get_fignums())
-    crohns_results.build(package, DEFAULT)
-    assert set(plt.get_fignums()) == before
-
-
-def test_parameters_are_checked(package):
-    with pytest.raises(TypeError, match="missing \\['analysis_set'\\]"):
-        crohns_results.build(package, {"confidence_level": 0.95, "ci_method": "wilson"})
-    with pytest.raises(TypeError, match="unexpected \\['rounding'\\]"):
-        crohns_results.build(package, {**DEFAULT, "rounding": "half-up"})
-    with pytest.raises(InputError, match="analysis_set"):
-        crohns_results.build(package, {**DEFAULT, "analysis_set": "per-protocol"})
-    with pytest.raises(InputError, match="method"):
-        crohns_results.build(package, {**DEFAULT, "ci_method": "wald"})
 
 
 def test_span_sentence_lists_outcomes_in_words():

@@ -16,9 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import chapter_cells, chapter_prose, shown_names
+from tests.conftest import chapter_cells, chapter_prose
 from thalbook.chapters import data_provenance
-from thalbook.core import notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "data_provenance.ipynb"
@@ -26,8 +25,8 @@ DATA = ROOT / "data"
 
 
 @pytest.fixture(scope="module")
-def view(package):
-    return data_provenance.build(package, {})
+def view(default_view):
+    return default_view("data_provenance")
 
 
 def resources() -> list[dict]:
@@ -42,17 +41,6 @@ def csv_rows(path: str) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- against the chapter
 
 
-def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", chapter_prose(NOTEBOOK))
-    assert used
-    assert not sorted(set(used) - set(view.values))
-
-
-def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
-    shown = shown_names(NOTEBOOK)
-    assert sorted(shown) == sorted([*view.tables, *view.figures])
-
-
 def test_each_file_is_shown_under_its_own_heading(view):
     # the heading of a file's section is the markdown cell just before the cell that shows its table
     for before, cell in zip(chapter_cells(NOTEBOOK), chapter_cells(NOTEBOOK)[1:], strict=False):
@@ -60,11 +48,6 @@ def test_each_file_is_shown_under_its_own_heading(view):
         if found and found != ["tbl-data-summary"]:  # the summary of every file has a section of its own
             heading = re.findall(r"^## (\S+)\.csv$", "".join(before["source"]), flags=re.M)[-1]
             assert found == [data_provenance.table_name(heading)]
-
-
-def test_the_view_declares_what_the_notebook_declares(view):
-    assert notebooks.parameters_cell(NOTEBOOK) == data_provenance.PARAMETERS == ()
-    assert view.params == {}
 
 
 # ---------------------------------------------------------------- against the CSV files
@@ -138,8 +121,3 @@ def test_the_study_overview_and_the_context_studies(package):
     assert context["study"].tolist() == [f"{{cite:t}}`{s['citation_key']}`" for s in studies
                                          if s["role"] == "context"]
     assert isinstance(context, pd.DataFrame) and context["enrolled"].str.len().gt(0).all()
-
-
-def test_parameters_are_checked(package):
-    with pytest.raises(TypeError, match="unexpected \\['rounding'\\]"):
-        data_provenance.build(package, {"rounding": "half-up"})

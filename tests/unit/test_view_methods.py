@@ -12,29 +12,27 @@ import json
 import re
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import chapter_prose, csv_rows, shown_names
+from tests.conftest import chapter_defaults, chapter_prose, csv_rows
 from thalbook.chapters import methods, tables
 from thalbook.core import notebooks
 from thalbook.core.auditing import checks
-from thalbook.core.errors import InputError, ParameterError
 from thalbook.press import params
 from thalbook.press import toc as book_toc
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "chapters" / "methods.ipynb"
-DEFAULT = {"confidence_level": 0.95, "ci_method": "wilson", "analysis_set": "itt"}
+DEFAULT = chapter_defaults("methods")
 OTHER = {"confidence_level": 0.9, "ci_method": "clopper-pearson", "analysis_set": "complete-case"}
 #: statsmodels' names of the four methods.
 STATSMODELS = {"wilson": "wilson", "clopper-pearson": "beta", "jeffreys": "jeffreys", "agresti-coull": "agresti_coull"}
 
 
 @pytest.fixture(scope="module")
-def view(package):
-    return methods.build(package, DEFAULT)
+def view(default_view):
+    return default_view("methods")
 
 
 @pytest.fixture(scope="module")
@@ -49,26 +47,6 @@ def row(name: str, row_id: str) -> dict[str, str]:
 # ---------------------------------------------------------------- against the chapter
 
 
-def test_every_glued_name_in_the_prose_is_in_the_view(view):
-    used = re.findall(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", chapter_prose(NOTEBOOK))
-    assert used
-    missing = sorted({name for name, _ in used} - set(view.values))
-    assert not missing, f"glued in the prose but not in the view: {missing}"
-    for name, spec in used:
-        format(view.value(name), spec)  # a format spec in the prose fits the value's type
-    for name in re.findall(r"```\{glue:figure\} (\S+)", chapter_prose(NOTEBOOK)):
-        assert hasattr(view.value(name), "savefig"), name
-
-
-def test_every_display_cell_shows_a_table_of_the_view_and_all_are_shown(view):
-    shown = shown_names(NOTEBOOK)
-    assert sorted(shown) == sorted([*view.tables, *view.figures])
-    for name, myst in view.tables.items():
-        if name.startswith("tbl-"):
-            assert f":name: {name}" in myst.splitlines()[:4]
-            assert f"{{numref}}`{name}`" in chapter_prose(NOTEBOOK)
-
-
 def test_the_check_table_in_the_prose_lists_every_check_once(view, package):
     table = chapter_prose(NOTEBOOK).split(":name: tbl-methods-checks", 1)[1].split("````", 1)[0]
     named = re.findall(r"^\* - `([a-z-]+)`$", table, flags=re.M)
@@ -76,11 +54,6 @@ def test_the_check_table_in_the_prose_lists_every_check_once(view, package):
     assert set(checks.run_audit(package)["check"]) <= set(named)
     for check in methods.CHECKS:
         assert f"{{glue:text}}`{methods.check_count_name(check)}`" in table
-
-
-def test_the_view_declares_what_the_notebook_declares(view):
-    assert notebooks.parameters_cell(NOTEBOOK) == tuple(sorted(methods.PARAMETERS))
-    assert view.params == DEFAULT
 
 
 # ---------------------------------------------------------------- against independent sources
@@ -156,20 +129,3 @@ def test_check_counts_add_up_to_the_audit(view, package):
     assert counts["grim"] == int(ran["check"].eq("grim").sum())
     assert view.value("n_check_kinds") == len(methods.CHECKS)
 
-
-# ---------------------------------------------------------------- the build itself
-
-
-def test_build_leaves_no_figure_open(package):
-    before = set(plt.get_fignums())
-    methods.build(package, DEFAULT)
-    assert set(plt.get_fignums()) == before
-
-
-def test_parameters_are_checked(package):
-    with pytest.raises(TypeError, match="missing \\['analysis_set'\\]"):
-        methods.build(package, {"confidence_level": 0.95, "ci_method": "wilson"})
-    with pytest.raises(ParameterError, match="analysis_set"):
-        methods.build(package, {**DEFAULT, "analysis_set": "per-protocol"})
-    with pytest.raises(InputError, match="method"):
-        methods.build(package, {**DEFAULT, "ci_method": "wald"})
