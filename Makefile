@@ -58,11 +58,16 @@ html: setup ## build the HTML book only
 pdf: setup ## build the PDF book only
 	$(BIN)/thalbook build --format pdf $(ARGS)
 
+# One pytest-xdist worker per core; tests/conftest.py groups the tests (a module's in one worker) and
+# builds the real book once for all workers. PYTEST_ARGS adds arguments, e.g. PYTEST_ARGS="-n 0 -x".
+PYTEST_ARGS ?=
+PARALLEL := -n auto --dist loadgroup
+
 test: setup-test ## run the whole test suite (builds the book, drives a browser)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 test-fast: setup-test ## run the unit tests only
-	$(BIN)/python -m pytest tests/unit src/thalbook
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS) tests/unit src/thalbook
 
 check-data: setup ## validate the data package
 	$(BIN)/thalbook check-data

@@ -13,6 +13,7 @@ never touch the real tree. In the test process itself, the project is this one
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import importlib
 import json
@@ -142,11 +143,54 @@ def glued(notebook: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
-    """The book built once, HTML and PDF, default parameters, into a fresh directory."""
-    out = tmp_path_factory.mktemp("book") / "_book"
+    """The book built once per test run, HTML and PDF, default parameters, into a fresh directory.
+
+    Under pytest-xdist each worker is a session of its own: the first worker
+    that needs the book builds it in the run's temporary directory, which the
+    workers share, while the others wait on a lock (the pattern of xdist's
+    documentation, "Making session-scoped fixtures execute only once"); they
+    then read the same book.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_book(tmp_path_factory.mktemp("book") / "_book")
+    shared = tmp_path_factory.getbasetemp().parent / "book"  # the run's, above every worker's own
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built").exists():
+            _build_book(shared / "_book")
+            (shared / "built").touch()
+    return shared / "_book"
+
+
+def _build_book(out: Path) -> Path:
     proc = thalbook("build", "--format", "all", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Group the tests for pytest-xdist's ``--dist loadgroup`` (``make test``).
+
+    A test module runs in one worker, so that its module fixtures are made
+    once, and the browser tests, which share one visit of every page and its
+    screenshots, all in one; the fault and build-directory tests, each with
+    builds of its own and nothing made per module, go one by one to whichever
+    worker is free.
+    """
+    for item in items:
+        path = item.path.relative_to(ROOT)
+        if path.parts[:2] == ("tests", "browser"):
+            group = "browser"
+        elif path.as_posix() in ONE_BY_ONE:
+            continue
+        else:
+            group = path.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+#: Test modules whose tests are spread over the workers one by one.
+ONE_BY_ONE = ("tests/integration/test_faults.py", "tests/integration/test_build_dir.py")
 
 
 @pytest.fixture

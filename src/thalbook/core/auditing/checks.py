@@ -223,12 +223,22 @@ def run_audits(package, roundings=tuple(Rounding)) -> dict[str, pd.DataFrame]:
     # the one conversion of a convention given as text (ValueError for one that is none)
     roundings = [Rounding(r) for r in ([roundings] if isinstance(roundings, str) else roundings)]
     checks = _every_rounding(package)
-    return {r: findings.assign(checks, r) for r in roundings}
+    try:
+        assigned = _ASSIGNED.setdefault(package, {})
+    except TypeError:  # a stand-in for a package, which cannot be a key
+        assigned = {}
+    for r in roundings:
+        if r not in assigned:
+            assigned[r] = findings.assign(checks, r)
+    # a copy for each caller: the audit a chapter is given is its own to change
+    return {r: assigned[r].copy() for r in roundings}
 
 
 #: Each package's checks under every rounding convention, run once: a package is not changed after it is
 #: loaded (:class:`thalbook.core.evidence.data.DataPackage`), and a chapter asks for the audit several times.
 _CHECKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Each package's audit under each convention asked for, findings assigned (:func:`run_audits`).
+_ASSIGNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _every_rounding(package) -> dict[str, pd.DataFrame]:
