@@ -32,7 +32,7 @@ import pandas as pd
 
 from thalbook.chapters.tables import caption, escape, fold, list_table
 from thalbook.chapters.view import View, check_names
-from thalbook.core.analyses import cohort, harms, results_package
+from thalbook.core.analyses import cohort, harms
 from thalbook.core.errors import InputError
 
 #: The parameters the chapter declares (none).
@@ -336,6 +336,10 @@ def results_list(folder: str = "results") -> str:
     >>> results_list().splitlines()[1]  # doctest: +ELLIPSIS
     '- {published}`inferred_counts.csv <results/inferred_counts.csv>`: Whole counts behind ...'
     """
+    # Imported here: the chapters that borrow this module's tables (background, safety, the audit) would
+    # otherwise import, through the results package, the statistics they do not compute.
+    from thalbook.core.analyses import results_package
+
     descriptor = results_package.DESCRIPTOR
     items = [f"- {{published}}`{descriptor} <{folder}/{descriptor}>`: the Frictionless Data "
              "Package descriptor: the parameters of the build and the Table Schema of every file."]

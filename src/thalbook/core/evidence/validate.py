@@ -5,7 +5,8 @@ CSV file a Table Schema (types, required fields, allowed values, ranges,
 primary and foreign keys). :func:`validate` checks the package in two passes:
 
 1. the schema, by the ``frictionless`` library (its errors are translated
-   into :class:`~thalbook.core.errors.Problem` objects);
+   into :class:`~thalbook.core.errors.Problem` objects), in
+   :mod:`thalbook.core.evidence.schema_checks`;
 2. the rules a Table Schema cannot express, written by hand in
    :mod:`thalbook.core.evidence.rules` (count <= denominator, quotes that contain
    their row's numbers, every row a chapter looks up by its text, ...).
@@ -30,7 +31,6 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import json
@@ -42,8 +42,14 @@ from pathlib import Path
 from thalbook.core import paths
 from thalbook.core.errors import Problem
 from thalbook.core.evidence.rules import RESOURCES, RULES, _rule_required, _Table
+from thalbook.core.evidence.schema_checks import (  # DESCRIPTOR and the descriptor readers are public here too
+    _DANGLING,
+    DESCRIPTOR,
+    field_types,
+    resources_by_name,
+    schema_problems,
+)
 
-DESCRIPTOR = "datapackage.json"
 #: The Data Package's conventional readme, published with the package when present.
 README = "README.md"
 #: The largest file of the package that is read, in bytes (the largest today, the
@@ -220,17 +226,6 @@ def _read_descriptor(directory: Path, problems: list[Problem]) -> dict | None:
     return descriptor
 
 
-def resources_by_name(descriptor: dict) -> dict[str, dict]:
-    """The resources of a descriptor by name (entries that are not mappings left out)."""
-    return {r.get("name"): r for r in descriptor["resources"] if isinstance(r, dict)}
-
-
-def field_types(resource: dict) -> dict[str, str]:
-    """Column -> declared Table Schema type (``string`` when none is declared) of one resource."""
-    fields = resource.get("schema", {}).get("fields", [])
-    return {f.get("name"): f.get("type", "string") for f in fields if isinstance(f, dict)}
-
-
 def _check_contract(descriptor: dict) -> list[Problem]:
     problems = []
     resources = resources_by_name(descriptor)
@@ -390,137 +385,6 @@ def unpublished_files(directory: str | os.PathLike) -> list[tuple[str, str]]:
     return sorted(left)
 
 
-# -------------------------------------------------------- frictionless pass
-
-_FILE_ERRORS = {"scheme-error", "encoding-error", "source-error", "format-error", "hashing-error",
-                "byte-count-error", "hash-count-error", "compression-error", "control-error", "dialect-error",
-                "resource-error", "schema-error", "field-error", "checklist-error", "check-error",
-                "package-error", "general-error"}
-_HEADER_ERRORS = {"missing-label", "extra-label", "incorrect-label", "blank-label", "duplicate-label",
-                  "header-error", "label-error", "blank-header"}
-
-
-def _problem_from_error(file: str, error, resource: dict) -> Problem:
-    """Translate one frictionless error into a Problem in our wording."""
-    kind = error.type
-    row = getattr(error, "row_number", None)
-    field = getattr(error, "field_name", None) or ""
-    cell = getattr(error, "cell", None)
-    note = getattr(error, "note", "") or ""
-    if kind in _HEADER_ERRORS:
-        return Problem(file, 1, field or getattr(error, "label", "") or "header", note or error.message)
-    if kind == "type-error":
-        expected = field_types(resource).get(field, "value")
-        return Problem(file, row, field, f"{cell!r} is not a valid {expected}")
-    if kind == "constraint-error":
-        match = re.search(r'constraint "(\w+)" is "(.*)"', note)
-        if match and match.group(1) == "required":
-            return Problem(file, row, field, "required but empty")
-        if match and match.group(1) == "enum":
-            return Problem(file, row, field, f"{cell!r} is not one of {match.group(2)}")
-        if match:
-            return Problem(file, row, field, f"{cell!r} breaks {match.group(1)} {match.group(2)}")
-        return Problem(file, row, field, f"{cell!r}: {note}")
-    if kind == "primary-key":
-        key = ", ".join(resource.get("schema", {}).get("primaryKey", [])) or "primary key"
-        where = re.search(r"position (\d+)", note)
-        first = f" (first used on row {where.group(1)})" if where else ""
-        return Problem(file, row, key, f"duplicate id{first}")
-    if kind == "foreign-key":
-        match = re.search(r'for "([^"]+)": values "([^"]*)" not found in the lookup table "([^"]*)"', note)
-        if match:
-            # an empty lookup table is the file itself (a key into its own rows)
-            target = f"{match.group(3)}.csv" if match.group(3) else file
-            return Problem(file, row, match.group(1), f"{match.group(2)!r}{_DANGLING}{target}")
-        return Problem(file, row, "foreign key", note or error.message)
-    if kind in ("missing-cell", "extra-cell", "blank-row"):
-        what = {"missing-cell": "missing cell", "extra-cell": "extra cell", "blank-row": "blank row"}[kind]
-        return Problem(file, row, field or "row", what)
-    if kind in _FILE_ERRORS:
-        return Problem(file, None, "file", note or error.message)
-    return Problem(file, row, field or kind, note or error.message)
-
-
-#: How a foreign-key problem reads: ``'<value>' not found in <file>``.
-_DANGLING = " not found in "
-
-
-def _as_list(value) -> list:
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _checkable(descriptor: dict, tables: dict[str, _Table]) -> dict:
-    """Return a copy of the descriptor that frictionless can check without failing early.
-
-    Files we could not read are left out (their problem is already
-    reported), and so are files whose header names a column twice (reported
-    by :func:`thalbook.core.evidence.rules._rule_header`; frictionless cannot match such columns by name,
-    and fails every file that refers to it), and keys whose columns are
-    missing from a header: otherwise one broken file would abort the checks
-    of every file that refers to it, and the report would no longer hold all
-    problems at once, or would blame the wrong file.
-    """
-    tables = {name: table for name, table in tables.items() if len(set(table.header)) == len(table.header)}
-    checkable = copy.deepcopy(descriptor)
-    kept = []
-    for resource in checkable["resources"]:
-        table = tables.get(resource.get("name")) if isinstance(resource, dict) else None
-        if table is None:
-            continue
-        schema = resource.get("schema")
-        if isinstance(schema, dict):
-            header = set(table.header)
-            if not set(_as_list(schema.get("primaryKey", []))) <= header:
-                schema.pop("primaryKey", None)
-            keys = []
-            for key in _as_list(schema.get("foreignKeys", [])):
-                reference = key.get("reference", {}) if isinstance(key, dict) else {}
-                target = tables.get(reference.get("resource") or resource.get("name"))
-                if (target is not None and set(_as_list(key.get("fields", []))) <= header
-                        and set(_as_list(reference.get("fields", []))) <= set(target.header)):
-                    keys.append(key)
-            schema["foreignKeys"] = keys
-        kept.append(resource)
-    checkable["resources"] = kept
-    return checkable
-
-
-def _schema_problems(directory: Path, descriptor: dict, tables: dict[str, _Table]) -> list[Problem]:
-    """Validate types, constraints and keys with frictionless."""
-    from frictionless import (  # imported here: only validation needs it
-        FrictionlessException,
-        Package,
-    )
-
-    checkable = _checkable(descriptor, tables)
-    if not checkable["resources"]:
-        return []
-    # fieldsMatch "subset" matches columns by name, not position, so one misplaced or
-    # missing column does not turn every later cell into a type error; the header itself
-    # is checked by _rule_header.
-    for resource in checkable["resources"]:
-        resource["schema"] = {**resource["schema"], "fieldsMatch": "subset"}
-    try:
-        package = Package(checkable, basepath=str(directory))
-        report = package.validate()
-    except FrictionlessException as exc:
-        return [Problem(DESCRIPTOR, None, "descriptor", str(getattr(exc, "error", exc).note or exc))]
-    resources = resources_by_name(descriptor)
-    problems = []
-    for task in report.tasks:
-        resource = resources.get(task.name, {})
-        file = resource.get("path") or f"{task.name}.csv"
-        for error in task.errors:
-            if error.type in _HEADER_ERRORS:
-                continue
-            problems.append(_problem_from_error(file, error, resource))
-    for error in report.errors:
-        problems.append(Problem(DESCRIPTOR, None, "descriptor", getattr(error, "note", "") or error.message))
-    return problems
-
-
-
-
 # ------------------------------------------------------------------ validate
 
 def data_directory(data_dir: str | os.PathLike | None) -> Path:
@@ -588,7 +452,7 @@ def _validate(directory: Path) -> list[Problem]:
         table = _parse_csv(text, file, problems) if text is not None else None
         if table is not None:
             tables[name] = table
-    problems += _schema_problems(directory, descriptor, tables)
+    problems += schema_problems(directory, descriptor, tables)
     for rule in RULES:
         problems += rule(tables, types)
     # A row a chapter needs may be missing only because it is malformed: that problem names it
