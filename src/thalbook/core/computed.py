@@ -88,16 +88,18 @@ def key(what: str, inputs: str) -> str:
     return hashlib.sha256(f"{what}\0{inputs}\0{code_digest()}".encode()).hexdigest()
 
 
-def once(what: str, inputs: str, compute: Callable[[], T]) -> T:
+def once(what: str, inputs: str | None, compute: Callable[[], T]) -> T:
     """``compute()``, computed once for these inputs by this process and by the build it runs in.
 
     Parameters
     ----------
     what : str
         The name of the result (a file name's first part: letters, digits and ``-``).
-    inputs : str
+    inputs : str or None
         A digest of everything the result is computed from besides the code:
         a result is shared only between callers that give the same digest.
+        None (inputs of unknown bytes, such as a package changed after it was
+        loaded): computed for this caller alone, kept nowhere.
     compute : callable
         Computes the result; its value must be picklable and never changed
         by the callers it is shared with.
@@ -107,6 +109,8 @@ def once(what: str, inputs: str, compute: Callable[[], T]) -> T:
     object
         What ``compute`` returned here, or in another process of the build.
     """
+    if inputs is None:
+        return compute()
     name = key(what, inputs)
     if name in _MEMORY:
         return _MEMORY[name]

@@ -29,8 +29,10 @@ import itertools
 
 import pandas as pd
 
+from thalbook.core import computed
 from thalbook.core.analyses import cohort, efficacy, instruments
 from thalbook.core.errors import InputError
+from thalbook.core.evidence import data
 from thalbook.core.inference import stats
 from thalbook.core.vocabulary import ANALYSIS_SETS, CI_METHODS, ROUNDINGS
 
@@ -111,7 +113,13 @@ def multiverse(package) -> pd.DataFrame:
         the specification cannot be computed (the counts of He et al. are
         inferred from printed percentages, and under some rounding
         conventions no whole count reproduces one of them).
+        Computed once for the package's bytes (:mod:`thalbook.core.computed`):
+        the appraisal chapter and the results package both show it.
     """
+    return computed.once("multiverse", data.digest_of(package), lambda: _specifications(package)).copy()
+
+
+def _specifications(package) -> pd.DataFrame:
     counts = {(s, r): _counts(package, s, r) for s, r in itertools.product(ANALYSIS_SETS, ROUNDINGS)}
     rows = []
     for ci_method, analysis_set, confidence_level, rounding in itertools.product(CI_METHODS, ANALYSIS_SETS, LEVELS,

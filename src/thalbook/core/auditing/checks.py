@@ -257,8 +257,7 @@ def _every_rounding(package) -> dict[str, pd.DataFrame]:
 
     # The checks depend on the package's bytes alone: computed once for them by the whole build
     # (every chapter that shows the audit, the results package), where the package was loaded from them.
-    digest = data.digest_of(package)
-    checks = every() if digest is None else computed.once("audit-checks", digest, every)
+    checks = computed.once("audit-checks", data.digest_of(package), every)
     try:
         _CHECKS[package] = checks
     except TypeError:
