@@ -58,10 +58,11 @@ html: setup ## build the HTML book only
 pdf: setup ## build the PDF book only
 	$(BIN)/thalbook build --format pdf $(ARGS)
 
-# One pytest-xdist worker per core; tests/conftest.py groups the tests (a module's in one worker) and
-# builds the real book once for all workers. PYTEST_ARGS adds arguments, e.g. PYTEST_ARGS="-n 0 -x".
+# One pytest-xdist worker per core, each test module in one worker, in the order tests/conftest.py
+# gives them; the real book is built once for all workers. PYTEST_ARGS adds arguments, e.g.
+# PYTEST_ARGS="-n 0 -x" (serially, stop at the first failure).
 PYTEST_ARGS ?=
-PARALLEL := -n auto --dist loadgroup
+PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 
 test: setup-test ## run the whole test suite (builds the book, drives a browser)
 	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)

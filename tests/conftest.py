@@ -86,6 +86,27 @@ def package():
     return data.load()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def computed_once(tmp_path_factory):
+    """Every process of the test run shares what :mod:`thalbook.core.computed` computes, as a build's do.
+
+    The workers, and the commands and kernels the tests start (but the builds,
+    which name their own), read one directory of the run: the audit of the
+    book's data is computed once, not once per worker and per ``thalbook
+    audit``. A key covers the data's bytes and the code, so a test that plants
+    a change in either gets a result of its own.
+    """
+    base = tmp_path_factory.getbasetemp()
+    directory = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "computed"
+    saved = os.environ.get(paths.COMPUTED_ENV)
+    os.environ[paths.COMPUTED_ENV] = str(directory)
+    yield directory
+    if saved is None:
+        os.environ.pop(paths.COMPUTED_ENV, None)
+    else:
+        os.environ[paths.COMPUTED_ENV] = saved
+
+
 def csv_rows(name: str) -> list[dict[str, str]]:
     """The rows of one CSV file of the data package, as the file holds them (text)."""
     with (ROOT / "data" / name).open(encoding="utf-8", newline="") as f:
@@ -170,27 +191,28 @@ def _build_book(out: Path) -> Path:
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Group the tests for pytest-xdist's ``--dist loadgroup`` (``make test``).
+    """Order the test modules for pytest-xdist (``make test``: ``--dist loadfile --no-loadscope-reorder``).
 
-    A test module runs in one worker, so that its module fixtures are made
-    once, and the browser tests, which share one visit of every page and its
-    screenshots, all in one; the fault and build-directory tests, each with
-    builds of its own and nothing made per module, go one by one to whichever
-    worker is free.
+    Each module runs in one worker (its module fixtures made once), and the
+    workers take the modules in this order: the fault tests, the longest,
+    first, so that no worker is left with them at the end; then the unit
+    tests, which give the other worker work while the first builds the book
+    the integration tests read; then the build-directory tests, the next
+    longest; then the rest. (``--dist loadgroup`` would let the fault tests
+    spread one by one, but it does not group with pytest 9.2: pytest-xdist
+    issue 1386.)
     """
-    for item in items:
-        path = item.path.relative_to(ROOT)
-        if path.parts[:2] == ("tests", "browser"):
-            group = "browser"
-        elif path.as_posix() in ONE_BY_ONE:
-            continue
-        else:
-            group = path.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+    def rank(item) -> int:
+        path = item.path.relative_to(ROOT).as_posix()
+        if path in ORDER:
+            return ORDER.index(path)
+        return ORDER.index("unit") if path.startswith(("tests/unit/", "src/")) else len(ORDER)
+
+    items.sort(key=rank)  # stable: within a rank, as collected
 
 
-#: Test modules whose tests are spread over the workers one by one.
-ONE_BY_ONE = ("tests/integration/test_faults.py", "tests/integration/test_build_dir.py")
+#: The order of the test modules under pytest-xdist (``"unit"``: the unit tests and doctests).
+ORDER = ("tests/integration/test_faults.py", "unit", "tests/integration/test_build_dir.py")
 
 
 @pytest.fixture
@@ -225,6 +247,21 @@ def seed_cache(built: Path, out: Path) -> Path:
     return out
 
 
+def seed_book(built: Path, out: Path) -> Path:
+    """Make ``out`` a build directory holding ``built``'s cache and its published HTML and PDF, as they are.
+
+    A build of the same sources there finds both books up to date; Sphinx's
+    own working directory is not copied (it records where it was), so the
+    first build that changes a page builds all of them.
+    """
+    seed_cache(built, out)
+    for name in ("site", "pdf", "executed"):
+        shutil.copytree(built / name, out / name, symlinks=True)
+    shutil.copy2(built / "run.json", out / "run.json")
+    os.symlink(os.readlink(built / "html"), out / "html")
+    return out
+
+
 def published(project: Path) -> dict[str, str]:
     """What a reader of ``project``'s default build can see: digests of the HTML tree and the PDF,
     and where the ``html`` symlink points (a swap to an identical copy is still a publish)."""
@@ -240,11 +277,14 @@ def published(project: Path) -> dict[str, str]:
 def published_project(tmp_path_factory, built_book) -> Path:
     """A project copy with a good HTML + PDF book published in its ``_book`` (the default build directory).
 
-    The cache comes from the session's cold build, so this build only runs Sphinx. Shared by
-    the bad-input and fault tests: a test that changes the copy's sources puts them back, and
-    a test that needs "the book as it was" takes its own snapshot (``published``) first.
+    The cache and the book are the session's (:func:`seed_book`); a build of the copy as it is finds
+    both books up to date. Shared by the bad-input and fault tests: a test that changes the copy's
+    sources puts them back, and a test that needs "the book as it was" takes its own snapshot
+    (``published``) first.
     """
-    project = seeded_copy(tmp_path_factory.mktemp("published") / "project", built_book)
+    project = copy_project(tmp_path_factory.mktemp("published") / "project")
+    seed_book(built_book, project / "_book")
     proc = thalbook("build", "--format", "all", project=project)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0 and "html      up to date" in proc.stderr, proc.stderr
     return project
+

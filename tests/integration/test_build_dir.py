@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, seed_cache, thalbook
+from tests.conftest import ROOT, seed_book, seed_cache, thalbook
 
 pytestmark = pytest.mark.slow
 
@@ -267,7 +267,7 @@ def fill(disk: Path, leave: int) -> Path:
 @pytest.mark.parametrize("leave", [0, 4 * 2**20], ids=["full", "nearly-full"])
 def test_a_full_disk_gives_one_line_and_leaves_the_book(tmp_path: Path, built_book: Path, leave: int):
     with tmpfs(tmp_path / "disk", "64m") as disk:
-        out = seed_cache(built_book, disk / "_book")
+        out = seed_book(built_book, disk / "_book")
         first = thalbook("build", "--format", "all", "--out", str(out))
         assert first.returncode == 0, first.stderr
         before = snapshot(out / "site"), (out / "pdf" / "book.pdf").read_bytes(), os.readlink(out / "html")
