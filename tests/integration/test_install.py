@@ -31,7 +31,7 @@ import yaml
 
 from tests.conftest import ROOT
 from thalbook.core import paths
-from thalbook.press.cache import dir_digest
+from thalbook.core.computed import files_digest
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +114,7 @@ def test_the_installed_package_is_the_whole_package(venv):
     # Every file of src/thalbook is installed (the Sphinx templates and style sheet, the schemas): the
     # chapters' cache key hashes the package, so an installed package keys chapters as a checkout does.
     installed = next((venv / "lib").glob("python*/site-packages/thalbook"))
-    assert dir_digest(installed) == dir_digest(venv.parent / "source" / "src" / "thalbook")
+    assert files_digest(installed) == files_digest(venv.parent / "source" / "src" / "thalbook")
 
 
 def test_a_chapter_runs_in_a_kernel_of_the_installed_package(venv, tmp_path):

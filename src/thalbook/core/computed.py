@@ -76,10 +76,23 @@ def code_digest() -> str:
             h.update(f"\0{name}={metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:
             h.update(f"\0{name}=absent".encode())
-    # Regular files only: a link out of the package is not part of it.
-    for path in sorted(p for p in paths.PACKAGE.rglob("*")
+    h.update(b"\0" + files_digest(paths.PACKAGE).encode())
+    return h.hexdigest()
+
+
+def files_digest(directory: Path) -> str:
+    """Digest of the names and bytes of every regular file under ``directory`` (compiled bytecode left out).
+
+    Examples
+    --------
+    >>> files_digest(paths.PACKAGE) == files_digest(paths.PACKAGE)
+    True
+    """
+    h = hashlib.sha256()
+    # Regular files only: a link out of the directory is not part of it (and a FIFO would block).
+    for path in sorted(p for p in directory.rglob("*")
                        if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts):
-        h.update(b"\0" + str(path.relative_to(paths.PACKAGE)).encode() + b"\0" + path.read_bytes())
+        h.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 

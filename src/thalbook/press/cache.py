@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thalbook.core import paths
+from thalbook.core import computed, paths
 from thalbook.core.errors import DataError
 from thalbook.press import builddir
 from thalbook.press.toc import BOOK_FILES, Chapter
@@ -53,17 +53,6 @@ class Execution:
 
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
-
-
-def dir_digest(directory: Path, pattern: str = "*") -> str:
-    """Digest of the names and bytes of every file under ``directory`` matching ``pattern``."""
-    h = hashlib.sha256()
-    # Regular files only: a link out of the directory is not part of it (and a FIFO would block).
-    for path in sorted(p for p in directory.rglob(pattern)
-                       if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts):
-        h.update(str(path.relative_to(directory)).encode() + b"\0")
-        h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def data_digest(data_dir: Path) -> str:
@@ -97,7 +86,7 @@ def inputs_digest(data_dir: Path) -> str:
     h.update(data_digest(data_dir).encode())
     # The package's files wherever it is installed (code, and the Sphinx templates it ships): a wheel
     # holds every file of src/thalbook, so an installed package and an editable checkout share keys.
-    h.update(dir_digest(paths.PACKAGE).encode())
+    h.update(computed.files_digest(paths.PACKAGE).encode())
     h.update(file_digest(paths.project().root / "requirements.txt").encode())
     h.update(sys.version.encode())
     return h.hexdigest()
