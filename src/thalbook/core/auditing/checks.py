@@ -222,33 +222,33 @@ def run_audits(package, roundings=tuple(Rounding)) -> dict[str, pd.DataFrame]:
     """
     # the one conversion of a convention given as text (ValueError for one that is none)
     roundings = [Rounding(r) for r in ([roundings] if isinstance(roundings, str) else roundings)]
-    checks = _every_rounding(package)
-    try:
-        assigned = _ASSIGNED.setdefault(package, {})
-    except TypeError:  # a stand-in for a package, which cannot be a key
-        assigned = {}
+    kept = _kept(package)
+    checks = _every_rounding(package, kept)
     for r in roundings:
-        if r not in assigned:
-            assigned[r] = findings.assign(checks, r)
+        if r not in kept:
+            kept[r] = findings.assign(checks, r)
     # a copy for each caller: the audit a chapter is given is its own to change
-    return {r: assigned[r].copy() for r in roundings}
+    return {r: kept[r].copy() for r in roundings}
 
 
-#: Each package's checks under every rounding convention, run once: a package is not changed after it is
+#: What the audit keeps of each package: its checks under every rounding convention (``"checks"``) and
+#: its audit under each convention asked for, findings assigned. A package is not changed after it is
 #: loaded (:class:`thalbook.core.evidence.data.DataPackage`), and a chapter asks for the audit several times.
-_CHECKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: Each package's audit under each convention asked for, findings assigned (:func:`run_audits`).
-_ASSIGNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _every_rounding(package) -> dict[str, pd.DataFrame]:
-    """The checks under every convention of the vocabulary (never changed by their callers: they assign copies)."""
+def _kept(package) -> dict:
+    """What the audit keeps of ``package`` (:data:`_KEPT`); a dict of its own for a stand-in that cannot be a key."""
     try:
-        kept = _CHECKS.get(package)
-    except TypeError:  # a stand-in for a package, which cannot be a key
-        kept = None
-    if kept is not None:
-        return kept
+        return _KEPT.setdefault(package, {})
+    except TypeError:
+        return {}
+
+
+def _every_rounding(package, kept: dict) -> dict[str, pd.DataFrame]:
+    """The checks under every convention of the vocabulary (never changed by their callers: they assign copies)."""
+    if "checks" in kept:
+        return kept["checks"]
     _check_package(package)
 
     def every() -> dict[str, pd.DataFrame]:
@@ -257,12 +257,8 @@ def _every_rounding(package) -> dict[str, pd.DataFrame]:
 
     # The checks depend on the package's bytes alone: computed once for them by the whole build
     # (every chapter that shows the audit, the results package), where the package was loaded from them.
-    checks = computed.once("audit-checks", data.digest_of(package), every)
-    try:
-        _CHECKS[package] = checks
-    except TypeError:
-        pass
-    return checks
+    kept["checks"] = computed.once("audit-checks", data.digest_of(package), every)
+    return kept["checks"]
 
 
 def run_audit(package, rounding: Rounding = Rounding.HALF_UP) -> pd.DataFrame:
