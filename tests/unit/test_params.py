@@ -241,6 +241,8 @@ def test_file_larger_than_the_cap_is_refused(tmp_path: Path):
         # nesting far deeper than any parameter needs
         ("confidence_level: " + "[" * 10_000 + "]" * 10_000 + "\n", ("nested more than",)),
         ("confidence_level:\n" + "".join("  " * i + "- \n" for i in range(1, 60)), ("nested more than",)),
+        # refused at the 21st bracket, before the scanner reads on to the "`" it would refuse
+        ("confidence_level: " + "[" * 21 + "`" + "]" * 21 + "\n", ("nested more than", ":1:")),
         # "billion laughs": aliases are refused before anything expands
         ("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
          + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))

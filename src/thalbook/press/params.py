@@ -92,6 +92,10 @@ class _Refused(yaml.MarkedYAMLError):
     """Well-formed YAML that a parameter set may not use; ``problem`` says why."""
 
 
+def _too_deep(mark: yaml.Mark) -> _Refused:
+    return _Refused(problem=f"lists and mappings nested more than {MAX_DEPTH} deep", problem_mark=mark)
+
+
 class ParameterLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing what has no place in a parameter set.
 
@@ -132,13 +136,19 @@ class ParameterLoader(yaml.SafeLoader):
         if nests:
             self._depth += 1
             if self._depth > MAX_DEPTH:
-                raise _Refused(problem=f"lists and mappings nested more than {MAX_DEPTH} deep",
-                               problem_mark=event.start_mark)
+                raise _too_deep(event.start_mark)
         try:
             return super().compose_node(parent, index)
         finally:
             if nests:
                 self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass: type) -> None:
+        # Also refused at the bracket, before composing: the scanner reads ahead through every open "[" or
+        # "{" (each may start a key), in time quadratic in their number (seconds for a 64 KiB file of them).
+        if self.flow_level >= MAX_DEPTH:
+            raise _too_deep(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
