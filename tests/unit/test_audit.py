@@ -9,6 +9,7 @@ flagged.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import textwrap
@@ -212,9 +213,9 @@ PLANTED = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Package:
-    """Stand-in for thalbook.core.evidence.data.DataPackage: the tables the audit reads."""
+    """Stand-in for thalbook.core.evidence.data.DataPackage: the tables the audit reads, the same only if one object."""
 
     studies: pd.DataFrame
     study_facts: pd.DataFrame
@@ -247,11 +248,22 @@ def frame(text: str) -> pd.DataFrame:
 
 
 def synthetic(**edits) -> Package:
-    """The synthetic package, with ``table=function(frame) -> frame`` edits applied."""
+    """The synthetic package, with ``table=function(frame) -> frame`` edits applied.
+
+    Without edits, one package for the whole process: the audit keeps what it
+    computes of a package with the package, so its modules audit it once.
+    """
+    if not edits:
+        return _unedited()
     tables = {name: frame(text) for name, text in TABLES.items()}
     for name, edit in edits.items():
         tables[name] = edit(tables[name].copy())
     return Package(**tables)
+
+
+@functools.cache
+def _unedited() -> Package:
+    return Package(**{name: frame(text) for name, text in TABLES.items()})
 
 
 def set_cell(row_id, column, value):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from thalbook.core.inference import reconstruct
+from thalbook.core.inference import paired_search, reconstruct
 from thalbook.core.inference.reconstruct import Summary, rank_subsets, reconstruct_paired
 
 DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN, "truncation": ROUND_DOWN}
@@ -110,6 +110,22 @@ def test_all_improved_but_the_mean_went_up_is_infeasible():
                                 high=4, w=0)
     assert result.verdict == "infeasible"
     assert "means, SDs and bounds can be met, but not with W = 0" in result.reason
+
+
+def test_a_sub_problem_decided_once_is_not_solved_again(monkeypatch):
+    # the audit searches each summary under every rounding convention, which often give the same sub-problems
+    monkeypatch.setattr(paired_search, "_DECIDED", {})
+    monkeypatch.setattr(reconstruct, "_TRIES", 0)  # the solver alone
+    solved = []
+    solve = paired_search.solve
+    monkeypatch.setattr(paired_search, "solve", lambda *args: solved.append(args) or solve(*args))
+    summaries = (Summary("2.0", 1, "0.8", 1), Summary("2.5", 1, "1.3", 1), 4)
+    first = reconstruct_paired(*summaries, step=1, low=0, high=4, w=0)
+    count = len(solved)
+    again = reconstruct_paired(*summaries, step=1, low=0, high=4, w=0)
+    assert first.verdict == "infeasible" and count > 1
+    assert len(solved) == count
+    assert again == first  # the same reason, counting the sub-problems decided before as searched
 
 
 # --------------------------------------------------------------------------

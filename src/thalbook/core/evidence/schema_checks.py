@@ -236,12 +236,7 @@ def schema_problems(directory: Path, descriptor: dict, tables: dict[str, _Table]
         resource["schema"] = {**resource["schema"], "fieldsMatch": "subset"}
     declared = resources_by_name(descriptor)
     try:
-        package = Package(checkable, basepath=str(directory))
-        try:
-            package.to_descriptor(validate=True)
-        except FrictionlessException:
-            # Package.validate reports a package whose own metadata is invalid as a whole, before any resource.
-            return _report_problems(package.validate(), declared)
+        package = Package(checkable, basepath=str(directory))  # raises if its metadata is invalid
         if len(package.resources) != len(checkable["resources"]):
             return _report_problems(package.validate(), declared)
         return _by_resource(package, checkable, directory, declared, Checklist())

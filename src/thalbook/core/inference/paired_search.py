@@ -247,15 +247,41 @@ class Budget:
         return self.deadline - time.perf_counter()
 
 
+#: Sub-problems decided in this process, by all that decides them. The audit searches a summary under
+#: every rounding convention, and the conventions often give the same sub-problems. Only verdicts the
+#: time limit did not cut short are kept (scipy's status 0, solved, and 2, infeasible): they depend on
+#: nothing else. A dict written by hand, bounded as the validator's verdicts are: functools caches
+#: would also keep the verdicts a time limit cut short.
+_DECIDED: dict[tuple, tuple[int, list[list[int]] | None]] = {}
+_MAX_DECIDED = 4096
+
+
+def _decided(blocks: list[Block], n: int, signs: tuple[int, ...] | None, time_limit: float, node_limit: int):
+    """:func:`solve`, or its verdict on the same sub-problem earlier in the process."""
+    key = (tuple(blocks), n, signs, node_limit)
+    if key in _DECIDED:
+        status, found = _DECIDED[key]
+        return status, None if found is None else [list(values) for values in found]
+    status, found = solve(blocks, n, signs, time_limit, node_limit)
+    if status in (0, 2):
+        if len(_DECIDED) >= _MAX_DECIDED:
+            _DECIDED.clear()
+        _DECIDED[key] = (status, None if found is None else [list(values) for values in found])
+    return status, found
+
+
 def search(jobs, n: int, budget: Budget, accept):
-    """Run sub-problems in order until one gives a verified example; return (example or None, all proven)."""
+    """Run sub-problems in order until one gives a verified example; return (example or None, all proven).
+
+    A sub-problem decided earlier in the process is not solved again (:data:`_DECIDED`), but counts as searched.
+    """
     proven = True
     for k, (blocks, signs) in enumerate(jobs):
         share = budget.left() / (len(jobs) - k)
         if share <= 0:
             budget.open += len(jobs) - k
             return None, False
-        status, found = solve(blocks, n, signs, share, budget.nodes)
+        status, found = _decided(blocks, n, signs, share, budget.nodes)
         budget.searched += 1
         if found is not None and accept(found):
             return found, True
