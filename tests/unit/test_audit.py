@@ -251,7 +251,8 @@ def synthetic(**edits) -> Package:
     """The synthetic package, with ``table=function(frame) -> frame`` edits applied.
 
     Without edits, one package for the whole process: the audit keeps what it
-    computes of a package with the package, so its modules audit it once.
+    computes of a package with the package (as of a loaded one), so a process
+    audits it once.
     """
     if not edits:
         return _unedited()
