@@ -227,15 +227,16 @@ def _conventions(by_rounding: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def _kind(by_rounding: dict[str, pd.DataFrame], conventions: list[str]) -> str:
-    rows = pd.concat(by_rounding.values())
-    failing = rows[rows["status"].eq("inconsistent")]
-    if rows["secondary"].any():
+    # the rows under every convention taken together, one frame at a time
+    frames = list(by_rounding.values())
+    failing = [rows[rows["status"].eq("inconsistent")] for rows in frames]
+    if any(rows["secondary"].any() for rows in frames):
         return SECONDARY
-    if failing["statement_kind"].eq("conclusion").any():
+    if any(rows["statement_kind"].eq("conclusion").any() for rows in failing):
         return OVERREACH
     if conventions:
         return CONVENTION
-    if not failing.empty and failing["unstated"].ne("").all():
+    if any(not rows.empty for rows in failing) and all(rows["unstated"].ne("").all() for rows in failing):
         return UNSTATED
     return IMPOSSIBLE
 
@@ -278,9 +279,11 @@ def assign(audits: Mapping[str, pd.DataFrame], rounding: str) -> pd.DataFrame:
         for position, key in enumerate(keys):
             first[key] = min(first.get(key, position), position)
     found = sorted(set().union(*failing.values()), key=lambda k: first[k])
+    # each finding's rows under each convention, found once: positions by (study, topic)
+    rows_of = {r: f.groupby(["study", "topic"], sort=False, dropna=False).indices for r, f in keyed.items()}
     facts = {}
     for number, key in enumerate(found, start=1):
-        by_rounding = {r: f[f["study"].eq(key[0]) & f["topic"].eq(key[1])] for r, f in keyed.items()}
+        by_rounding = {r: f.iloc[rows_of[r].get(key, [])] for r, f in keyed.items()}
         conventions = _conventions(by_rounding)
         facts[key] = (names[key], _kind(by_rounding, conventions), "; ".join(conventions), number)
     table = keyed[rounding]
