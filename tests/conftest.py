@@ -287,4 +287,3 @@ def published_project(tmp_path_factory, built_book) -> Path:
     proc = thalbook("build", "--format", "all", project=project)
     assert proc.returncode == 0 and "html      up to date" in proc.stderr, proc.stderr
     return project
-
